@@ -1,0 +1,91 @@
+"""Fixtures every test in the monorepo gets.
+
+* ``AUTOCRON_HOME`` points at a fresh temporary folder for every test, so no
+  test ever reads or writes a real user's ``~/.autocron``.
+* ``postgres_url`` / ``mysql_url`` give a database URL with a schema (or
+  database) of the test's own, dropped afterwards. Without the server they
+  skip, saying how to enable them; with ``AUTOCRON_TEST_REQUIRE_SERVICES=1``
+  (set by .ci/run) an unreachable server fails the test instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+POSTGRES_ENV = "AUTOCRON_TEST_POSTGRES_URL"
+MYSQL_ENV = "AUTOCRON_TEST_MYSQL_URL"
+REQUIRE_ENV = "AUTOCRON_TEST_REQUIRE_SERVICES"
+
+
+@pytest.fixture(autouse=True)
+def autocron_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private AUTOCRON_HOME (and XDG/HOME-derived folders) for each test."""
+    home = tmp_path_factory.mktemp("autocron-home")
+    monkeypatch.setenv("AUTOCRON_HOME", str(home))
+    monkeypatch.delenv("AUTOCRON_DATABASE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "xdg-config"))
+    return home
+
+
+def _unavailable(what: str, env: str, detail: str) -> None:
+    message = (f"{what} not reachable ({detail}); set {env} to a server URL to run this test, "
+               f"e.g. {env}=postgresql://postgres@127.0.0.1:5432/test")
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{message} [{REQUIRE_ENV}=1 makes this a failure]")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        _unavailable("PostgreSQL", POSTGRES_ENV, "no URL set")
+    try:
+        import psycopg
+    except ImportError:
+        _unavailable("PostgreSQL", POSTGRES_ENV, "psycopg is not installed: pip install 'autocron-store[postgres]'")
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(plain, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+    except psycopg.OperationalError as exc:
+        _unavailable("PostgreSQL", POSTGRES_ENV, str(exc).strip().splitlines()[0])
+    sep = "&" if "?" in url else "?"
+    yield f"{url}{sep}options=-csearch_path%3D{schema}"
+    with psycopg.connect(plain, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def mysql_url() -> Iterator[str]:
+    """A MariaDB/MySQL URL to a fresh database, dropped after the test."""
+    url = os.environ.get(MYSQL_ENV)
+    if not url:
+        _unavailable("MariaDB/MySQL", MYSQL_ENV, "no URL set")
+    try:
+        import pymysql
+    except ImportError:
+        _unavailable("MariaDB/MySQL", MYSQL_ENV, "PyMySQL is not installed: pip install 'autocron-store[mysql]'")
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.replace("mysql+pymysql://", "mysql://"))
+    database = f"t_{uuid.uuid4().hex[:12]}"
+    connect = dict(host=parts.hostname or "127.0.0.1", port=parts.port or 3306, user=parts.username or "root",
+                   password=parts.password or "", connect_timeout=5)
+    try:
+        conn = pymysql.connect(**connect)
+    except pymysql.err.OperationalError as exc:
+        _unavailable("MariaDB/MySQL", MYSQL_ENV, str(exc))
+    with conn:
+        conn.cursor().execute(f"CREATE DATABASE `{database}`")
+    base = url.rsplit("/", 1)[0]
+    yield f"{base}/{database}"
+    with pymysql.connect(**connect) as conn:
+        conn.cursor().execute(f"DROP DATABASE `{database}`")

@@ -1,0 +1,466 @@
+"""The scheduling engine: one heap, one loop thread, a worker pool, an event loop.
+
+The loop thread sleeps on a condition until the earliest due entry or a change
+(no polling tick). Heap entries are ``(due_us, seq, item)``: ``seq`` is unique,
+so tuples never compare items, and a task entry is live only while
+``task._gen == seq`` (adding, pausing or removing a task just bumps ``_gen``).
+Retries and timeouts are heap entries too: no worker ever sleeps through one.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import random
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ._aio import AsyncRunner
+from ._pool import WorkerPool
+from ._runctx import set_current_run
+from .errors import CommandFailedError
+from .events import Event, EventKind, Listeners
+from .policy import QUEUE_LIMIT
+from .records import RunRecord, RunStatus
+from .schedules import Interval, from_utc_us
+from .task import Task
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from .clock import Clock
+    from .notifications import NotificationDispatcher
+    from .protocols import Store
+
+logger = logging.getLogger("autocron.scheduler")
+
+_US = 1_000_000
+#: Longest single wait: a safety re-check of the wall clock (a suspended machine
+#: does not advance the monotonic clock), not a polling tick.
+MAX_WAIT = 60.0
+#: Grace between SIGTERM and SIGKILL for a timed-out script or command.
+KILL_GRACE = 5.0
+#: Missed occurrences looked at when coalescing a cron backlog before giving up counting.
+_BACKLOG_SCAN = 100_000
+
+
+class Waiter(threading.Event):
+    """Set when a manual run's final attempt ends; ``succeeded`` says how it went."""
+
+    succeeded = False
+
+
+class _Retry:
+    __slots__ = ("attempt", "scheduled_us", "task", "waiter")
+
+    def __init__(self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None) -> None:
+        self.task = task
+        self.scheduled_us = scheduled_us
+        self.attempt = attempt
+        self.waiter = waiter
+
+
+class _Timer:
+    __slots__ = ("kill", "run")
+
+    def __init__(self, run: Run, kill: bool) -> None:
+        self.run = run
+        self.kill = kill
+
+
+class Run:
+    """One attempt in flight. ``done`` flips once, under the engine lock."""
+
+    __slots__ = ("attempt", "cancel", "done", "process", "record", "scheduled_iso", "scheduled_us",
+                 "task", "task_name", "thread", "waiter")  # fmt: skip
+
+    def __init__(self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None) -> None:
+        self.task = task
+        self.task_name = task.name
+        self.scheduled_us = scheduled_us
+        self.attempt = attempt
+        self.done = False
+        self.record: RunRecord | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.thread: threading.Thread | None = None
+        self.cancel: Any = None
+        self.waiter = waiter
+        self.scheduled_iso = ""
+
+    def attach_process(self, proc: subprocess.Popen[bytes]) -> None:
+        self.process = proc
+
+
+class Engine:
+    """Heap, loop and run lifecycle. ``AutoCron`` adds the public API on top."""
+
+    def __init__(self, clock: Clock, store: Store, max_workers: int, node_id: str,
+                 notifications: NotificationDispatcher) -> None:
+        self._clock = clock
+        self._store = store
+        self._node_id = node_id
+        self._notifications = notifications
+        self._cond = threading.Condition(threading.RLock())
+        self._heap: list[tuple[int, int, Any]] = []
+        self._seq = itertools.count(1)
+        self._tasks: dict[str, Task] = {}
+        self._listeners = Listeners()
+        self._pool = WorkerPool(max_workers)
+        self._aio = AsyncRunner()
+        self._scheduling = False
+        self._loop_thread: threading.Thread | None = None
+        self._stopping = False
+        self._random = random.Random()
+        self.heartbeat_us = 0
+        self._in_flight = 0
+        self._closed = False
+
+    # -- heap ---------------------------------------------------------------
+    def _push_task(self, task: Task, due_us: int | None) -> None:
+        """(Re)schedule ``task`` for ``due_us``; any older entry of it goes stale."""
+        seq = next(self._seq)
+        task._gen = seq
+        task.next_run_us = due_us
+        if due_us is None or not self._scheduling or task.paused:
+            return
+        jitter = task.policy.jitter
+        fire = due_us + (int(self._random.random() * jitter * _US) if jitter else 0)
+        heapq.heappush(self._heap, (fire, seq, task))
+        if self._heap[0][1] == seq:
+            self._cond.notify()
+
+    def _push(self, due_us: int, item: Any) -> None:
+        heapq.heappush(self._heap, (due_us, next(self._seq), item))
+        self._ensure_loop()  # timers and retries of manual runs need it before start()
+        if self._heap[0][2] is item:
+            self._cond.notify()
+
+    def _ensure_loop(self) -> None:
+        if self._loop_thread is None or not self._loop_thread.is_alive():
+            if self._closed:
+                return
+            self._stopping = False
+            self._loop_thread = threading.Thread(target=self._loop, name="autocron-scheduler", daemon=True)
+            self._loop_thread.start()
+
+    def _loop(self) -> None:
+        clock = self._clock
+        with self._cond:
+            while not self._stopping:
+                now = clock.now_us()
+                self.heartbeat_us = now
+                self.run_due(now)
+                if self._stopping:
+                    break
+                timeout = MAX_WAIT
+                if self._heap:
+                    timeout = min(MAX_WAIT, max(0.0, (self._heap[0][0] - clock.now_us()) / _US))
+                if timeout > 0:
+                    clock.wait(self._cond, timeout)
+
+    def run_due(self, now_us: int) -> int:
+        """Dispatch every entry due at ``now_us``; returns how many entries were handled."""
+        handled = 0
+        heap = self._heap
+        with self._cond:
+            while heap and heap[0][0] <= now_us:
+                _, seq, item = heapq.heappop(heap)
+                handled += 1
+                if type(item) is _Timer:
+                    self._on_timer(item)
+                elif type(item) is _Retry:
+                    if item.task._gen != -1 and self._tasks.get(item.task.name) is item.task:
+                        self._start(item.task, item.scheduled_us, item.attempt, item.waiter)
+                    elif item.waiter is not None:  # removed meanwhile: the manual run ends failed
+                        item.waiter.set()
+                elif item._gen == seq:
+                    self._on_due(item, now_us)
+        return handled
+
+    # -- occurrences ----------------------------------------------------------
+    def _on_due(self, task: Task, now_us: int) -> None:
+        scheduled = task.next_run_us
+        assert scheduled is not None
+        policy = task.policy
+        nxt = task.next_fire_after_us(scheduled)
+        if nxt is not None and nxt <= now_us:
+            if policy.coalesce:
+                latest, skipped = self._latest_due(task, nxt, now_us)
+                self._record_missed(task, scheduled, f"coalesced with {skipped} later occurrence(s)", count=skipped)
+                scheduled = latest
+                nxt = task.next_fire_after_us(latest)
+        self._push_task(task, nxt)
+        grace = policy.misfire_grace_time
+        if grace is not None and now_us - scheduled > grace * _US:
+            late = (now_us - scheduled) / _US
+            self._record_missed(task, scheduled, f"{late:.1f}s late, misfire_grace_time is {grace:g}s")
+            return
+        if task.running >= policy.instance_limit:
+            if policy.overlap_policy == "queue":
+                backlog = task._backlog
+                if backlog is None:
+                    backlog = task._backlog = deque()
+                if len(backlog) < QUEUE_LIMIT:
+                    backlog.append((scheduled, 1))
+                    return
+            self._record_simple(task, scheduled, RunStatus.SKIPPED,
+                                f"{task.running} instance(s) still running (overlap_policy={policy.overlap_policy})")
+            return
+        self._start(task, scheduled, 1, None)
+
+    def _latest_due(self, task: Task, first_us: int, now_us: int) -> tuple[int, int]:
+        """The last occurrence at or before ``now_us`` from ``first_us`` on, and how many it skips."""
+        schedule = task.schedule
+        if isinstance(schedule, Interval) and schedule._anchor_us is not None and task.end_at is None:
+            latest = schedule.latest_at_or_before_us(now_us)
+            if latest is not None and latest >= first_us:
+                return latest, (latest - first_us) // schedule._step_us + 1
+        latest, count = first_us, 1
+        for _ in range(_BACKLOG_SCAN):
+            nxt = task.next_fire_after_us(latest)
+            if nxt is None or nxt > now_us:
+                break
+            latest, count = nxt, count + 1
+        return latest, count
+
+    def _record_missed(self, task: Task, scheduled_us: int, why: str, count: int = 1) -> None:
+        task.coalesced += count - 1 if count > 1 else 0
+        self._record_simple(task, scheduled_us, RunStatus.MISSED, why)
+
+    def _record_simple(self, task: Task, scheduled_us: int, status: RunStatus, why: str) -> None:
+        """A skipped or missed occurrence: one record, one event, never a run."""
+        when = from_utc_us(scheduled_us)
+        record = RunRecord(task.name, when, 1, status, None, from_utc_us(self._clock.now_us()), why, self._node_id)
+        kind = EventKind.SKIPPED if status is RunStatus.SKIPPED else EventKind.MISSED
+        logger.info("task %r: occurrence %s %s (%s)", task.name, when.isoformat(), status.value, why)
+
+        def write() -> None:
+            try:
+                if self._store.claim_run(record):
+                    self._emit(kind, task, record=record, error=why)
+            except Exception:
+                logger.exception("could not record %s occurrence of task %r", status.value, task.name)
+
+        self._pool.submit(write)
+
+    # -- runs -----------------------------------------------------------------
+    def _start(self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None) -> Run:
+        """Begin an attempt (engine lock held): count the instance, arm the timeout, hand it over."""
+        run = Run(task, scheduled_us, attempt, waiter)
+        task.running += 1
+        self._in_flight += 1
+        timeout = task.policy.timeout
+        if timeout is not None:
+            self._push(self._clock.now_us() + int(timeout * _US), _Timer(run, kill=False))
+        if task.is_async:
+            self._start_async(run)
+        else:
+            self._pool.submit(lambda: self._run_sync(run))
+        return run
+
+    def _claim(self, run: Run) -> bool:
+        task = run.task
+        now = self._clock.now_us()
+        record = RunRecord(task.name, from_utc_us(run.scheduled_us), run.attempt, RunStatus.RUNNING,
+                           from_utc_us(now), None, None, self._node_id)
+        run.record = record
+        try:
+            claimed = self._store.claim_run(record)
+        except Exception as exc:
+            logger.exception("task %r: could not claim occurrence %s", task.name, record.scheduled_for)
+            self._finish(run, RunStatus.FAILED, f"store: {exc}", None, claimed=False)
+            return False
+        if not claimed:
+            logger.debug("task %r: occurrence %s attempt %d claimed elsewhere", task.name,
+                         record.scheduled_for.isoformat(), run.attempt)
+            self._release(run)
+            return False
+        if self._listeners.wants(EventKind.STARTED):
+            self._emit(EventKind.STARTED, task, record=record)
+        return True
+
+    def _run_sync(self, run: Run) -> None:
+        if not self._claim(run):
+            return
+        run.thread = threading.current_thread()
+        run.scheduled_iso = run.record.scheduled_for.isoformat() if run.record else ""
+        set_current_run(run)
+        output = None
+        try:
+            result = run.task.execute()
+        except CommandFailedError as exc:
+            status, error, output = RunStatus.FAILED, str(exc), exc.output
+        except Exception as exc:
+            status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
+        else:
+            status, error = RunStatus.SUCCEEDED, None
+            if run.task.kind != "func" and isinstance(result, str):
+                output = result
+        finally:
+            set_current_run(None)
+        self._finish(run, status, error, output)
+
+    def _start_async(self, run: Run) -> None:
+        def begin() -> None:
+            if not self._claim(run):
+                return
+
+            def done(error: BaseException | None, timed_out: bool) -> None:
+                if timed_out:
+                    args: tuple[Any, ...] = (RunStatus.TIMED_OUT, f"timed out after {run.task.policy.timeout:g}s", None)
+                elif error is not None:
+                    args = (RunStatus.FAILED, f"{type(error).__name__}: {error}", None)
+                else:
+                    args = (RunStatus.SUCCEEDED, None, None)
+                if self._store.persistent:
+                    self._pool.submit(lambda: self._finish(run, *args))
+                else:
+                    self._finish(run, *args)
+
+            run.cancel = self._aio.submit(run.task.execute, done, None)
+
+        if self._store.persistent:
+            self._pool.submit(begin)
+        else:
+            begin()
+
+    def _on_timer(self, timer: _Timer) -> None:
+        run = timer.run
+        if run.done:
+            return
+        if timer.kill:
+            if run.process is not None:
+                from ._process import signal_group
+
+                signal_group(run.process, kill=True)
+            return
+        timeout = run.task.policy.timeout or 0
+        logger.warning("task %r: attempt %d timed out after %gs", run.task_name, run.attempt, timeout)
+        if run.process is not None:  # the worker records the run when the process ends
+            from ._process import signal_group
+
+            run.cancel = "timed_out"
+            signal_group(run.process, kill=False)
+            self._push(self._clock.now_us() + int(KILL_GRACE * _US), _Timer(run, kill=True))
+            return
+        if run.cancel is not None and callable(run.cancel):  # async: cancel the coroutine
+            run.cancel()
+            return
+        # A sync function: Python cannot stop a thread. Record the timeout now,
+        # give its worker up and let the pool start another in its place.
+        if run.thread is not None:
+            self._pool.abandon(run.thread)
+        self._pool.submit(lambda: self._finish(run, RunStatus.TIMED_OUT, f"timed out after {timeout:g}s", None))
+
+    def _release(self, run: Run) -> None:
+        with self._cond:
+            run.done = True
+            task = run.task
+            task.running -= 1
+            self._in_flight -= 1
+            self._drain_backlog(task)
+            if not self._in_flight:
+                self._cond.notify_all()
+        if run.waiter is not None:
+            run.waiter.set()
+
+    def _drain_backlog(self, task: Task) -> None:
+        backlog = task._backlog
+        while backlog and task.running < task.policy.instance_limit and self._tasks.get(task.name) is task:
+            scheduled, attempt = backlog.popleft()
+            self._start(task, scheduled, attempt, None)
+
+    def _finish(self, run: Run, status: RunStatus, error: str | None, output: str | None,
+                *, claimed: bool = True) -> None:
+        """Record an attempt's outcome once, then retry, notify and call back."""
+        if run.cancel == "timed_out" and status is RunStatus.FAILED:
+            status, error = RunStatus.TIMED_OUT, f"timed out after {run.task.policy.timeout:g}s"
+        with self._cond:
+            if run.done:
+                return
+            run.done = True
+        task = run.task
+        now = self._clock.now_us()
+        record = run.record or RunRecord(task.name, from_utc_us(run.scheduled_us), run.attempt, status,
+                                         from_utc_us(now), None, None, self._node_id)
+        record = record.finished(status, from_utc_us(now), error=error, output=output)
+        if claimed:
+            try:
+                self._store.finish_run(record)
+            except Exception:
+                logger.exception("task %r: could not record the run of %s", task.name, record.scheduled_for)
+        failed = status is not RunStatus.SUCCEEDED
+        policy = task.policy
+        retry = failed and run.attempt <= policy.retries and self._tasks.get(task.name) is task
+        with self._cond:
+            task.running -= 1
+            self._in_flight -= 1
+            task.run_count += 1
+            task.last_status = status.value
+            if task.last_run_us is None or run.scheduled_us >= task.last_run_us:
+                task.last_run_us = run.scheduled_us
+            if failed:
+                task.fail_count += 1
+            recovered = False
+            if retry:
+                delay = policy.retry_delay_for(run.attempt)
+                self._push(now + int(delay * _US), _Retry(task, run.scheduled_us, run.attempt + 1, run.waiter))
+            elif failed:
+                task.failing = True
+            else:
+                recovered, task.failing = task.failing, False
+            self._drain_backlog(task)
+            if not self._in_flight:
+                self._cond.notify_all()
+        if failed:
+            logger.log(logging.WARNING if retry else logging.ERROR, "task %r: attempt %d %s: %s",
+                       task.name, run.attempt, status.value, error)
+        else:
+            logger.info("task %r: attempt %d succeeded in %.3fs", task.name, run.attempt, record.duration or 0)
+        if self._store.persistent:
+            try:
+                self._store.save_state(task)
+            except Exception:
+                logger.exception("task %r: could not save its state", task.name)
+        if retry:
+            self._emit(EventKind.RETRY_SCHEDULED, task, record=record, error=error,
+                       retry_in=policy.retry_delay_for(run.attempt))
+        elif failed:
+            kind = EventKind.TIMED_OUT if status is RunStatus.TIMED_OUT else EventKind.FAILED
+            event = self._emit(kind, task, record=record, error=error, force=task.on_failure is not None)
+            if kind is EventKind.TIMED_OUT and self._listeners.wants(EventKind.FAILED):
+                self._emit(EventKind.FAILED, task, record=record, error=error)
+            if task.on_failure is not None and event is not None:
+                self._callback(task.on_failure, event, task)
+        else:
+            event = self._emit(EventKind.SUCCEEDED, task, record=record, recovered=recovered,
+                               force=task.on_success is not None)
+            if task.on_success is not None and event is not None:
+                self._callback(task.on_success, event, task)
+        waiter = run.waiter
+        if waiter is not None and not retry:
+            waiter.succeeded = not failed
+            waiter.set()
+
+    # -- events -----------------------------------------------------------------
+    def _emit(self, kind: EventKind, task: Task, *, force: bool = False, **fields: Any) -> Event | None:
+        notify = self._notifications.wants(task, kind, fields.get("recovered", False))
+        if not (force or notify or self._listeners.wants(kind)):
+            return None
+        record = fields.get("record")
+        event = Event(kind, task.name, from_utc_us(self._clock.now_us()), task,
+                      scheduled_for=record.scheduled_for if record else None,
+                      attempt=record.attempt if record else None, **fields)
+        self._listeners.emit(event)
+        if notify:
+            self._notifications.dispatch(task, event)
+        return event
+
+    @staticmethod
+    def _callback(callback: Any, event: Event, task: Task) -> None:
+        try:
+            callback(event)
+        except Exception:
+            logger.exception("task %r: callback %r raised", task.name, callback)

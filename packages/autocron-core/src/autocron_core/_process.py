@@ -1,0 +1,65 @@
+"""Running scripts and commands: argv only (never a shell), own process group, bounded output."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections import deque
+from typing import Any
+
+from ._runctx import current_run
+from .errors import CommandFailedError
+
+#: How much of a script's or command's combined stdout/stderr a run record keeps.
+OUTPUT_TAIL_BYTES = 8192
+
+
+def run_argv(argv: list[str], cwd: str | None = None) -> str:
+    """Run ``argv`` to completion and return the tail of its output.
+
+    The process gets its own process group (its own console group on Windows)
+    so that a timeout can stop it together with every child it started.
+
+    Raises:
+        CommandFailedError: the exit code was not zero.
+        OSError: the program could not be started.
+    """
+    kwargs: dict[str, Any] = {}
+    if os.name == "nt":  # pragma: no cover - exercised on Windows only
+        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+    else:
+        kwargs["start_new_session"] = True
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd, **kwargs
+    )
+    run = current_run()
+    if run is not None:
+        run.attach_process(proc)
+    chunks: deque[bytes] = deque()
+    kept = 0
+    assert proc.stdout is not None
+    with proc.stdout:
+        for chunk in iter(lambda: proc.stdout.read1(65536), b""):  # type: ignore[union-attr]
+            chunks.append(chunk)
+            kept += len(chunk)
+            while kept - len(chunks[0]) >= OUTPUT_TAIL_BYTES:
+                kept -= len(chunks.popleft())
+    returncode = proc.wait()
+    output = b"".join(chunks)[-OUTPUT_TAIL_BYTES:].decode("utf-8", "replace")
+    if returncode != 0:
+        raise CommandFailedError(os.path.basename(argv[0]) if len(argv) == 1 else " ".join(argv[:2]), returncode, output)
+    return output
+
+
+def signal_group(proc: subprocess.Popen[bytes], *, kill: bool) -> None:
+    """Send SIGTERM (or SIGKILL) to the process group ``proc`` leads; quiet if it is gone."""
+    if proc.poll() is not None:
+        return
+    try:
+        if os.name == "nt":  # pragma: no cover - exercised on Windows only
+            proc.kill() if kill else proc.terminate()
+        else:
+            os.killpg(proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        pass

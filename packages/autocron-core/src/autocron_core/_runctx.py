@@ -1,0 +1,35 @@
+"""The run in progress on the current thread, so ``execute()`` needs no arguments.
+
+User code called from a task, and ``run_argv``, find the run they belong to
+here: logging uses it to tag lines with the task and occurrence, and the
+timeout machinery uses it to find the process to stop.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import subprocess
+
+_local = threading.local()
+
+
+class RunHandle(Protocol):
+    """What the current-run slot must offer."""
+
+    task_name: str
+    scheduled_iso: str
+
+    def attach_process(self, proc: subprocess.Popen[bytes]) -> None: ...
+
+
+def current_run() -> RunHandle | None:
+    """The run executing on this thread, or ``None`` outside a run."""
+    return getattr(_local, "run", None)
+
+
+def set_current_run(run: RunHandle | None) -> None:
+    """Mark the run executing on this thread (``None`` when it ends)."""
+    _local.run = run

@@ -1,0 +1,42 @@
+"""Clocks: the scheduler reads time and waits only through one of these.
+
+``SystemClock`` is the real one. ``autocron_core.testing.FakeClock`` lets tests
+move time by hand, so scheduling logic is tested without sleeping.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol
+
+__all__ = ["Clock", "SystemClock"]
+
+
+class Clock(Protocol):
+    """What the scheduler needs from a clock."""
+
+    def now_us(self) -> int:
+        """Wall time: microseconds since the Unix epoch (UTC)."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never jumps (for measuring and waiting)."""
+        ...
+
+    def wait(self, condition: threading.Condition, timeout: float | None) -> None:
+        """Wait on ``condition`` (its lock held) until notified or ``timeout`` seconds pass."""
+        ...
+
+
+class SystemClock:
+    """The real clock. Waiting uses the monotonic clock (``Condition.wait``)."""
+
+    def now_us(self) -> int:
+        return time.time_ns() // 1000
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def wait(self, condition: threading.Condition, timeout: float | None) -> None:
+        condition.wait(timeout)

@@ -1,0 +1,269 @@
+"""Configuration files and mappings: scheduler, logging, notifications and tasks.
+
+JSON is always readable; YAML when PyYAML is importable (autocron-store
+depends on it). Every problem is reported as a ``ConfigError`` naming the file,
+the line and the field. Relative ``script:`` paths are read from the config
+file's own folder, so a config works from any working directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import AutoCronError, ConfigError
+from .task import SECRET_KEYS, Task, build_task
+
+__all__ = ["TASK_KEYS", "load_config", "scheduler_from_config", "task_kwargs_from_config", "tasks_from_config",
+           "validate_config"]
+
+logger = logging.getLogger("autocron.config")
+
+SECTIONS = ("version", "scheduler", "logging", "notifications", "store", "tasks")
+SCHEDULER_KEYS = ("timezone", "max_workers", "store", "node_id", "use_os_scheduler")
+LOGGING_KEYS = ("path", "level")
+TASK_KEYS = (
+    "name", "func", "script", "command", "every", "cron", "at", "schedule", "args", "kwargs", "retries",
+    "retry_delay", "backoff", "max_retry_delay", "timeout", "notify", "notify_on", "email_config", "timezone",
+    "overlap_policy", "max_instances", "misfire_grace_time", "coalesce", "jitter", "start_at", "end_at", "tags",
+    "cron_seconds", "task_id", "state", "anchor",
+)  # fmt: skip
+
+
+class _Lines:
+    """Line numbers of mappings and their keys, as the parser saw them."""
+
+    def __init__(self) -> None:
+        self.of: dict[int, tuple[int, dict[str, int]]] = {}
+
+    def line(self, mapping: Any, key: str | None = None) -> int | None:
+        entry = self.of.get(id(mapping))
+        if entry is None:
+            return None
+        return entry[1].get(key, entry[0]) if key else entry[0]
+
+
+def _read_yaml(text: str, path: str, lines: _Lines) -> Any:
+    try:
+        import yaml
+    except ImportError:
+        raise ConfigError("reading YAML needs PyYAML: pip install autocron-store (or PyYAML)", path=path) from None
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader: Any, node: Any) -> dict[str, Any]:
+        value = {}
+        keys = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            value[key] = loader.construct_object(value_node, deep=True)
+            keys[str(key)] = key_node.start_mark.line + 1
+        lines.of[id(value)] = (node.start_mark.line + 1, keys)
+        return value
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    try:
+        return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", path=path,
+                          line=mark.line + 1 if mark else None) from None
+
+
+def _read_json(text: str, path: str, lines: _Lines) -> Any:
+    import json
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno) from None
+    # JSON parsers give no positions; find each task's line by its name.
+    tasks = data.get("tasks") if isinstance(data, dict) else None
+    if isinstance(tasks, list):
+        text_lines = text.splitlines()
+        for entry in tasks:
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                needle = json.dumps(entry["name"])
+                for number, line in enumerate(text_lines, 1):
+                    if needle in line and '"name"' in line:
+                        lines.of[id(entry)] = (number, {})
+                        break
+    return data
+
+
+def load_config(source: Any) -> tuple[dict[str, Any], str | None, _Lines]:
+    """Read a config mapping or file; returns the mapping, its path and its line table.
+
+    Raises:
+        ConfigError: unreadable file, bad syntax, or not a mapping at the top.
+    """
+    lines = _Lines()
+    if isinstance(source, Mapping):
+        return dict(source), None, lines
+    path = os.fspath(source)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text: {exc.reason}", path=path) from None
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix == ".json":
+        data = _read_json(text, path, lines)
+    elif suffix in (".yaml", ".yml"):
+        data = _read_yaml(text, path, lines)
+    else:
+        raise ConfigError("expected a .yaml, .yml or .json file", path=path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"the top level must be a mapping, not {type(data).__name__}", path=path, line=1)
+    return data, path, lines
+
+
+def task_kwargs_from_config(entry: Mapping[str, Any], *, path: str | None = None,
+                            line: int | None = None) -> dict[str, Any]:
+    """Map a config task entry to ``add_task`` keywords.
+
+    Besides every ``add_task`` key, an entry may give its schedule as one
+    ``schedule:`` key whose kind is recognised from its text: ``"*/30 * * * *"``
+    and ``"@daily"`` are cron, ``"5m"`` and ``"1h30m"`` are intervals.
+
+    Raises:
+        ConfigError: not a mapping, an unknown key, or a doubled schedule.
+    """
+    from .schedules import looks_like_cron
+
+    if not isinstance(entry, Mapping):
+        raise ConfigError(f"a task entry must be a mapping, not {type(entry).__name__}", path=path, line=line)
+    unknown = [k for k in entry if k not in TASK_KEYS]
+    if unknown:
+        raise ConfigError(f"unknown task key {unknown[0]!r} (known: {', '.join(TASK_KEYS[:-3])})", path=path,
+                          line=line, field=str(unknown[0]))
+    options = dict(entry)
+    text = options.pop("schedule", None)
+    if text is not None:
+        if any(options.get(k) is not None for k in ("every", "cron", "at")):
+            raise ConfigError("give either schedule: or one of every:/cron:/at:, not both", path=path, line=line,
+                              field="schedule")
+        options["cron" if isinstance(text, str) and looks_like_cron(text) else "every"] = text
+    config = options.get("email_config")
+    if isinstance(config, Mapping):
+        for key in SECRET_KEYS & set(config):
+            logger.warning("%s: task %r has a literal %s in email_config; use %s_env with an environment "
+                           "variable instead (it will not be saved)", path or "config", options.get("name"),
+                           key, key)
+    if path and isinstance(options.get("script"), str) and not os.path.isabs(options["script"]):
+        options["script"] = os.path.join(os.path.dirname(os.path.abspath(path)), options["script"])
+    return options
+
+
+def tasks_from_config(data: Mapping[str, Any], path: str | None = None, lines: _Lines | None = None,
+                      *, timezone: Any = None, collect: list[ConfigError] | None = None) -> list[Task]:
+    """Build the ``tasks:`` section's tasks.
+
+    Args:
+        collect: when given, problems are appended to it and the valid tasks
+            returned; otherwise the first problem is raised.
+    """
+    lines = lines or _Lines()
+    entries = data.get("tasks") or []
+    if not isinstance(entries, list):
+        error = ConfigError("tasks: must be a list of task entries", path=path, line=lines.line(data, "tasks"),
+                            field="tasks")
+        if collect is None:
+            raise error
+        collect.append(error)
+        return []
+    tasks: list[Task] = []
+    names: set[str] = set()
+    for index, entry in enumerate(entries):
+        line = lines.line(entry)
+        try:
+            options = task_kwargs_from_config(entry, path=path, line=line)
+            options.setdefault("timezone", timezone)
+            state = options.pop("state", None)
+            if state is not None or "task_id" in options or "anchor" in options:
+                task = Task.from_dict({**options, **({"state": state} if state else {})})
+            else:
+                task = build_task(**options)
+            if task.name in names:
+                raise ConfigError(f"task name {task.name!r} is used twice", path=path, line=line, field="name")
+            names.add(task.name)
+            tasks.append(task)
+        except ConfigError as exc:
+            if collect is None:
+                raise
+            collect.append(exc)
+        except (AutoCronError, TypeError) as exc:
+            field = getattr(exc, "field", None)
+            where = lines.line(entry, field) if field and isinstance(entry, Mapping) else line
+            label = entry.get("name", f"#{index + 1}") if isinstance(entry, Mapping) else f"#{index + 1}"
+            error = ConfigError(f"task {label!r}: {exc}", path=path, line=where, field=field)
+            if collect is None:
+                raise error from None
+            collect.append(error)
+    return tasks
+
+
+def validate_config(source: Any) -> list[ConfigError]:
+    """Every problem in a config file or mapping (an empty list when it is valid)."""
+    problems: list[ConfigError] = []
+    try:
+        data, path, lines = load_config(source)
+    except ConfigError as exc:
+        return [exc]
+    for key in data:
+        if key not in SECTIONS:
+            problems.append(ConfigError(f"unknown section {key!r} (known: {', '.join(SECTIONS)})", path=path,
+                                        line=lines.line(data, key), field=key))
+    scheduler = data.get("scheduler") or {}
+    if not isinstance(scheduler, Mapping):
+        problems.append(ConfigError("scheduler: must be a mapping", path=path, line=lines.line(data, "scheduler")))
+        scheduler = {}
+    for key in scheduler:
+        if key not in SCHEDULER_KEYS:
+            problems.append(ConfigError(f"unknown scheduler key {key!r} (known: {', '.join(SCHEDULER_KEYS)})",
+                                        path=path, line=lines.line(scheduler, key), field=key))
+    try:
+        from .timezones import resolve_timezone
+
+        tz = resolve_timezone(scheduler.get("timezone"))
+    except AutoCronError as exc:
+        problems.append(ConfigError(str(exc), path=path, line=lines.line(scheduler, "timezone"), field="timezone"))
+        tz = None
+    tasks_from_config(data, path, lines, timezone=tz, collect=problems)
+    return problems
+
+
+def scheduler_from_config(cls: Any, source: Any, **overrides: Any) -> Any:
+    """Build ``cls`` (``AutoCron``) from a config and add its tasks."""
+    problems = validate_config(source)
+    if problems:
+        raise problems[0]
+    data, path, lines = load_config(source)
+    scheduler = dict(data.get("scheduler") or {})
+    if "store" in data and "store" not in scheduler:
+        scheduler["store"] = data["store"]
+    log = data.get("logging") or {}
+    notifications = dict(data.get("notifications") or {})
+    defaults = notifications.pop("default", None)
+    kwargs: dict[str, Any] = {k: scheduler[k] for k in SCHEDULER_KEYS if k in scheduler}
+    if log:
+        kwargs["log_path"] = log.get("path")
+        kwargs["log_level"] = log.get("level", "INFO")
+    kwargs.update(notify=defaults, notifications=notifications)
+    kwargs.update(overrides)
+    instance = cls(**kwargs)
+    for task in tasks_from_config(data, path, lines, timezone=instance.timezone):
+        existing = instance.get_task(name=task.name)
+        if existing is not None:  # a persistent store already holds it: the file's definition wins
+            instance.remove_task(name=task.name)
+            task.run_count, task.fail_count = existing.run_count, existing.fail_count
+            task.last_run_us, task.last_status = existing.last_run_us, existing.last_status
+        instance.add(task)
+    return instance

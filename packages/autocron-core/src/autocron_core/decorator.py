@@ -1,0 +1,64 @@
+"""``@schedule`` and the global scheduler it registers tasks on."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .scheduler import AutoCron
+
+__all__ = ["get_global_scheduler", "reset_global_scheduler", "schedule", "start_scheduler"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_lock = threading.Lock()
+_scheduler: AutoCron | None = None
+
+
+def get_global_scheduler(**options: Any) -> AutoCron:
+    """The process-wide scheduler that ``@schedule`` uses; created on first use.
+
+    Args:
+        options: ``AutoCron`` arguments, used only when it is created now.
+    """
+    global _scheduler
+    with _lock:
+        if _scheduler is None:
+            _scheduler = AutoCron(**options)
+        return _scheduler
+
+
+def reset_global_scheduler() -> None:
+    """Stop and forget the global scheduler (tests, or to start over)."""
+    global _scheduler
+    with _lock:
+        current, _scheduler = _scheduler, None
+    if current is not None:
+        current.stop(wait=False)
+
+
+def schedule(every: Any = None, cron: Any = None, at: Any = None, name: str | None = None,
+             **options: Any) -> Callable[[F], F]:
+    """Register the decorated function on the global scheduler; it stays callable as before.
+
+    Takes every ``add_task`` option::
+
+        @schedule(every="5m", retries=3)
+        def sync_inbox(): ...
+
+    Raises:
+        TaskError, ScheduleError: at decoration time, for an invalid option.
+    """
+
+    def register(func: F) -> F:
+        get_global_scheduler().add_task(name=name, func=func, every=every, cron=cron, at=at, **options)
+        return func
+
+    return register
+
+
+def start_scheduler(blocking: bool = True) -> AutoCron:
+    """Start the global scheduler (blocking until stopped, by default) and return it."""
+    scheduler = get_global_scheduler()
+    scheduler.start(blocking=blocking)
+    return scheduler

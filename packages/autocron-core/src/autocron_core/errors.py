@@ -1,0 +1,124 @@
+"""The one error hierarchy of AutoCron.
+
+Every error mixes in the builtin with the same meaning, so callers that already
+catch ``ValueError`` or ``LookupError`` keep working. Constructors take the
+structured values (field, value, expected) and keep them as attributes, so a
+program can react to an error without parsing its message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AutoCronError",
+    "CommandFailedError",
+    "ConfigError",
+    "NotificationError",
+    "OSAdapterError",
+    "PluginNotFoundError",
+    "ScheduleError",
+    "SchedulingError",
+    "StoreError",
+    "TaskError",
+    "TaskExecutionError",
+    "TaskTimeoutError",
+]
+
+
+class AutoCronError(Exception):
+    """Root of every error AutoCron raises on purpose."""
+
+
+class _FieldError(AutoCronError):
+    """An error about one input field: names the field, the value and what was expected."""
+
+    def __init__(self, field: str, value: Any, expected: str, *, detail: str | None = None) -> None:
+        self.field = field
+        self.value = value
+        self.expected = expected
+        self.detail = detail
+        message = f"{field}={value!r}: expected {expected}"
+        if detail:
+            message += f" ({detail})"
+        super().__init__(message)
+
+
+class ScheduleError(_FieldError, ValueError):
+    """A schedule (interval, cron expression, time, time zone) is not valid."""
+
+
+class TaskError(_FieldError, ValueError):
+    """A task definition is not valid, or names a task that does not exist."""
+
+
+class TaskTimeoutError(AutoCronError, TimeoutError):
+    """A run took longer than its task's ``timeout``."""
+
+    def __init__(self, task: str, timeout: float) -> None:
+        self.task = task
+        self.timeout = timeout
+        super().__init__(f"task {task!r} timed out after {timeout:g}s")
+
+
+class CommandFailedError(AutoCronError, RuntimeError):
+    """A script or command exited with a non-zero code; carries its output tail."""
+
+    def __init__(self, program: str, returncode: int, output: str) -> None:
+        self.program = program
+        self.returncode = returncode
+        self.output = output
+        super().__init__(f"{program} exited with code {returncode}")
+
+
+class ConfigError(AutoCronError, ValueError):
+    """A configuration file or mapping is not valid; says where when it knows."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.field = field
+        self.reason = message
+        where = ""
+        if path:
+            where = f"{path}:{line}: " if line else f"{path}: "
+        elif line:
+            where = f"line {line}: "
+        super().__init__(f"{where}{message}")
+
+
+class StoreError(AutoCronError, OSError):
+    """A store could not read or write; says which store and why."""
+
+
+class PluginNotFoundError(AutoCronError, LookupError):
+    """No installed package provides the plugin name that was asked for."""
+
+    def __init__(self, group: str, name: str, installed: list[str], package: str | None) -> None:
+        self.group = group
+        self.name = name
+        self.installed = installed
+        self.package = package
+        have = ", ".join(installed) if installed else "none"
+        hint = f"; install it with: pip install {package}" if package else ""
+        super().__init__(f"no {group} plugin named {name!r} is installed (installed: {have}){hint}")
+
+
+class OSAdapterError(AutoCronError, RuntimeError):
+    """The operating system's scheduler refused or cannot express a task."""
+
+
+class NotificationError(AutoCronError, RuntimeError):
+    """A notification could not be delivered or is misconfigured."""
+
+
+# The names the original single-package AutoCron used.
+SchedulingError = ScheduleError
+TaskExecutionError = TaskError

@@ -1,0 +1,175 @@
+"""The contracts autocron-core consumes and other packages implement.
+
+Core never imports an implementation: stores, notifiers and OS adapters are
+found through the plugin registry (``autocron_core.registry``) or passed in as
+objects. Each protocol's docstring says what an implementation must guarantee;
+``autocron_core.testing`` holds the suites that check it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from .events import Event
+    from .records import RunRecord
+    from .schedules import Schedule
+    from .task import Task
+
+__all__ = ["InstalledEntry", "Notifier", "OSScheduler", "Store", "Support", "TaskStats"]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Where task definitions, their state and run records live.
+
+    Guarantees an implementation must give:
+
+    * ``save_task`` is an upsert by task name; ``load_tasks`` returns every
+      saved task rebuilt with ``Task.from_dict`` (so with its state), and a
+      task whose definition cannot be rebuilt is reported, not dropped.
+    * ``claim_run`` inserts a record and returns ``True``, or returns ``False``
+      and changes nothing when a record with the same
+      ``(task, scheduled_for, attempt)`` exists. It is atomic: when several
+      schedulers claim one key at once, exactly one gets ``True``.
+    * ``finish_run`` replaces the claimed record with its final form.
+    * ``history`` returns records newest first (by ``scheduled_for``, then attempt).
+    * Every method is safe to call from several threads.
+    * Secrets (keys in ``SECRET_KEYS``) are never written.
+
+    Attributes:
+        persistent: whether definitions survive the process (``False`` for memory).
+    """
+
+    persistent: bool
+
+    def load_tasks(self) -> list[Task]:
+        """Every saved task, with its state."""
+        ...
+
+    def save_task(self, task: Task) -> None:
+        """Insert or replace the task's definition and state."""
+        ...
+
+    def save_state(self, task: Task) -> None:
+        """Update only the task's runtime state (next and last run, counts, paused)."""
+        ...
+
+    def delete_task(self, name: str) -> bool:
+        """Remove a task's definition (its history stays); whether it existed."""
+        ...
+
+    def claim_run(self, record: RunRecord) -> bool:
+        """Insert ``record`` unless its key exists; whether this call inserted it."""
+        ...
+
+    def finish_run(self, record: RunRecord) -> None:
+        """Replace the record with the same key by ``record``."""
+        ...
+
+    def history(self, name: str | None = None, limit: int = 100) -> list[RunRecord]:
+        """The newest ``limit`` records, of one task or of all."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files; the store is not used afterwards."""
+        ...
+
+
+class TaskStats(NamedTuple):
+    """Aggregates over one task's runs, as a store computes them (in SQL where it can).
+
+    ``runs`` counts started attempts; durations are of succeeded attempts, in
+    seconds; lateness is ``started_at - scheduled_for`` of started attempts.
+    """
+
+    task: str
+    runs: int
+    succeeded: int
+    failed: int
+    timed_out: int
+    skipped: int
+    missed: int
+    abandoned: int
+    duration_p50: float | None
+    duration_p95: float | None
+    duration_max: float | None
+    last_run: _dt.datetime | None
+    last_success: _dt.datetime | None
+    lateness_p50: float | None = None
+    lateness_p95: float | None = None
+
+    @property
+    def success_rate(self) -> float | None:
+        """Succeeded over finished attempts, or ``None`` before any finished."""
+        done = self.succeeded + self.failed + self.timed_out + self.abandoned
+        return None if done == 0 else self.succeeded / done
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """A channel that tells people about events (desktop, email, webhook, ...).
+
+    Guarantees: ``notify`` may block (the scheduler calls it off the worker
+    that ran the task) but must give up within its own timeout; a delivery
+    failure is raised as ``NotificationError`` or logged, and is never retried
+    forever. It never writes secrets to a log.
+    """
+
+    def notify(self, event: Event) -> None:
+        """Deliver one event."""
+        ...
+
+
+class Support(NamedTuple):
+    """Whether an OS scheduler can express a schedule; ``reason`` says why not."""
+
+    supported: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.supported
+
+
+class InstalledEntry(NamedTuple):
+    """One entry an OS adapter installed: the task name and the schedule as the OS holds it."""
+
+    name: str
+    schedule: str
+    location: str
+    details: dict[str, Any] | None = None
+
+
+@runtime_checkable
+class OSScheduler(Protocol):
+    """Hands tasks to the host's scheduler (cron, systemd, launchd, Task Scheduler).
+
+    Guarantees: touches only entries it created (they carry a marker);
+    ``install`` replaces an entry of the same task name; every value written is
+    quoted or escaped for its target; a schedule the host cannot express
+    exactly is refused with ``OSAdapterError`` (``supports`` says why first).
+    """
+
+    name: str
+
+    def is_supported(self) -> bool:
+        """Whether this scheduler is usable on this host now."""
+        ...
+
+    def supports(self, schedule: Schedule) -> Support:
+        """Whether ``schedule`` can be expressed exactly, and if not, why."""
+        ...
+
+    def install(self, task: Task) -> InstalledEntry:
+        """Install or replace the entry that runs ``autocron run <task>``."""
+        ...
+
+    def remove(self, name: str) -> bool:
+        """Remove the task's entry; whether there was one."""
+        ...
+
+    def list(self) -> Sequence[InstalledEntry]:
+        """This project's entries only."""
+        ...

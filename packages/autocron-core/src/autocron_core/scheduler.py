@@ -1,0 +1,434 @@
+"""``AutoCron``: the scheduler users create, add tasks to, start and stop."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ._engine import Engine, Waiter
+from .clock import Clock, SystemClock
+from .errors import PluginNotFoundError, TaskError
+from .events import Event, EventKind
+from .notifications import NotificationDispatcher
+from .records import RunRecord
+from .registry import OS_ADAPTERS, open_store
+from .schedules import Interval, from_utc_us
+from .task import Task, build_task
+from .timezones import resolve_timezone
+
+__all__ = ["AutoCron"]
+
+logger = logging.getLogger("autocron.scheduler")
+
+
+def _file_url(path: str | os.PathLike[str]) -> str:
+    text = os.fspath(path)
+    if not text.lower().endswith((".yaml", ".yml", ".json")):
+        raise TaskError("path", text, "a file name ending in .yaml, .yml or .json")
+    return text
+
+
+def _default_node_id() -> str:
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class AutoCron(Engine):
+    """A scheduler: tasks, a loop thread that fires them, and workers that run them.
+
+    Args:
+        timezone: default zone for tasks' cron expressions and naive times
+            (IANA name, ``tzinfo`` or ``"local"``, the default).
+        max_workers: threads running sync tasks (async tasks use one event loop).
+        store: a ``Store`` or a URL/path resolved through the plugin registry
+            (``"sqlite:///tasks.db"``, ``"postgresql://..."``); default in-memory.
+        log_path, log_level: when either is given, ``configure_logging`` is called.
+        use_os_scheduler: install script and command tasks in the OS scheduler
+            (autocron-os) instead of running them in this process; ``True`` picks
+            the platform's default adapter, a name or adapter object picks one.
+        node_id: this scheduler's name in run records (default host:pid).
+        notify: default notification channels for tasks that name none.
+        notifications: per-channel settings, e.g. ``{"email": {...}}``.
+        clock: a ``Clock`` (tests pass ``autocron_core.testing.FakeClock``).
+    """
+
+    def __init__(
+        self,
+        timezone: str | _dt.tzinfo | None = None,
+        max_workers: int = 4,
+        store: Any = None,
+        log_path: str | os.PathLike[str] | None = None,
+        log_level: str | int | None = "INFO",
+        use_os_scheduler: Any = False,
+        node_id: str | None = None,
+        *,
+        notify: Any = None,
+        notifications: Mapping[str, Mapping[str, Any]] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise TaskError("max_workers", max_workers, "a whole number of at least 1")
+        self.timezone = resolve_timezone(timezone)
+        if log_path is not None:
+            from .logs import configure_logging
+
+            configure_logging(log_path, log_level)
+        super().__init__(
+            clock or SystemClock(),
+            open_store(store),
+            max_workers,
+            node_id or _default_node_id(),
+            NotificationDispatcher(notify, notifications),
+        )
+        self._os = self._resolve_os(use_os_scheduler)
+        self._restore()
+
+    # -- construction helpers -------------------------------------------------
+    @staticmethod
+    def _resolve_os(choice: Any) -> Any:
+        if choice is False or choice is None:
+            return None
+        if choice is True:
+            try:
+                factory = OS_ADAPTERS.get("default")
+            except PluginNotFoundError:
+                from .errors import PluginNotFoundError as Missing
+
+                raise Missing("autocron.os_adapters", "default", OS_ADAPTERS.names(), "autocron-os") from None
+            return factory()
+        if isinstance(choice, str):
+            return OS_ADAPTERS.get(choice)()
+        return choice
+
+    def _restore(self) -> None:
+        """Load the store's tasks (their definitions and state) into this scheduler."""
+        if not self._store.persistent:
+            return
+        for task in self._store.load_tasks():
+            with self._cond:
+                self._tasks[task.name] = task
+                self._push_task(task, task.next_run_us if task.next_run_us is not None
+                                else task.next_fire_after_us(self._clock.now_us()))
+
+    @property
+    def store(self) -> Any:
+        """The store this scheduler reads and writes."""
+        return self._store
+
+    @property
+    def node_id(self) -> str:
+        """This scheduler's name in run records."""
+        return self._node_id
+
+    @property
+    def notifications(self) -> NotificationDispatcher:
+        """The dispatcher that delivers this scheduler's notifications."""
+        return self._notifications
+
+    # -- tasks --------------------------------------------------------------
+    def add_task(self, name: str | None = None, func: Callable[..., Any] | str | None = None,
+                 script: str | os.PathLike[str] | None = None, command: str | Iterable[str] | None = None,
+                 every: Any = None, cron: Any = None, at: Any = None, **options: Any) -> str:
+        """Add a task and return its id.
+
+        Exactly one target (``func``, ``script``, ``command``) and exactly one
+        schedule (``every``, ``cron``, ``at``). Options: ``args``, ``kwargs``,
+        ``retries=0``, ``retry_delay=60``, ``backoff=2.0``,
+        ``max_retry_delay=3600``, ``timeout=None``, ``notify=None``,
+        ``notify_on=("failure", "recovery")``, ``email_config=None``,
+        ``on_success=None``, ``on_failure=None``, ``timezone=None``,
+        ``overlap_policy="skip"``, ``max_instances=1``,
+        ``misfire_grace_time=60``, ``coalesce=True``, ``jitter=0``,
+        ``start_at=None``, ``end_at=None``, ``tags=()``; see the user guide.
+
+        Raises:
+            TaskError, ScheduleError: an option is invalid or a task of that name
+                exists; nothing has changed.
+        """
+        options.setdefault("timezone", self.timezone)
+        task = build_task(name, func, script, command, every, cron, at, **options)
+        self.add(task)
+        return task.task_id
+
+    def add(self, task: Task) -> Task:
+        """Schedule a ``Task`` built by ``build_task`` (or a subclass's instance).
+
+        Raises:
+            TaskError: a task with that name exists.
+        """
+        with self._cond:
+            if task.name in self._tasks:
+                raise TaskError("name", task.name, "a name not used by another task of this scheduler")
+            now = self._clock.now_us()
+            if isinstance(task.schedule, Interval) and task.schedule._anchor_us is None:
+                task.schedule = task.schedule.anchored(from_utc_us(now))
+            if self._os is not None and task.kind != "func":
+                self._os.install(task)
+                task.paused = True  # the OS runs it; this process must not
+            if self._store.persistent and task.kind != "func":
+                self._store.save_task(task)
+            self._tasks[task.name] = task
+            # A restored task keeps its next run: if that is past, the misfire rules decide.
+            due = task.next_run_us if task.next_run_us is not None else task.next_fire_after_us(now)
+            self._push_task(task, due)
+        if self._listeners.wants(EventKind.ADDED):
+            self._emit(EventKind.ADDED, task)
+        return task
+
+    def _lookup(self, task_id: str | None, name: str | None) -> Task | None:
+        if name is not None:
+            return self._tasks.get(name)
+        if task_id is not None:
+            return next((t for t in self._tasks.values() if t.task_id == task_id), None)
+        raise TaskError("task_id", None, "a task id or name=")
+
+    def _require(self, task_id: str | None, name: str | None) -> Task:
+        task = self._lookup(task_id, name)
+        if task is None:
+            raise TaskError("name" if name is not None else "task_id", name or task_id, "the name or id of a task")
+        return task
+
+    def remove_task(self, task_id: str | None = None, name: str | None = None) -> bool:
+        """Remove a task (its history stays); whether it existed. Running attempts finish."""
+        with self._cond:
+            task = self._lookup(task_id, name)
+            if task is None:
+                return False
+            del self._tasks[task.name]
+            task._gen = -1
+            task.next_run_us = None
+        if self._store.persistent:
+            self._store.delete_task(task.name)
+        if self._os is not None and task.kind != "func":
+            self._os.remove(task.name)
+        if self._listeners.wants(EventKind.REMOVED):
+            self._emit(EventKind.REMOVED, task)
+        return True
+
+    def get_task(self, task_id: str | None = None, name: str | None = None) -> Task | None:
+        """The task with that id or name, or ``None``."""
+        with self._cond:
+            return self._lookup(task_id, name)
+
+    def list_tasks(self) -> list[Task]:
+        """Every task, in the order they were added."""
+        with self._cond:
+            return list(self._tasks.values())
+
+    def pause_task(self, name: str) -> None:
+        """Stop firing ``name`` until ``resume_task``; a run in progress finishes.
+
+        Raises:
+            TaskError: no task has that name.
+        """
+        with self._cond:
+            task = self._require(None, name)
+            task.paused = True
+            self._push_task(task, task.next_run_us)  # makes the heap entry stale
+        self._after_change(task, EventKind.PAUSED)
+
+    def resume_task(self, name: str) -> None:
+        """Fire ``name`` again from its next occurrence after now.
+
+        Raises:
+            TaskError: no task has that name.
+        """
+        with self._cond:
+            task = self._require(None, name)
+            task.paused = False
+            self._push_task(task, task.next_fire_after_us(self._clock.now_us()))
+        self._after_change(task, EventKind.RESUMED)
+
+    def _after_change(self, task: Task, kind: EventKind) -> None:
+        if self._store.persistent and task.kind != "func":
+            self._store.save_state(task)
+        if self._listeners.wants(kind):
+            self._emit(kind, task)
+
+    def run_task(self, task_id: str | None = None, name: str | None = None, *, wait: bool = True,
+                 timeout: float | None = None) -> bool:
+        """Run a task now, with its retries and timeout, started or not.
+
+        Args:
+            wait: block until the final attempt ends.
+            timeout: with ``wait``, give up waiting after this many seconds.
+
+        Returns:
+            With ``wait``, whether the final attempt succeeded; otherwise ``True``
+            once the run is queued.
+
+        Raises:
+            TaskError: no such task.
+        """
+        waiter = Waiter()
+        with self._cond:
+            task = self._require(task_id, name)
+            self._start(task, self._clock.now_us(), 1, waiter)
+        if not wait:
+            return True
+        return waiter.wait(timeout) and waiter.succeeded
+
+    # -- running --------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """Whether the scheduler fires tasks (between ``start`` and ``stop``)."""
+        return self._scheduling
+
+    def start(self, blocking: bool = True) -> None:
+        """Start firing tasks.
+
+        Args:
+            blocking: run the loop in this thread until ``stop()`` (from another
+                thread, a task or a signal handler) or Ctrl-C; otherwise return
+                at once and run it in a daemon thread.
+        """
+        with self._cond:
+            if self._scheduling:
+                return
+            self._closed = False
+            self._scheduling = True
+            now = self._clock.now_us()
+            for task in self._tasks.values():
+                due = task.next_run_us
+                if due is None and not task.paused:
+                    due = task.next_fire_after_us(now)
+                self._push_task(task, due)
+            logger.info("scheduler %s started with %d task(s)", self._node_id, len(self._tasks))
+            if not blocking:
+                self._ensure_loop()
+                return
+            if self._loop_thread is not None and self._loop_thread.is_alive():
+                self._stopping = True  # hand the loop over to this thread
+                self._cond.notify_all()
+        if self._loop_thread is not None:
+            self._loop_thread.join()
+        self._loop_thread = threading.current_thread()
+        try:
+            self._stopping = False
+            self._loop()
+        except KeyboardInterrupt:
+            logger.info("interrupted; stopping")
+            self.stop()
+
+    def stop(self, wait: bool = True, timeout: float | None = None) -> bool:
+        """Stop firing tasks and wait for running ones (up to ``timeout`` seconds).
+
+        Pending retries are dropped. Safe to call more than once.
+
+        Returns:
+            Whether every running attempt finished in time.
+        """
+        with self._cond:
+            self._scheduling = False
+            self._stopping = True
+            self._closed = True
+            self._heap.clear()
+            self._cond.notify_all()
+        loop = self._loop_thread
+        if loop is not None and loop is not threading.current_thread() and loop.is_alive():
+            loop.join(5)
+        finished = self._pool.shutdown(wait=wait, timeout=timeout)
+        self._aio.stop(timeout=timeout if wait else 0)
+        self._notifications.close()
+        if self._store.persistent:
+            for task in self.list_tasks():
+                if task.kind != "func":
+                    try:
+                        self._store.save_state(task)
+                    except Exception:
+                        logger.exception("could not save the state of task %r", task.name)
+        logger.info("scheduler %s stopped", self._node_id)
+        return finished
+
+    def close(self) -> None:
+        """Stop, then release the store."""
+        self.stop()
+        self._store.close()
+
+    def __enter__(self) -> AutoCron:
+        self.start(blocking=False)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no attempt is running or queued; whether that happened in time."""
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._in_flight:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return self._pool.join_idle(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    # -- listeners and history ------------------------------------------------
+    def add_listener(self, callback: Callable[[Event], Any], kinds: Any = None) -> None:
+        """Call ``callback(event)`` for events of ``kinds`` (default: all); see ``EventKind``."""
+        self._listeners.add(callback, kinds)
+
+    def remove_listener(self, callback: Callable[[Event], Any]) -> bool:
+        """Stop calling ``callback``; whether it was registered."""
+        return self._listeners.remove(callback)
+
+    def history(self, name: str | None = None, limit: int = 100) -> list[RunRecord]:
+        """Recent run records, newest first, of one task or all."""
+        return self._store.history(name, limit)
+
+    # -- files and config -----------------------------------------------------
+    def save_tasks(self, path: str | os.PathLike[str]) -> int:
+        """Write every task to a YAML or JSON file (by suffix), atomically; needs autocron-store.
+
+        Returns:
+            How many tasks were written.
+
+        Raises:
+            PluginNotFoundError: autocron-store is not installed.
+            TaskError: some function tasks cannot be imported by name (all are listed).
+        """
+        store = open_store(_file_url(path))
+        try:
+            return int(store.write_tasks(self.list_tasks()))
+        finally:
+            store.close()
+
+    def load_tasks(self, path: str | os.PathLike[str], replace: bool = False) -> int:
+        """Add the tasks of a YAML or JSON file; needs autocron-store.
+
+        Args:
+            replace: remove every current task first; otherwise tasks merge by
+                name (a loaded task replaces the one of the same name).
+
+        Returns:
+            How many tasks were loaded.
+        """
+        store = open_store(_file_url(path))
+        try:
+            tasks = store.load_tasks()
+        finally:
+            store.close()
+        for current in self.list_tasks():
+            if replace or any(t.name == current.name for t in tasks):
+                self.remove_task(name=current.name)
+        for task in tasks:
+            self.add(task)
+        return len(tasks)
+
+    @classmethod
+    def from_config(cls, source: Any, **overrides: Any) -> AutoCron:
+        """A scheduler built from a config mapping or file (JSON always, YAML with PyYAML).
+
+        Raises:
+            ConfigError: naming the file, line and field of the first problem.
+        """
+        from .config import scheduler_from_config
+
+        return scheduler_from_config(cls, source, **overrides)

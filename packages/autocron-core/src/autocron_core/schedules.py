@@ -1,0 +1,293 @@
+"""Schedules: immutable values that say when a task fires next.
+
+Every schedule answers ``next_after(moment)`` with an aware datetime strictly
+after ``moment``, or ``None`` when it will never fire again. ``Cron`` lives in
+``autocron_core.cron`` and is re-exported here.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Any
+
+from .errors import ScheduleError
+from .timezones import UTC, resolve_timezone, zone_name
+
+__all__ = ["At", "Cron", "Interval", "Schedule", "format_interval", "parse_interval", "parse_schedule"]
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=UTC)
+_US = 1_000_000
+
+_UNITS = {
+    "w": 604800, "week": 604800, "weeks": 604800,
+    "d": 86400, "day": 86400, "days": 86400,
+    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
+    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+}  # fmt: skip
+_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*", re.IGNORECASE)
+_NUMBER = re.compile(r"\s*\d+(?:\.\d+)?\s*")
+_INTERVAL_EXPECTED = 'a positive duration such as "30s", "5m", "2h", "1d", "1w", "1h30m", or a number of seconds'
+
+
+def parse_interval(text: str | float | _dt.timedelta, *, field: str = "every") -> float:
+    """Return the number of seconds an interval stands for.
+
+    Accepts ``"30s"``, ``"5m"``, ``"2h"``, ``"1d"``, ``"1w"``, compounds such as
+    ``"1h30m"`` or ``"1h 30m"``, a bare number of seconds (``90`` or ``"90"``)
+    and ``timedelta``.
+
+    Raises:
+        ScheduleError: the text is not a duration, or is not above zero.
+    """
+    if isinstance(text, bool):
+        raise ScheduleError(field, text, _INTERVAL_EXPECTED)
+    if isinstance(text, _dt.timedelta):
+        seconds = text.total_seconds()
+    elif isinstance(text, (int, float)):
+        seconds = float(text)
+    elif isinstance(text, str):
+        if _NUMBER.fullmatch(text):
+            seconds = float(text)
+        else:
+            seconds = 0.0
+            pos = 0
+            for match in _PART.finditer(text):
+                if match.start() != pos:
+                    break
+                unit = _UNITS.get(match.group(2).lower())
+                if unit is None:
+                    raise ScheduleError(field, text, _INTERVAL_EXPECTED, detail=f"unknown unit {match.group(2)!r}")
+                seconds += float(match.group(1)) * unit
+                pos = match.end()
+            if pos != len(text) or pos == 0:
+                raise ScheduleError(field, text, _INTERVAL_EXPECTED)
+    else:
+        raise ScheduleError(field, text, _INTERVAL_EXPECTED)
+    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
+        raise ScheduleError(field, text, _INTERVAL_EXPECTED, detail="it must be above zero")
+    return seconds
+
+
+def format_interval(seconds: float) -> str:
+    """The shortest compound text for a number of seconds: ``5400`` → ``"1h30m"``."""
+    if seconds != int(seconds):
+        return f"{seconds:g}s"
+    rest = int(seconds)
+    parts = []
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
+
+
+def to_utc_us(moment: _dt.datetime) -> int:
+    """Microseconds since the epoch of an aware datetime, exactly (no float rounding)."""
+    delta = moment - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * _US + delta.microseconds
+
+
+def from_utc_us(us: int, tz: _dt.tzinfo = UTC) -> _dt.datetime:
+    """The aware datetime for microseconds since the epoch, in ``tz``."""
+    moment = _EPOCH + _dt.timedelta(microseconds=us)
+    return moment if tz is UTC else moment.astimezone(tz)
+
+
+def _aware(moment: _dt.datetime, field: str) -> _dt.datetime:
+    if not isinstance(moment, _dt.datetime):
+        raise ScheduleError(field, moment, "a datetime")
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ScheduleError(field, moment, "an aware datetime (with tzinfo)")
+    return moment
+
+
+class Schedule:
+    """Base of every schedule value.
+
+    Subclasses are immutable and hashable; ``next_after`` must be strictly
+    increasing: ``next_after(m) > m`` whenever it is not ``None``.
+    """
+
+    __slots__ = ()
+    kind: str = "schedule"
+
+    def next_after(self, moment: _dt.datetime) -> _dt.datetime | None:
+        """The first fire time strictly after ``moment`` (aware), or ``None``."""
+        raise NotImplementedError
+
+    def to_config(self) -> dict[str, Any]:
+        """The keys that recreate this schedule in a task definition."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """A short plain-language description, for listings and ``autocron next``."""
+        raise NotImplementedError
+
+
+class Interval(Schedule):
+    """Fire every ``seconds``, fixed-rate: occurrences are ``anchor + k·seconds`` (k ≥ 1).
+
+    Fixed-rate means a run that takes long never pushes later occurrences back.
+    An unanchored interval counts from the moment it is asked about; a task
+    anchors its interval when it is first registered, and keeps that anchor.
+    """
+
+    __slots__ = ("_anchor_us", "_step_us", "text")
+    kind = "interval"
+
+    def __init__(self, every: str | float | _dt.timedelta, anchor: _dt.datetime | None = None) -> None:
+        seconds = parse_interval(every)
+        step = round(seconds * _US)
+        if step <= 0:
+            raise ScheduleError("every", every, _INTERVAL_EXPECTED, detail="shorter than a microsecond")
+        self._step_us = step
+        self._anchor_us = None if anchor is None else to_utc_us(_aware(anchor, "anchor"))
+        self.text = every if isinstance(every, str) else format_interval(seconds)
+
+    @property
+    def seconds(self) -> float:
+        """The interval in seconds."""
+        return self._step_us / _US
+
+    @property
+    def anchor(self) -> _dt.datetime | None:
+        """The instant the occurrences count from (UTC), if anchored."""
+        return None if self._anchor_us is None else from_utc_us(self._anchor_us)
+
+    def anchored(self, anchor: _dt.datetime) -> Interval:
+        """The same interval counting from ``anchor``."""
+        clone = Interval.__new__(Interval)
+        clone._step_us = self._step_us
+        clone.text = self.text
+        clone._anchor_us = to_utc_us(_aware(anchor, "anchor"))
+        return clone
+
+    def next_after_us(self, moment_us: int) -> int:
+        """``next_after`` in integer microseconds, so every node computes the same instant."""
+        anchor = moment_us if self._anchor_us is None else self._anchor_us
+        if moment_us < anchor:
+            return anchor + self._step_us
+        return anchor + ((moment_us - anchor) // self._step_us + 1) * self._step_us
+
+    def latest_at_or_before_us(self, moment_us: int) -> int | None:
+        """The last occurrence at or before ``moment_us``, for coalescing a backlog."""
+        if self._anchor_us is None or moment_us < self._anchor_us + self._step_us:
+            return None
+        return self._anchor_us + ((moment_us - self._anchor_us) // self._step_us) * self._step_us
+
+    def next_after(self, moment: _dt.datetime) -> _dt.datetime:
+        return from_utc_us(self.next_after_us(to_utc_us(_aware(moment, "moment"))), moment.tzinfo or UTC)
+
+    def to_config(self) -> dict[str, Any]:
+        return {"every": self.text}
+
+    def describe(self) -> str:
+        return f"every {format_interval(self.seconds)}"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Interval)
+            and other._step_us == self._step_us
+            and other._anchor_us == self._anchor_us
+        )
+
+    def __hash__(self) -> int:
+        return hash((Interval, self._step_us, self._anchor_us))
+
+    def __repr__(self) -> str:
+        anchor = f", anchor={self.anchor.isoformat()}" if self._anchor_us is not None else ""
+        return f"Interval({self.text!r}{anchor})"
+
+
+class At(Schedule):
+    """Fire once, at one moment. A naive datetime is read in ``timezone`` (default: local)."""
+
+    __slots__ = ("when",)
+    kind = "at"
+
+    def __init__(self, when: _dt.datetime | str, timezone: str | _dt.tzinfo | None = None) -> None:
+        if isinstance(when, str):
+            try:
+                when = _dt.datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
+            except ValueError:
+                raise ScheduleError("at", when, 'an ISO 8601 date and time such as "2026-12-01T09:30"') from None
+        if not isinstance(when, _dt.datetime):
+            raise ScheduleError("at", when, "a datetime or an ISO 8601 string")
+        if when.tzinfo is None or when.utcoffset() is None:
+            when = when.replace(tzinfo=resolve_timezone(timezone))
+        self.when = when
+
+    def next_after(self, moment: _dt.datetime) -> _dt.datetime | None:
+        return self.when if self.when > _aware(moment, "moment") else None
+
+    def to_config(self) -> dict[str, Any]:
+        return {"at": self.when.isoformat()}
+
+    def describe(self) -> str:
+        return f"once at {self.when.isoformat(sep=' ')}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, At) and other.when == self.when
+
+    def __hash__(self) -> int:
+        return hash((At, self.when))
+
+    def __repr__(self) -> str:
+        return f"At({self.when.isoformat()!r})"
+
+
+_CRON_START = re.compile(r"^\s*(@\w+|\S+(\s+\S+){4,5})\s*$")
+
+
+def looks_like_cron(text: str) -> bool:
+    """Whether a ``schedule:`` text is a cron expression rather than an interval."""
+    return bool(_CRON_START.match(text)) and not _NUMBER.fullmatch(text)
+
+
+def parse_schedule(
+    *,
+    every: Any = None,
+    cron: Any = None,
+    at: Any = None,
+    timezone: str | _dt.tzinfo | None = None,
+) -> Schedule:
+    """Build the one schedule named by exactly one of ``every``, ``cron`` and ``at``.
+
+    A ``Schedule`` object may be passed as any of the three.
+
+    Raises:
+        ScheduleError: none or more than one was given, or the one given is invalid.
+    """
+    given = {k: v for k, v in (("every", every), ("cron", cron), ("at", at)) if v is not None}
+    if len(given) != 1:
+        names = ", ".join(given) or "none"
+        raise ScheduleError("schedule", names, "exactly one of every=, cron= or at=")
+    (field, value), = given.items()
+    if isinstance(value, Schedule):
+        return value
+    if field == "every":
+        return Interval(value)
+    if field == "cron":
+        from .cron import Cron
+
+        if not isinstance(value, str):
+            raise ScheduleError("cron", value, 'a cron expression such as "*/5 * * * *"')
+        return Cron(value, timezone=timezone)
+    return At(value, timezone=timezone)
+
+
+def schedule_timezone_name(schedule: Schedule) -> str | None:
+    """The zone name a schedule is evaluated in, if it has one."""
+    tz = getattr(schedule, "tz", None)
+    return zone_name(tz) if isinstance(tz, _dt.tzinfo) else None
+
+
+def __getattr__(name: str) -> Any:
+    # Cron imports croniter lazily; keep ``from autocron_core.schedules import Cron`` working.
+    if name == "Cron":
+        from .cron import Cron
+
+        return Cron
+    raise AttributeError(name)

@@ -1,0 +1,439 @@
+"""``Task``: what to run, when, and with which policies, plus its runtime state.
+
+Subclass ``Task`` and override ``execute()`` to make a custom task type: the
+scheduler calls ``execute()`` inside its retry, timeout and overlap machinery.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .errors import ScheduleError, TaskError
+from .policy import NOTIFY_ON, Policy, make_policy
+from .schedules import At, Interval, Schedule, from_utc_us, parse_schedule, to_utc_us
+from .timezones import UTC, resolve_timezone, zone_name
+
+__all__ = ["SECRET_KEYS", "Task", "build_task", "func_reference", "resolve_func", "sanitize_task_name"]
+
+MAX_NAME = 200
+#: Keys never written to a file, a database or a log (their ``*_env`` form names a variable instead).
+SECRET_KEYS = frozenset({"password", "token", "secret", "api_key", "smtp_password"})
+_KINDS = ("func", "script", "command")
+
+
+def sanitize_task_name(name: str) -> str:
+    """A safe identifier derived from a task name: letters, digits, ``_`` and ``-`` only.
+
+    OS adapters use it for file and unit names; the task name itself may hold
+    any printable text.
+    """
+    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name)
+    return cleaned.strip("_") or "task"
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
+        raise TaskError("name", name, f"a string of 1 to {MAX_NAME} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise TaskError("name", name, "no control characters (newlines, tabs, escapes)")
+    if name != name.strip():
+        raise TaskError("name", name, "no leading or trailing spaces")
+    return name
+
+
+def func_reference(func: Callable[..., Any]) -> str | None:
+    """``"module:qualname"`` when ``func`` can be imported back by that name, else ``None``."""
+    module = getattr(func, "__module__", None)
+    qualname = getattr(func, "__qualname__", None)
+    if not module or not qualname or "<" in qualname or module == "__main__":
+        return None
+    try:
+        return f"{module}:{qualname}" if resolve_func(f"{module}:{qualname}") is func else None
+    except TaskError:
+        return None
+
+
+def resolve_func(reference: str, field: str = "func") -> Callable[..., Any]:
+    """Import ``"package.module:qualname"`` and return the callable.
+
+    Raises:
+        TaskError: the reference is malformed, or nothing callable is there.
+    """
+    module_name, sep, qualname = reference.partition(":")
+    if not sep or not module_name or not qualname:
+        raise TaskError(field, reference, 'a function reference "package.module:function"')
+    import importlib
+
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise TaskError(field, reference, "an importable function", detail=str(exc)) from None
+    if not callable(target):
+        raise TaskError(field, reference, "a callable")
+    return target  # type: ignore[no-any-return]
+
+
+def _moment(field: str, value: Any, tz: _dt.tzinfo) -> _dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = _dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise TaskError(field, value, "an ISO 8601 date and time") from None
+    if not isinstance(value, _dt.datetime):
+        raise TaskError(field, value, "a datetime or an ISO 8601 string")
+    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+
+
+def _channels(value: Any) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or hasattr(value, "notify"):
+        return (value,)
+    if isinstance(value, Iterable):
+        items = tuple(value)
+        for item in items:
+            if not isinstance(item, str) and not hasattr(item, "notify"):
+                raise TaskError("notify", value, "channel names or objects with a notify() method")
+        return items
+    raise TaskError("notify", value, 'a channel name such as "email", a list of them, or a notifier object')
+
+
+class Task:
+    """A scheduled task: its definition and its runtime state.
+
+    Build tasks with ``AutoCron.add_task`` or ``build_task``, which validate
+    every option. Times are kept as integer microseconds since the epoch so that
+    every node computes identical occurrences; the properties give datetimes.
+    """
+
+    __slots__ = (
+        "_backlog", "_gen", "args", "coalesced", "email_config", "end_at", "fail_count", "failing", "func_ref",
+        "kind", "kwargs", "last_run_us", "last_status", "name", "next_run_us", "notify", "notify_on",
+        "on_failure", "on_success", "paused", "policy", "run_count", "running", "schedule", "start_at",
+        "tags", "target", "task_id", "timezone",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        target: Any,
+        schedule: Schedule,
+        policy: Policy,
+        *,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+        timezone: _dt.tzinfo = UTC,
+        task_id: str | None = None,
+        func_ref: str | None = None,
+        start_at: _dt.datetime | None = None,
+        end_at: _dt.datetime | None = None,
+        tags: tuple[str, ...] = (),
+        notify: tuple[Any, ...] = (),
+        notify_on: frozenset[str] = frozenset({"failure", "recovery"}),
+        email_config: Mapping[str, Any] | None = None,
+        on_success: Callable[..., Any] | None = None,
+        on_failure: Callable[..., Any] | None = None,
+    ) -> None:
+        self.task_id = task_id or os.urandom(16).hex()
+        self.name = name
+        self.kind = kind
+        self.target = target
+        self.args = args
+        self.kwargs = kwargs
+        self.func_ref = func_ref
+        self.schedule = schedule
+        self.timezone = timezone
+        self.policy = policy
+        self.start_at = start_at
+        self.end_at = end_at
+        self.tags = tags
+        self.notify = notify
+        self.notify_on = notify_on
+        self.email_config = email_config
+        self.on_success = on_success
+        self.on_failure = on_failure
+        self.next_run_us: int | None = None
+        self.last_run_us: int | None = None
+        self.run_count = 0
+        self.fail_count = 0
+        self.paused = False
+        self.last_status: str | None = None
+        self.failing = False
+        self.running = 0
+        self.coalesced = 0
+        self._gen = 0
+        self._backlog: deque[tuple[int, int]] | None = None
+
+    # -- state as datetimes -------------------------------------------------
+    @property
+    def next_run(self) -> _dt.datetime | None:
+        """When the task fires next (in its time zone), or ``None``."""
+        return None if self.next_run_us is None else from_utc_us(self.next_run_us, self.timezone)
+
+    @property
+    def last_run(self) -> _dt.datetime | None:
+        """The occurrence that last started, or ``None``."""
+        return None if self.last_run_us is None else from_utc_us(self.last_run_us, self.timezone)
+
+    @property
+    def is_async(self) -> bool:
+        """Whether ``execute()`` returns an awaitable (runs on the event-loop thread)."""
+        from inspect import iscoroutinefunction
+
+        if type(self).execute is not Task.execute:
+            return iscoroutinefunction(type(self).execute)
+        return self.kind == "func" and iscoroutinefunction(self.target)
+
+    # -- scheduling ---------------------------------------------------------
+    def next_fire_after_us(self, moment_us: int) -> int | None:
+        """The first occurrence strictly after ``moment_us`` within ``start_at``/``end_at``."""
+        schedule = self.schedule
+        if self.start_at is not None:
+            moment_us = max(moment_us, to_utc_us(self.start_at) - 1)
+        if isinstance(schedule, Interval):
+            nxt: int | None = schedule.next_after_us(moment_us)
+        else:
+            found = schedule.next_after(from_utc_us(moment_us))
+            nxt = None if found is None else to_utc_us(found)
+        if nxt is not None and self.end_at is not None and nxt > to_utc_us(self.end_at):
+            return None
+        return nxt
+
+    # -- running ------------------------------------------------------------
+    def execute(self) -> Any:
+        """Run the target once, in the calling thread, and return its result.
+
+        For a script or command the result is its output tail; a non-zero exit
+        raises ``CommandFailedError``. An async function returns a coroutine,
+        which the scheduler awaits on its event-loop thread.
+        """
+        if self.kind == "func":
+            return self.target(*self.args, **(self.kwargs or {}))
+        from ._process import run_argv
+
+        argv = [sys.executable, self.target, *map(str, self.args)] if self.kind == "script" else list(self.target)
+        return run_argv(argv, cwd=os.path.dirname(self.target) if self.kind == "script" else None)
+
+    # -- persistence --------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The task as ``add_task`` keywords plus its id and state, JSON/YAML-ready.
+
+        Raises:
+            TaskError: a function target that cannot be imported by name, or
+                callbacks (which cannot be persisted).
+        """
+        data: dict[str, Any] = {"task_id": self.task_id, "name": self.name}
+        if self.kind == "func":
+            ref = self.func_ref or func_reference(self.target)
+            if ref is None:
+                raise TaskError("func", self.target, 'a module-level function importable as "module:qualname"')
+            data["func"] = ref
+        elif self.kind == "script":
+            data["script"] = self.target
+        else:
+            data["command"] = list(self.target)
+        if self.args:
+            data["args"] = list(self.args)
+        if self.kwargs:
+            data["kwargs"] = dict(self.kwargs)
+        data.update(self.schedule.to_config())
+        if isinstance(self.schedule, Interval) and self.schedule.anchor is not None:
+            data["anchor"] = self.schedule.anchor.isoformat()
+        data.setdefault("timezone", zone_name(self.timezone))
+        policy = self.policy
+        for field in Policy._fields:
+            value = getattr(policy, field)
+            if value != getattr(_DEFAULT_POLICY, field):
+                data[field] = value
+        for field in ("start_at", "end_at"):
+            moment = getattr(self, field)
+            if moment is not None:
+                data[field] = moment.isoformat()
+        if self.tags:
+            data["tags"] = list(self.tags)
+        names = [c for c in self.notify if isinstance(c, str)]
+        if names:
+            data["notify"] = names
+        if self.notify_on != _DEFAULT_NOTIFY_ON:
+            data["notify_on"] = sorted(self.notify_on)
+        if self.email_config:
+            data["email_config"] = {k: v for k, v in self.email_config.items() if k not in SECRET_KEYS}
+        data["state"] = {
+            "next_run": None if self.next_run_us is None else from_utc_us(self.next_run_us).isoformat(),
+            "last_run": None if self.last_run_us is None else from_utc_us(self.last_run_us).isoformat(),
+            "run_count": self.run_count,
+            "fail_count": self.fail_count,
+            "paused": self.paused,
+            "last_status": self.last_status,
+        }
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, default_timezone: Any = None) -> Task:
+        """Rebuild a task from ``to_dict`` output (or a config file's task entry).
+
+        Raises:
+            TaskError, ScheduleError: an option is not valid.
+        """
+        options = dict(data)
+        state = options.pop("state", None) or {}
+        anchor = options.pop("anchor", None)
+        task_id = options.pop("task_id", None)
+        options.setdefault("timezone", default_timezone)
+        task = build_task(task_id=task_id, **options)
+        if anchor and isinstance(task.schedule, Interval):
+            task.schedule = task.schedule.anchored(_dt.datetime.fromisoformat(anchor))
+        for field in ("next_run", "last_run"):
+            raw = state.get(field)
+            setattr(task, f"{field}_us", to_utc_us(_dt.datetime.fromisoformat(raw)) if raw else None)
+        task.run_count = int(state.get("run_count", 0))
+        task.fail_count = int(state.get("fail_count", 0))
+        task.paused = bool(state.get("paused", False))
+        task.last_status = state.get("last_status")
+        task.failing = task.last_status in ("failed", "timed_out")
+        return task
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name!r} {self.schedule.describe()} next={self.next_run}>"
+
+
+_DEFAULT_POLICY = make_policy()
+_DEFAULT_NOTIFY_ON = frozenset({"failure", "recovery"})
+
+
+def build_task(
+    name: str | None = None,
+    func: Callable[..., Any] | str | None = None,
+    script: str | os.PathLike[str] | None = None,
+    command: str | Iterable[str] | None = None,
+    every: Any = None,
+    cron: Any = None,
+    at: Any = None,
+    *,
+    args: Iterable[Any] = (),
+    kwargs: Mapping[str, Any] | None = None,
+    timezone: str | _dt.tzinfo | None = None,
+    notify: Any = None,
+    notify_on: Iterable[str] = ("failure", "recovery"),
+    email_config: Mapping[str, Any] | None = None,
+    on_success: Callable[..., Any] | None = None,
+    on_failure: Callable[..., Any] | None = None,
+    start_at: Any = None,
+    end_at: Any = None,
+    tags: Iterable[str] = (),
+    task_id: str | None = None,
+    cron_seconds: bool = False,
+    task_class: type[Task] = Task,
+    **policy: Any,
+) -> Task:
+    """Validate ``add_task``'s options and return a new ``Task`` (not yet scheduled).
+
+    Raises:
+        TaskError: a target or option is missing, doubled or invalid.
+        ScheduleError: the schedule is missing, doubled or invalid.
+    """
+    unknown = set(policy) - set(Policy._fields)
+    if unknown:
+        raise TaskError(sorted(unknown)[0], policy[sorted(unknown)[0]], "a known add_task option")
+    targets = {k: v for k, v in (("func", func), ("script", script), ("command", command)) if v is not None}
+    if len(targets) != 1:
+        raise TaskError("target", ", ".join(targets) or "none", "exactly one of func=, script= or command=")
+    (kind, raw), = targets.items()
+    func_ref = None
+    if kind == "func":
+        if isinstance(raw, str):
+            func_ref = raw
+            target: Any = resolve_func(raw)
+        elif callable(raw):
+            target = raw
+        else:
+            raise TaskError("func", raw, 'a callable or a "module:function" reference')
+    elif kind == "script":
+        path = os.path.abspath(os.fspath(raw))  # type: ignore[arg-type]
+        if not os.path.isfile(path):
+            raise TaskError("script", os.fspath(raw), "an existing Python file")  # type: ignore[arg-type]
+        target = path
+    else:
+        if isinstance(raw, str):
+            import shlex
+
+            try:
+                argv = shlex.split(raw)
+            except ValueError as exc:
+                raise TaskError("command", raw, "a command line with balanced quotes", detail=str(exc)) from None
+        elif isinstance(raw, Iterable):
+            argv = list(raw)
+        else:
+            raise TaskError("command", raw, "a command line string or a list of arguments")
+        if not argv or not all(isinstance(a, str) for a in argv) or not argv[0]:
+            raise TaskError("command", raw, "a non-empty command line (a string or a list of strings)")
+        target = tuple(argv)
+    if name is None:
+        if kind == "func":
+            name = getattr(target, "__name__", None) or "task"
+        elif kind == "script":
+            name = os.path.splitext(os.path.basename(target))[0]
+        else:
+            name = os.path.basename(target[0])
+    _check_name(name)
+    tz = resolve_timezone(timezone)
+    schedule = parse_schedule(every=every, cron=cron, at=at, timezone=tz)
+    if cron_seconds and isinstance(cron, str):
+        from .cron import Cron
+
+        schedule = Cron(cron, tz, seconds=True)
+    start = _moment("start_at", start_at, tz)
+    end = _moment("end_at", end_at, tz)
+    if start and end and end <= start:
+        raise TaskError("end_at", end_at, f"a time after start_at ({start.isoformat()})")
+    if isinstance(schedule, At) and end and schedule.when > end:
+        raise ScheduleError("at", at, f"a time before end_at ({end.isoformat()})")
+    if isinstance(notify_on, str):
+        notify_on = (notify_on,)
+    wanted = frozenset(notify_on)
+    if not wanted <= set(NOTIFY_ON):
+        raise TaskError("notify_on", sorted(wanted - set(NOTIFY_ON)), "any of " + ", ".join(NOTIFY_ON))
+    for cb_name, cb in (("on_success", on_success), ("on_failure", on_failure)):
+        if cb is not None and not callable(cb):
+            raise TaskError(cb_name, cb, "a callable taking one Event, or None")
+    if isinstance(tags, str):
+        tags = (tags,)
+    tag_tuple = tuple(tags)
+    if not all(isinstance(t, str) and t for t in tag_tuple):
+        raise TaskError("tags", tags, "a list of non-empty strings")
+    if kwargs is not None and not isinstance(kwargs, Mapping):
+        raise TaskError("kwargs", kwargs, "a mapping of keyword arguments")
+    if isinstance(args, (str, bytes)) or not isinstance(args, Iterable):
+        raise TaskError("args", args, "a list or tuple of arguments")
+    if email_config is not None and not isinstance(email_config, Mapping):
+        raise TaskError("email_config", email_config, "a mapping of email settings")
+    return task_class(
+        name,
+        kind,
+        target,
+        schedule,
+        make_policy(**policy),
+        args=tuple(args),
+        kwargs=dict(kwargs) if kwargs else None,
+        timezone=tz,
+        task_id=task_id,
+        func_ref=func_ref,
+        start_at=start,
+        end_at=end,
+        tags=tag_tuple,
+        notify=_channels(notify),
+        notify_on=wanted if wanted != _DEFAULT_NOTIFY_ON else _DEFAULT_NOTIFY_ON,
+        email_config=dict(email_config) if email_config else None,
+        on_success=on_success,
+        on_failure=on_failure,
+    )

@@ -1,0 +1,31 @@
+"""Test helpers for AutoCron and for packages that implement its contracts.
+
+``FakeClock`` moves time by hand. The contract suites (``StoreContract``,
+``NotifierContract``, ``OSAdapterContract``) are pytest classes: a package's
+tests subclass one and provide the fixture that builds its implementation.
+They import pytest, so import them only from tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .clock import FakeClock
+
+__all__ = ["FakeClock", "NotifierContract", "OSAdapterContract", "StoreContract"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "StoreContract":
+        from .store_contract import StoreContract
+
+        return StoreContract
+    if name == "NotifierContract":
+        from .notifier_contract import NotifierContract
+
+        return NotifierContract
+    if name == "OSAdapterContract":
+        from .os_contract import OSAdapterContract
+
+        return OSAdapterContract
+    raise AttributeError(name)
