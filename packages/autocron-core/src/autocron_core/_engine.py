@@ -187,15 +187,17 @@ class Engine:
         nxt = task.next_fire_after_us(scheduled)
         if nxt is not None and nxt <= now_us:
             if policy.coalesce:
-                latest, skipped = self._latest_due(task, nxt, now_us)
-                self._record_missed(task, scheduled, f"coalesced with {skipped} later occurrence(s)", count=skipped)
+                latest, missed = self._latest_due(task, nxt, now_us)
+                self._record_simple(task, scheduled, RunStatus.MISSED,
+                                    f"{missed} occurrence(s) from this one on coalesced into the run of "
+                                    f"{from_utc_us(latest).isoformat()}")
                 scheduled = latest
                 nxt = task.next_fire_after_us(latest)
         self._push_task(task, nxt)
         grace = policy.misfire_grace_time
         if grace is not None and now_us - scheduled > grace * _US:
             late = (now_us - scheduled) / _US
-            self._record_missed(task, scheduled, f"{late:.1f}s late, misfire_grace_time is {grace:g}s")
+            self._record_simple(task, scheduled, RunStatus.MISSED, f"{late:.1f}s late, misfire_grace_time is {grace:g}s")
             return
         if task.running >= policy.instance_limit:
             if policy.overlap_policy == "queue":
@@ -211,7 +213,8 @@ class Engine:
         self._start(task, scheduled, 1, None)
 
     def _latest_due(self, task: Task, first_us: int, now_us: int) -> tuple[int, int]:
-        """The last occurrence at or before ``now_us`` from ``first_us`` on, and how many it skips."""
+        """The last occurrence at or before ``now_us`` from ``first_us`` on, and how many
+        occurrences it stands in for before it (counting the one before ``first_us``)."""
         schedule = task.schedule
         if isinstance(schedule, Interval) and schedule._anchor_us is not None and task.end_at is None:
             latest = schedule.latest_at_or_before_us(now_us)
@@ -224,10 +227,6 @@ class Engine:
                 break
             latest, count = nxt, count + 1
         return latest, count
-
-    def _record_missed(self, task: Task, scheduled_us: int, why: str, count: int = 1) -> None:
-        task.coalesced += count - 1 if count > 1 else 0
-        self._record_simple(task, scheduled_us, RunStatus.MISSED, why)
 
     def _record_simple(self, task: Task, scheduled_us: int, status: RunStatus, why: str) -> None:
         """A skipped or missed occurrence: one record, one event, never a run."""

@@ -76,10 +76,10 @@ def configure_logging(
     log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not log_path.exists():
         log_path.touch(mode=0o600)
-    import logging.handlers  # socket and pickle come with it: only when logging is configured
+    from logging.handlers import RotatingFileHandler  # brings socket and pickle: only when configuring
 
     handlers: list[logging.Handler] = []
-    file_handler = logging.handlers.RotatingFileHandler(log_path, maxBytes=max_bytes, backupCount=backups,
+    file_handler = RotatingFileHandler(log_path, maxBytes=max_bytes, backupCount=backups,
                                                         encoding="utf-8")
     file_handler.setFormatter(logging.Formatter(_FORMAT))
     handlers.append(file_handler)

@@ -32,6 +32,13 @@ def _file_url(path: str | os.PathLike[str]) -> str:
     return text
 
 
+def _definition(task: Task) -> dict[str, Any]:
+    """A task's definition without its state, to tell whether another process changed it."""
+    data = task.to_dict()
+    data.pop("state", None)
+    return data
+
+
 def _default_node_id() -> str:
     import socket
 
@@ -369,6 +376,94 @@ class AutoCron(Engine):
                     return False
                 self._cond.wait(remaining)
         return self._pool.join_idle(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    def sync_with_store(self) -> tuple[int, int]:
+        """Pick up script and command tasks that another process added to, changed in,
+        or removed from the store (the CLI against a running ``autocron start``).
+
+        Function tasks are registered in code and are left alone.
+
+        Returns:
+            How many tasks were added or replaced, and how many were removed.
+        """
+        if not self._store.persistent:
+            return (0, 0)
+        stored = {task.name: task for task in self._store.load_tasks()}
+        added = removed = 0
+        for current in self.list_tasks():
+            if current.kind == "func":
+                continue
+            fresh = stored.get(current.name)
+            if fresh is None:
+                with self._cond:  # removed elsewhere: forget it without deleting again
+                    if self._tasks.get(current.name) is current:
+                        del self._tasks[current.name]
+                        current._gen = -1
+                removed += 1
+            elif fresh.task_id != current.task_id or _definition(fresh) != _definition(current):
+                with self._cond:
+                    del self._tasks[current.name]
+                    current._gen = -1
+                fresh.next_run_us = None if fresh.paused else fresh.next_run_us
+                self.add(fresh)
+                added += 1
+            elif fresh.paused != current.paused:
+                (self.pause_task if fresh.paused else self.resume_task)(current.name)
+        for name, fresh in stored.items():
+            if name not in self._tasks:
+                with self._cond:
+                    self._tasks[name] = fresh
+                    due = fresh.next_run_us if fresh.next_run_us is not None else fresh.next_fire_after_us(
+                        self._clock.now_us())
+                    self._push_task(fresh, due)
+                added += 1
+        if added or removed:
+            logger.info("synced with the store: %d task(s) added or changed, %d removed", added, removed)
+        return (added, removed)
+
+    def health(self) -> dict[str, Any]:
+        """What a health check needs: is the loop alive, when did it last turn, what runs.
+
+        ``loop_alive`` is false when the scheduler was started but its loop
+        thread has died; ``heartbeat`` is the loop's last wake-up (it sleeps up
+        to ``MAX_WAIT`` seconds when idle, so an old heartbeat alone is no fault).
+        """
+        thread = self._loop_thread
+        alive = bool(self._scheduling and thread is not None and thread.is_alive())
+        return {
+            "running": self._scheduling,
+            "loop_alive": alive,
+            "heartbeat": from_utc_us(self.heartbeat_us).isoformat() if self.heartbeat_us else None,
+            "tasks": len(self._tasks),
+            "running_instances": self._in_flight,
+            "node_id": self._node_id,
+        }
+
+    def settle(self, timeout: float = 10.0) -> bool:
+        """Wait until nothing is due at the clock's current time and nothing runs.
+
+        Meant for tests that drive a started scheduler with ``FakeClock``:
+        ``clock.advance(60); scheduler.settle()`` returns once everything due
+        at the new time has run and been recorded. Returns whether it settled.
+        """
+        import time
+
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                now = self._clock.now_us()
+                due = bool(self._heap) and self._heap[0][0] <= now
+                if due:
+                    self.run_due(now)
+                    continue
+                if not self._in_flight and not self._pool.busy and self._pool.join_idle(0):
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(min(remaining, 0.01))
+        self._notifications.flush()
+        return True
 
     # -- listeners and history ------------------------------------------------
     def add_listener(self, callback: Callable[[Event], Any], kinds: Any = None) -> None:

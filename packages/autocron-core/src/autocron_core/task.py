@@ -116,7 +116,7 @@ class Task:
     """
 
     __slots__ = (
-        "_backlog", "_gen", "args", "coalesced", "email_config", "end_at", "fail_count", "failing", "func_ref",
+        "_backlog", "_gen", "args", "email_config", "end_at", "fail_count", "failing", "func_ref",
         "kind", "kwargs", "last_run_us", "last_status", "name", "next_run_us", "notify", "notify_on",
         "on_failure", "on_success", "paused", "policy", "run_count", "running", "schedule", "start_at",
         "tags", "target", "task_id", "timezone",
@@ -170,7 +170,6 @@ class Task:
         self.last_status: str | None = None
         self.failing = False
         self.running = 0
-        self.coalesced = 0
         self._gen = 0
         self._backlog: deque[tuple[int, int]] | None = None
 

@@ -1,0 +1,86 @@
+"""Interval parsing and fixed-rate interval schedules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autocron_core import Interval, ScheduleError, parse_interval
+from autocron_core.schedules import format_interval
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("5m", 300), ("2h", 7200), ("1d", 86400), ("1w", 604800), ("1h30m", 5400),
+     ("1h 30m", 5400), ("90", 90), (90, 90), (0.5, 0.5), ("1.5h", 5400), ("2 minutes", 120),
+     (dt.timedelta(minutes=3), 180), ("1d2h3m4s", 93784)],
+)
+def test_parse_interval_accepts_units_compounds_and_numbers(text: object, seconds: float) -> None:
+    """Every documented interval form gives the expected number of seconds."""
+    assert parse_interval(text) == seconds  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["5x", "0s", "", "m5", "-5m", "5m3", "1h-30m", "abc", 0, -1, True, None, "0", "nan"])
+def test_parse_interval_rejects_bad_input_naming_field_and_value(text: object) -> None:
+    """A bad interval raises ScheduleError naming the field, the value and what was expected."""
+    with pytest.raises(ScheduleError) as info:
+        parse_interval(text)  # type: ignore[arg-type]
+    assert info.value.field == "every"
+    assert info.value.value == text
+    assert "expected" in str(info.value) and "5m" in str(info.value)
+
+
+@given(st.lists(st.tuples(st.integers(1, 999), st.sampled_from("wdhms")), min_size=1, max_size=5))
+def test_parse_interval_sums_compound_parts(parts: list[tuple[int, str]]) -> None:
+    """A compound interval is the sum of its parts, whatever their order."""
+    size = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+    text = "".join(f"{n}{unit}" for n, unit in parts)
+    assert parse_interval(text) == sum(n * size[u] for n, u in parts)
+
+
+@given(st.integers(1, 10**8))
+def test_format_interval_round_trips(seconds: int) -> None:
+    """format_interval writes text that parse_interval reads back to the same seconds."""
+    assert parse_interval(format_interval(seconds)) == seconds
+
+
+def test_interval_is_fixed_rate_from_its_anchor() -> None:
+    """Occurrences are anchor + k*interval, so a late check never shifts later ones."""
+    schedule = Interval("10m", anchor=T0)
+    assert schedule.next_after(T0) == T0 + dt.timedelta(minutes=10)
+    late = T0 + dt.timedelta(minutes=17, seconds=3)
+    assert schedule.next_after(late) == T0 + dt.timedelta(minutes=20)
+    assert schedule.next_after(T0 - dt.timedelta(hours=1)) == T0 + dt.timedelta(minutes=10)
+
+
+@given(st.integers(1, 10**6), st.integers(-(10**9), 10**9), st.integers(0, 10**9))
+def test_interval_next_after_is_strictly_increasing(step: int, anchor_offset: int, moment_offset: int) -> None:
+    """next_after(m) > m, and it is an occurrence: anchor + k*step with k >= 1."""
+    anchor = T0 + dt.timedelta(seconds=anchor_offset)
+    moment = T0 + dt.timedelta(seconds=moment_offset)
+    schedule = Interval(step, anchor=anchor)
+    nxt = schedule.next_after(moment)
+    assert nxt > moment
+    k, rest = divmod((nxt - anchor).total_seconds(), step)
+    assert rest == 0 and k >= 1
+    assert nxt - dt.timedelta(seconds=step) <= max(moment, anchor)
+
+
+def test_interval_rejects_naive_moments() -> None:
+    """Schedules work in aware time only; a naive moment is a clear error."""
+    with pytest.raises(ScheduleError, match="aware"):
+        Interval("5m", anchor=T0).next_after(dt.datetime(2026, 1, 1))
+
+
+def test_interval_value_semantics() -> None:
+    """Intervals compare and hash by step and anchor, and describe themselves."""
+    assert Interval("90m", anchor=T0) == Interval(5400, anchor=T0)
+    assert hash(Interval("1h")) == hash(Interval(3600))
+    assert Interval("90m").describe() == "every 1h30m"
+    assert Interval("1h").to_config() == {"every": "1h"}
