@@ -33,8 +33,10 @@ def autocron_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
 
 def _unavailable(what: str, env: str, detail: str) -> None:
-    message = (f"{what} not reachable ({detail}); set {env} to a server URL to run this test, "
-               f"e.g. {env}=postgresql://postgres@127.0.0.1:5432/test")
+    message = (
+        f"{what} not reachable ({detail}); set {env} to a server URL to run this test, "
+        f"e.g. {env}=postgresql://postgres@127.0.0.1:5432/test"
+    )
     if os.environ.get(REQUIRE_ENV) == "1":
         pytest.fail(f"{message} [{REQUIRE_ENV}=1 makes this a failure]")
     pytest.skip(message)
@@ -49,7 +51,9 @@ def postgres_url() -> Iterator[str]:
     try:
         import psycopg
     except ImportError:
-        _unavailable("PostgreSQL", POSTGRES_ENV, "psycopg is not installed: pip install 'autocron-store[postgres]'")
+        _unavailable(
+            "PostgreSQL", POSTGRES_ENV, "psycopg is not installed: pip install 'autocron-store[postgres]'"
+        )
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     try:
@@ -72,13 +76,20 @@ def mysql_url() -> Iterator[str]:
     try:
         import pymysql
     except ImportError:
-        _unavailable("MariaDB/MySQL", MYSQL_ENV, "PyMySQL is not installed: pip install 'autocron-store[mysql]'")
+        _unavailable(
+            "MariaDB/MySQL", MYSQL_ENV, "PyMySQL is not installed: pip install 'autocron-store[mysql]'"
+        )
     from urllib.parse import urlsplit
 
     parts = urlsplit(url.replace("mysql+pymysql://", "mysql://"))
     database = f"t_{uuid.uuid4().hex[:12]}"
-    connect = dict(host=parts.hostname or "127.0.0.1", port=parts.port or 3306, user=parts.username or "root",
-                   password=parts.password or "", connect_timeout=5)
+    connect = dict(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+        connect_timeout=5,
+    )
     try:
         conn = pymysql.connect(**connect)
     except pymysql.err.OperationalError as exc:

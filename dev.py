@@ -40,7 +40,15 @@ def ensure_tools() -> None:
     print(f"dev.py: preparing {TOOLS.name}/ with {', '.join(REQUIREMENTS)}", flush=True)
     venv.EnvBuilder(with_pip=True, clear=True).create(TOOLS)
     subprocess.run(
-        [str(_bin("python")), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *REQUIREMENTS],
+        [
+            str(_bin("python")),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *REQUIREMENTS,
+        ],
         check=True,
     )
     STAMP.write_text(wanted)

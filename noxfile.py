@@ -123,9 +123,10 @@ def build(session: nox.Session) -> None:
         env = {"AUTOCRON_HOME": str(home)}
         bindir = python.parent
         session.run(str(bindir / "autocron"), "--version", env=env, external=True)
-        imports = "; ".join(
-            f"import {p.replace('-', '_')}" for p in PACKAGES
-        ) + "; import autocron; print('imported', autocron.__version__, 'from', autocron.__file__)"
+        imports = (
+            "; ".join(f"import {p.replace('-', '_')}" for p in PACKAGES)
+            + "; import autocron; print('imported', autocron.__version__, 'from', autocron.__file__)"
+        )
         session.run(str(python), "-c", imports, env=env, external=True)
         session.run(str(python), "-m", "autocron", "--version", env=env, external=True)
 

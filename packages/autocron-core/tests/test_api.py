@@ -47,7 +47,9 @@ def test_run_task_unknown_name_is_an_error() -> None:
 def test_pause_resume_remove(scheduler: AutoCron, clock: FakeClock) -> None:
     """A paused task does not fire; resumed, it fires from its next occurrence; removed, never again."""
     kinds: list[str] = []
-    scheduler.add_listener(lambda e: kinds.append(e.kind.value), kinds=["added", "paused", "resumed", "removed"])
+    scheduler.add_listener(
+        lambda e: kinds.append(e.kind.value), kinds=["added", "paused", "resumed", "removed"]
+    )
     scheduler.add_task("t", func=lambda: None, every="10s")
     scheduler.pause_task("t")
     clock.advance(30)
@@ -73,7 +75,13 @@ def test_get_and_list_tasks_expose_state(scheduler: AutoCron, clock: FakeClock) 
     task = scheduler.get_task(task_id)
     assert task is not None and task is scheduler.get_task(name="t")
     assert (task.task_id, task.name, task.run_count, task.fail_count, task.paused, task.tags) == (
-        task_id, "t", 1, 0, False, ("a",))
+        task_id,
+        "t",
+        1,
+        0,
+        False,
+        ("a",),
+    )
     assert task.last_run is not None and task.next_run is not None and task.next_run > task.last_run
     assert [t.name for t in scheduler.list_tasks()] == ["t"]
 
@@ -151,6 +159,7 @@ def test_decorator_registers_and_leaves_the_function_callable() -> None:
     """@schedule registers on the global scheduler with add_task's options and returns the function."""
     reset_global_scheduler()
     try:
+
         @schedule(every="5m", retries=2, name="inbox", tags=["mail"])
         def sync_inbox() -> str:
             return "synced"

@@ -57,7 +57,10 @@ def test_grammar_names_ranges_steps_lists_l_hash_aliases(expr: str, expected: li
 def test_seconds_field_only_when_asked_for() -> None:
     """Six fields put seconds first, and only with seconds=True."""
     assert fires("*/20 0 0 * * *", "UTC", "2026-01-01T00:00", 3, seconds=True) == [
-        "01-01 00:00:20", "01-01 00:00:40", "01-02 00:00:00"]
+        "01-01 00:00:20",
+        "01-01 00:00:40",
+        "01-02 00:00:00",
+    ]
     with pytest.raises(ScheduleError, match="found 6 fields"):
         Cron("*/20 0 0 * * *", "UTC")
 
@@ -73,7 +76,10 @@ def test_a_day_field_starting_with_star_means_both_must_match() -> None:
     """*/4 counts as unrestricted: with a weekday it narrows (AND), as in Vixie cron."""
     # Days 1, 5, 9, ... that are also Mondays.
     assert fires("0 0 */4 * MON", "UTC", "2026-01-01T00:00", 3) == [
-        "01-05 00:00:00", "02-09 00:00:00", "03-09 00:00:00"]
+        "01-05 00:00:00",
+        "02-09 00:00:00",
+        "03-09 00:00:00",
+    ]
 
 
 # -- errors --------------------------------------------------------------------------
@@ -130,12 +136,18 @@ def test_describe_is_plain_language() -> None:
 def test_london_spring_gap_fixed_job_fires_once_after_the_gap() -> None:
     """01:30 does not exist on 2026-03-29 in London: a fixed job fires at 02:00 BST instead."""
     assert fires("30 1 * * *", "Europe/London", "2026-03-28T12:00", 3) == [
-        "03-29 01:00:00", "03-30 00:30:00", "03-31 00:30:00"]
+        "03-29 01:00:00",
+        "03-30 00:30:00",
+        "03-31 00:30:00",
+    ]
 
 
 def test_london_spring_gap_wildcard_job_skips_the_gap() -> None:
     """A wildcard job in the missing hour simply does not run that day."""
-    assert fires("*/15 1 * * *", "Europe/London", "2026-03-29T00:00", 2) == ["03-30 00:00:00", "03-30 00:15:00"]
+    assert fires("*/15 1 * * *", "Europe/London", "2026-03-29T00:00", 2) == [
+        "03-30 00:00:00",
+        "03-30 00:15:00",
+    ]
 
 
 def test_london_autumn_repeat_fixed_job_fires_once_at_first_occurrence() -> None:
@@ -146,28 +158,56 @@ def test_london_autumn_repeat_fixed_job_fires_once_at_first_occurrence() -> None
 def test_london_autumn_repeat_wildcard_job_runs_the_hour_again() -> None:
     """A wildcard job follows the wall clock: the repeated hour runs again."""
     assert fires("*/30 1 * * *", "Europe/London", "2026-10-25T00:00", 4) == [
-        "10-25 00:00:00", "10-25 00:30:00", "10-25 01:00:00", "10-25 01:30:00"]
+        "10-25 00:00:00",
+        "10-25 00:30:00",
+        "10-25 01:00:00",
+        "10-25 01:30:00",
+    ]
 
 
 def test_new_york_spring_and_autumn() -> None:
     """New York: 02:00 on 2026-03-08 becomes 03:00 EDT; hourly runs 01:00 twice on 2026-11-01."""
-    assert fires("0 2 * * *", "America/New_York", "2026-03-07T12:00", 2) == ["03-08 07:00:00", "03-09 06:00:00"]
+    assert fires("0 2 * * *", "America/New_York", "2026-03-07T12:00", 2) == [
+        "03-08 07:00:00",
+        "03-09 06:00:00",
+    ]
     assert fires("0 * * * *", "America/New_York", "2026-11-01T00:30", 3) == [
-        "11-01 05:00:00", "11-01 06:00:00", "11-01 07:00:00"]
-    assert fires("30 1 * * *", "America/New_York", "2026-10-31T12:00", 2) == ["11-01 05:30:00", "11-02 06:30:00"]
+        "11-01 05:00:00",
+        "11-01 06:00:00",
+        "11-01 07:00:00",
+    ]
+    assert fires("30 1 * * *", "America/New_York", "2026-10-31T12:00", 2) == [
+        "11-01 05:30:00",
+        "11-02 06:30:00",
+    ]
 
 
 def test_lord_howe_half_hour_spring_gap() -> None:
     """Lord Howe skips 02:00-02:30 on 2026-10-04: fixed 02:15 fires at 02:30 (+11); */15 skips two."""
-    assert fires("15 2 * * *", "Australia/Lord_Howe", "2026-10-03T12:00", 2) == ["10-03 15:30:00", "10-04 15:15:00"]
-    assert fires("*/15 2 * * *", "Australia/Lord_Howe", "2026-10-04T00:00", 2) == ["10-03 15:30:00", "10-03 15:45:00"]
+    assert fires("15 2 * * *", "Australia/Lord_Howe", "2026-10-03T12:00", 2) == [
+        "10-03 15:30:00",
+        "10-04 15:15:00",
+    ]
+    assert fires("*/15 2 * * *", "Australia/Lord_Howe", "2026-10-04T00:00", 2) == [
+        "10-03 15:30:00",
+        "10-03 15:45:00",
+    ]
 
 
 def test_lord_howe_half_hour_autumn_repeat() -> None:
     """Lord Howe repeats 01:30-02:00 on 2026-04-05: fixed 01:45 once (+11), */15 runs 01:30, 01:45 twice."""
-    assert fires("45 1 * * *", "Australia/Lord_Howe", "2026-04-04T12:00", 2) == ["04-04 14:45:00", "04-05 15:15:00"]
+    assert fires("45 1 * * *", "Australia/Lord_Howe", "2026-04-04T12:00", 2) == [
+        "04-04 14:45:00",
+        "04-05 15:15:00",
+    ]
     assert fires("*/15 1 * * *", "Australia/Lord_Howe", "2026-04-05T00:50", 6) == [
-        "04-04 14:00:00", "04-04 14:15:00", "04-04 14:30:00", "04-04 14:45:00", "04-04 15:00:00", "04-04 15:15:00"]
+        "04-04 14:00:00",
+        "04-04 14:15:00",
+        "04-04 14:30:00",
+        "04-04 14:45:00",
+        "04-04 15:00:00",
+        "04-04 15:15:00",
+    ]
 
 
 def test_local_means_the_named_host_zone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -196,7 +236,9 @@ ZONES = ["UTC", "Europe/London", "America/New_York", "Asia/Kolkata", "Australia/
 def _field(lo: int, hi: int) -> st.SearchStrategy[str]:
     number = st.integers(lo, hi)
     # a-a/n is left out: cronsim reads it as a/n (a-max/n); Debian cron, and we, read it as a.
-    ranges = st.tuples(st.integers(lo, hi - 1), st.integers(1, hi - lo)).map(lambda t: (t[0], min(hi, t[0] + t[1])))
+    ranges = st.tuples(st.integers(lo, hi - 1), st.integers(1, hi - lo)).map(
+        lambda t: (t[0], min(hi, t[0] + t[1]))
+    )
     return st.one_of(
         st.just("*"),
         st.integers(1, hi - lo).map(lambda n: f"*/{n}"),
@@ -206,9 +248,13 @@ def _field(lo: int, hi: int) -> st.SearchStrategy[str]:
     )
 
 
-EXPRESSIONS = st.tuples(_field(0, 59), _field(0, 23), st.one_of(_field(1, 28), st.just("L")), _field(1, 12),
-                        st.one_of(_field(0, 6), st.tuples(st.integers(0, 6), st.integers(1, 4)).map(
-                            lambda t: f"{t[0]}#{t[1]}"))).map(" ".join)
+EXPRESSIONS = st.tuples(
+    _field(0, 59),
+    _field(0, 23),
+    st.one_of(_field(1, 28), st.just("L")),
+    _field(1, 12),
+    st.one_of(_field(0, 6), st.tuples(st.integers(0, 6), st.integers(1, 4)).map(lambda t: f"{t[0]}#{t[1]}")),
+).map(" ".join)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

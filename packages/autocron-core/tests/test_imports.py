@@ -6,14 +6,29 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["click", "rich", "yaml", "sqlalchemy", "plyer", "croniter", "asyncio", "subprocess", "autocron_store",
-         "autocron_os", "autocron_notify", "autocron_dash", "autocron_cli"]
+HEAVY = [
+    "click",
+    "rich",
+    "yaml",
+    "sqlalchemy",
+    "plyer",
+    "croniter",
+    "asyncio",
+    "subprocess",
+    "autocron_store",
+    "autocron_os",
+    "autocron_notify",
+    "autocron_dash",
+    "autocron_cli",
+]
 
 
 def test_import_loads_no_heavy_or_upper_package() -> None:
     """import autocron_core loads none of click, rich, yaml, sqlalchemy, plyer, nor any package above it."""
-    code = ("import sys, json; import autocron_core; "
-            f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
+    code = (
+        "import sys, json; import autocron_core; "
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == []
 

@@ -17,16 +17,31 @@ T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("30s", 30), ("5m", 300), ("2h", 7200), ("1d", 86400), ("1w", 604800), ("1h30m", 5400),
-     ("1h 30m", 5400), ("90", 90), (90, 90), (0.5, 0.5), ("1.5h", 5400), ("2 minutes", 120),
-     (dt.timedelta(minutes=3), 180), ("1d2h3m4s", 93784)],
+    [
+        ("30s", 30),
+        ("5m", 300),
+        ("2h", 7200),
+        ("1d", 86400),
+        ("1w", 604800),
+        ("1h30m", 5400),
+        ("1h 30m", 5400),
+        ("90", 90),
+        (90, 90),
+        (0.5, 0.5),
+        ("1.5h", 5400),
+        ("2 minutes", 120),
+        (dt.timedelta(minutes=3), 180),
+        ("1d2h3m4s", 93784),
+    ],
 )
 def test_parse_interval_accepts_units_compounds_and_numbers(text: object, seconds: float) -> None:
     """Every documented interval form gives the expected number of seconds."""
     assert parse_interval(text) == seconds  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("text", ["5x", "0s", "", "m5", "-5m", "5m3", "1h-30m", "abc", 0, -1, True, None, "0", "nan"])
+@pytest.mark.parametrize(
+    "text", ["5x", "0s", "", "m5", "-5m", "5m3", "1h-30m", "abc", 0, -1, True, None, "0", "nan"]
+)
 def test_parse_interval_rejects_bad_input_naming_field_and_value(text: object) -> None:
     """A bad interval raises ScheduleError naming the field, the value and what was expected."""
     with pytest.raises(ScheduleError) as info:
@@ -60,7 +75,9 @@ def test_interval_is_fixed_rate_from_its_anchor() -> None:
 
 
 @given(st.integers(1, 10**6), st.integers(-(10**9), 10**9), st.integers(0, 10**9))
-def test_interval_next_after_is_strictly_increasing(step: int, anchor_offset: int, moment_offset: int) -> None:
+def test_interval_next_after_is_strictly_increasing(
+    step: int, anchor_offset: int, moment_offset: int
+) -> None:
     """next_after(m) > m, and it is an occurrence: anchor + k*step with k >= 1."""
     anchor = T0 + dt.timedelta(seconds=anchor_offset)
     moment = T0 + dt.timedelta(seconds=moment_offset)

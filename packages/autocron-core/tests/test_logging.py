@@ -7,7 +7,15 @@ import os
 import stat
 from pathlib import Path
 
-from autocron_core import AutoCron, configure_logging, get_logger, get_platform_info, is_linux, is_macos, is_windows
+from autocron_core import (
+    AutoCron,
+    configure_logging,
+    get_logger,
+    get_platform_info,
+    is_linux,
+    is_macos,
+    is_windows,
+)
 
 
 def test_log_lines_of_a_run_carry_task_and_occurrence(tmp_path: Path) -> None:

@@ -12,9 +12,18 @@ from autocron_core.registry import Registry, open_store, store_scheme
 
 @pytest.mark.parametrize(
     ("url", "scheme"),
-    [("sqlite:///x.db", "sqlite"), ("postgresql+psycopg://h/db", "postgresql"), ("postgres://h/db", "postgresql"),
-     ("mysql+pymysql://h/db", "mysql"), ("mariadb://h/db", "mysql"), ("tasks.yaml", "yaml"), ("t.YML", "yaml"),
-     ("tasks.json", "json"), ("state.db", "sqlite"), ("memory://", "memory")],
+    [
+        ("sqlite:///x.db", "sqlite"),
+        ("postgresql+psycopg://h/db", "postgresql"),
+        ("postgres://h/db", "postgresql"),
+        ("mysql+pymysql://h/db", "mysql"),
+        ("mariadb://h/db", "mysql"),
+        ("tasks.yaml", "yaml"),
+        ("t.YML", "yaml"),
+        ("tasks.json", "json"),
+        ("state.db", "sqlite"),
+        ("memory://", "memory"),
+    ],
 )
 def test_store_scheme_from_urls_and_paths(url: str, scheme: str) -> None:
     """A URL's scheme or a path's suffix names the store plugin."""
@@ -31,8 +40,9 @@ def test_memory_store_is_built_in() -> None:
 
 def test_unknown_name_lists_what_is_installed_and_what_to_install() -> None:
     """A missing plugin names the group, the name, what is installed and the pip line."""
-    registry = Registry("autocron.test_group", {"here": "autocron_core.memory_store:MemoryStore"},
-                        {"there": "autocron-there"})
+    registry = Registry(
+        "autocron.test_group", {"here": "autocron_core.memory_store:MemoryStore"}, {"there": "autocron-there"}
+    )
     with pytest.raises(PluginNotFoundError) as info:
         registry.get("there")
     message = str(info.value)

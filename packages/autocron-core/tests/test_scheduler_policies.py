@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -92,7 +93,9 @@ def test_retries_follow_exponential_backoff_on_the_heap(scheduler: AutoCron, clo
         attempts.append((clock.now() - T0).total_seconds())
         raise RuntimeError("disk full")
 
-    scheduler.add_task("flaky", func=flaky, every="1h", retries=4, retry_delay=10, backoff=2, max_retry_delay=25)
+    scheduler.add_task(
+        "flaky", func=flaky, every="1h", retries=4, retry_delay=10, backoff=2, max_retry_delay=25
+    )
     clock.advance(3600)
     assert scheduler.settle()
     for step in (10, 20, 25, 25):
@@ -129,8 +132,10 @@ def test_a_pending_retry_holds_no_worker(clock: FakeClock) -> None:
 def test_retry_succeeds_and_final_events_are_exact(scheduler: AutoCron, clock: FakeClock) -> None:
     """Events: a failed attempt emits retry_scheduled, the final success emits succeeded (no failed)."""
     events: list[tuple[str, int | None]] = []
-    scheduler.add_listener(lambda e: events.append((e.kind.value, e.attempt)),
-                           kinds=["started", "succeeded", "failed", "retry_scheduled"])
+    scheduler.add_listener(
+        lambda e: events.append((e.kind.value, e.attempt)),
+        kinds=["started", "succeeded", "failed", "retry_scheduled"],
+    )
     calls = iter([ValueError("first"), None])
 
     def once_flaky() -> None:
@@ -166,15 +171,19 @@ def test_sync_timeout_abandons_the_thread_and_keeps_capacity() -> None:
 def test_command_timeout_kills_the_process_group(tmp_path: object) -> None:
     """A command over its timeout is terminated together with its children and recorded timed_out."""
     scheduler = AutoCron(timezone="UTC")
-    scheduler.add_task("sleepy", command=["sh", "-c", "echo started; sleep 30 & echo $! > child; wait"],
-                       every="1h", timeout=0.5)
+    scheduler.add_task(
+        "sleepy",
+        command=["sh", "-c", "echo started; sleep 30 & echo $! > child; wait"],
+        every="1h",
+        timeout=0.5,
+    )
     os.chdir(str(tmp_path))
     try:
         assert scheduler.run_task(name="sleepy", timeout=20) is False
         (record,) = scheduler.history("sleepy")
         assert record.status is RunStatus.TIMED_OUT
         assert "started" in (record.output or "")
-        child = int(open("child").read())
+        child = int(Path("child").read_text())
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             try:
@@ -239,8 +248,9 @@ def test_a_thousand_async_runs_need_no_thousand_threads(scheduler: AutoCron, clo
     assert sum(len(scheduler.history(f"a{i}")) for i in range(1000)) == 1000
 
 
-def test_raising_listener_and_callbacks_change_nothing(scheduler: AutoCron, clock: FakeClock,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_raising_listener_and_callbacks_change_nothing(
+    scheduler: AutoCron, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     """A listener or callback that raises is logged; the run is recorded and other listeners still run."""
     seen: list[str] = []
 

@@ -47,19 +47,25 @@ def test_coalesce_runs_a_backlog_once(scheduler: AutoCron, clock: FakeClock) -> 
     assert scheduler.settle()
     records = statuses(scheduler, "tick")
     assert records == [(10, "missed"), (100, "succeeded")]
-    missed = [r for r in scheduler.history("tick") if r.status is RunStatus.MISSED][0]
+    missed = next(r for r in scheduler.history("tick") if r.status is RunStatus.MISSED)
     assert "9 occurrence(s)" in (missed.error or "")
 
 
-def test_without_coalesce_each_occurrence_follows_the_grace_time(scheduler: AutoCron, clock: FakeClock) -> None:
+def test_without_coalesce_each_occurrence_follows_the_grace_time(
+    scheduler: AutoCron, clock: FakeClock
+) -> None:
     """coalesce=False: occurrences later than the grace time are missed, the rest run, each once."""
-    scheduler.add_task("tick", func=lambda: None, every="10s", misfire_grace_time=25, coalesce=False,
-                       overlap_policy="queue")
+    scheduler.add_task(
+        "tick", func=lambda: None, every="10s", misfire_grace_time=25, coalesce=False, overlap_policy="queue"
+    )
     clock.jump(100)
     assert scheduler.settle()
     records = statuses(scheduler, "tick")
-    assert records == [(s, "missed") for s in range(10, 80, 10)] + [(80, "succeeded"), (90, "succeeded"),
-                                                                       (100, "succeeded")]
+    assert records == [(s, "missed") for s in range(10, 80, 10)] + [
+        (80, "succeeded"),
+        (90, "succeeded"),
+        (100, "succeeded"),
+    ]
 
 
 def test_misfire_grace_none_runs_however_late(scheduler: AutoCron, clock: FakeClock) -> None:
@@ -70,7 +76,9 @@ def test_misfire_grace_none_runs_however_late(scheduler: AutoCron, clock: FakeCl
     assert statuses(scheduler, "nightly") == [(3600, "missed"), (3 * 3600, "succeeded")]
 
 
-def test_backward_wall_clock_jump_never_runs_an_occurrence_twice(scheduler: AutoCron, clock: FakeClock) -> None:
+def test_backward_wall_clock_jump_never_runs_an_occurrence_twice(
+    scheduler: AutoCron, clock: FakeClock
+) -> None:
     """When the clock steps back an hour, nothing reruns; firing resumes when time catches up."""
     scheduler.add_task("tick", func=lambda: None, every="10s")
     clock.advance(10)
@@ -98,8 +106,16 @@ def test_at_fires_once(scheduler: AutoCron, clock: FakeClock) -> None:
 
 def test_start_at_and_end_at_bound_the_occurrences(scheduler: AutoCron, clock: FakeClock) -> None:
     """Occurrences before start_at and after end_at do not happen."""
-    scheduler.add_task("window", func=lambda: None, every="10s", start_at=T0 + 25 * S, end_at=T0 + 50 * S,
-                       overlap_policy="queue", misfire_grace_time=None, coalesce=False)
+    scheduler.add_task(
+        "window",
+        func=lambda: None,
+        every="10s",
+        start_at=T0 + 25 * S,
+        end_at=T0 + 50 * S,
+        overlap_policy="queue",
+        misfire_grace_time=None,
+        coalesce=False,
+    )
     for _ in range(8):
         clock.advance(10)
         assert scheduler.settle()
@@ -114,7 +130,9 @@ def test_cron_task_fires_in_its_zone(clock: FakeClock) -> None:
         scheduler.add_task("morning", func=lambda: None, cron="30 7 * * *")
         task = scheduler.get_task(name="morning")
         assert task is not None and task.next_run is not None
-        assert task.next_run.astimezone(dt.timezone.utc) == dt.datetime(2026, 1, 5, 12, 30, tzinfo=dt.timezone.utc)
+        assert task.next_run.astimezone(dt.timezone.utc) == dt.datetime(
+            2026, 1, 5, 12, 30, tzinfo=dt.timezone.utc
+        )
         clock.set(dt.datetime(2026, 1, 5, 12, 30, tzinfo=dt.timezone.utc))
         assert scheduler.settle()
         assert [r.status for r in scheduler.history("morning")] == [RunStatus.SUCCEEDED]

@@ -29,7 +29,12 @@ BAD_INPUT: list[tuple[dict[str, Any], type[Exception], str, Any]] = [
     ({"func": noop, "every": "0s"}, ScheduleError, "every", "0s"),
     ({"func": noop, "cron": "61 * * * *"}, ScheduleError, "cron", "61 * * * *"),
     ({"func": noop, "cron": "* * * *"}, ScheduleError, "cron", "* * * *"),
-    ({"func": noop, "cron": "0 0 * * *", "timezone": "Nowhere/Land"}, ScheduleError, "timezone", "Nowhere/Land"),
+    (
+        {"func": noop, "cron": "0 0 * * *", "timezone": "Nowhere/Land"},
+        ScheduleError,
+        "timezone",
+        "Nowhere/Land",
+    ),
     ({"func": noop, "every": "5m", "retries": -1}, TaskError, "retries", -1),
     ({"func": noop, "every": "5m", "timeout": 0}, TaskError, "timeout", 0),
     ({"script": "/no/such/script.py", "every": "5m"}, TaskError, "script", "/no/such/script.py"),
@@ -48,8 +53,18 @@ BAD_INPUT: list[tuple[dict[str, Any], type[Exception], str, Any]] = [
     ({"command": "", "every": "5m"}, TaskError, "command", ""),
     ({"command": "echo 'unbalanced", "every": "5m"}, TaskError, "command", "echo 'unbalanced"),
     ({"func": "no.such.module:thing", "every": "5m"}, TaskError, "func", "no.such.module:thing"),
-    ({"func": noop, "every": "5m", "at": None, "end_at": "2020-01-01T00:00", "start_at": "2021-01-01T00:00"},
-     TaskError, "end_at", "2020-01-01T00:00"),
+    (
+        {
+            "func": noop,
+            "every": "5m",
+            "at": None,
+            "end_at": "2020-01-01T00:00",
+            "start_at": "2021-01-01T00:00",
+        },
+        TaskError,
+        "end_at",
+        "2020-01-01T00:00",
+    ),
 ]
 
 
@@ -104,12 +119,29 @@ def test_to_dict_round_trips_every_option_and_state(tmp_path: Path) -> None:
     """A script task survives to_dict/from_dict with every option and its counters."""
     script = tmp_path / "job.py"
     script.write_text("print('ok')\n")
-    task = build_task("job", script=script, cron="*/5 9-17 * * MON-FRI", timezone="Europe/London",
-                      args=["--fast"], retries=3, retry_delay=30, backoff=3, max_retry_delay=600, timeout=120,
-                      overlap_policy="queue", max_instances=2, misfire_grace_time=None, coalesce=False,
-                      jitter=5, start_at="2026-01-01T00:00", end_at="2027-01-01T00:00", tags=["ops", "db"],
-                      notify=["email"], notify_on=["failure", "missed"],
-                      email_config={"to_email": "ops@example.org", "password": "hunter2"})
+    task = build_task(
+        "job",
+        script=script,
+        cron="*/5 9-17 * * MON-FRI",
+        timezone="Europe/London",
+        args=["--fast"],
+        retries=3,
+        retry_delay=30,
+        backoff=3,
+        max_retry_delay=600,
+        timeout=120,
+        overlap_policy="queue",
+        max_instances=2,
+        misfire_grace_time=None,
+        coalesce=False,
+        jitter=5,
+        start_at="2026-01-01T00:00",
+        end_at="2027-01-01T00:00",
+        tags=["ops", "db"],
+        notify=["email"],
+        notify_on=["failure", "missed"],
+        email_config={"to_email": "ops@example.org", "password": "hunter2"},
+    )
     task.run_count, task.fail_count, task.last_status, task.paused = 7, 2, "failed", True
     task.next_run_us, task.last_run_us = 1_800_000_000_000_000, 1_700_000_000_000_000
     data = task.to_dict()
@@ -145,15 +177,19 @@ def test_script_runs_with_this_interpreter_and_captures_output(tmp_path: Path) -
 def test_failing_command_records_exit_code_and_output_tail() -> None:
     """A non-zero exit is a failure whose error names the exit code; the output tail is kept, bounded."""
     scheduler = AutoCron(timezone="UTC")
-    scheduler.add_task("loud", command=[sys.executable, "-c",
-                                        "import sys; print('x' * 20000); print('the end'); sys.exit(3)"],
-                       every="1h")
+    scheduler.add_task(
+        "loud",
+        command=[sys.executable, "-c", "import sys; print('x' * 20000); print('the end'); sys.exit(3)"],
+        every="1h",
+    )
     try:
         assert scheduler.run_task(name="loud", timeout=30) is False
         (record,) = scheduler.history("loud")
         assert record.status is RunStatus.FAILED
         assert "exited with code 3" in (record.error or "")
-        assert record.output is not None and record.output.endswith("the end\n") and len(record.output) <= 8192
+        assert (
+            record.output is not None and record.output.endswith("the end\n") and len(record.output) <= 8192
+        )
     finally:
         scheduler.stop()
 

@@ -7,6 +7,7 @@ only when the first async task runs.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -39,8 +40,12 @@ class AsyncRunner:
                 self._loop = loop
             return self._loop
 
-    def submit(self, make: Callable[[], Awaitable[Any]], done: Callable[[BaseException | None, bool], None],
-               timeout: float | None) -> Callable[[], None]:
+    def submit(
+        self,
+        make: Callable[[], Awaitable[Any]],
+        done: Callable[[BaseException | None, bool], None],
+        timeout: float | None,
+    ) -> Callable[[], None]:
         """Run ``make()`` on the loop with an optional timeout; call ``done(error, timed_out)`` after.
 
         Returns:
@@ -68,7 +73,11 @@ class AsyncRunner:
                 done(None, False)
 
         future = asyncio.run_coroutine_threadsafe(wrapper(), loop)
-        return lambda: future.cancel()
+
+        def cancel() -> None:
+            future.cancel()
+
+        return cancel
 
     def stop(self, timeout: float | None = None) -> None:
         """Cancel what is still running and stop the loop thread."""
@@ -87,10 +96,10 @@ class AsyncRunner:
             for t in pending:
                 t.cancel()
 
-        try:
-            asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(None if timeout is None else timeout + 1)
-        except Exception:  # noqa: S110 - best effort at shutdown
-            pass
+        with contextlib.suppress(Exception):  # best effort at shutdown
+            asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(
+                None if timeout is None else timeout + 1
+            )
         loop.call_soon_threadsafe(loop.stop)
         if thread is not None:
             thread.join(5)

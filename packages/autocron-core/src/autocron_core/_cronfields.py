@@ -34,8 +34,9 @@ def _number(token: str, field: str) -> int:
     elif names is not None and token.lower() in names:
         value = names.index(token.lower()) + base
     else:
-        raise FieldError(f"the {field} field has {token!r}, which is not a number" +
-                         (" or a name" if names else ""))
+        raise FieldError(
+            f"the {field} field has {token!r}, which is not a number" + (" or a name" if names else "")
+        )
     if not low <= value <= high:
         raise FieldError(f"the {field} field has {value}, outside {low}-{high}")
     return value

@@ -34,7 +34,9 @@ def describe_cron(expr: str, seconds: bool, zone: str) -> str:
     sec = fields.pop(0) if seconds and not alias else "0"
     minute, hour, dom, month, dow = fields
     if minute.isdigit() and hour.isdigit():
-        when = f"at {int(hour):02d}:{int(minute):02d}" + (f":{int(sec):02d}" if sec.isdigit() and sec != "0" else "")
+        when = f"at {int(hour):02d}:{int(minute):02d}" + (
+            f":{int(sec):02d}" if sec.isdigit() and sec != "0" else ""
+        )
     else:
         pieces = []
         if seconds and sec != "0":

@@ -96,8 +96,14 @@ class Run:
 class Engine:
     """Heap, loop and run lifecycle. ``AutoCron`` adds the public API on top."""
 
-    def __init__(self, clock: Clock, store: Store, max_workers: int, node_id: str,
-                 notifications: NotificationDispatcher) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        store: Store,
+        max_workers: int,
+        node_id: str,
+        notifications: NotificationDispatcher,
+    ) -> None:
         self._clock = clock
         self._store = store
         self._node_id = node_id
@@ -112,7 +118,7 @@ class Engine:
         self._scheduling = False
         self._loop_thread: threading.Thread | None = None
         self._stopping = False
-        self._random = random.Random()
+        self._random = random.Random()  # noqa: S311 - jitter spreads load; it is no secret
         self.heartbeat_us = 0
         self._in_flight = 0
         self._closed = False
@@ -182,22 +188,29 @@ class Engine:
     # -- occurrences ----------------------------------------------------------
     def _on_due(self, task: Task, now_us: int) -> None:
         scheduled = task.next_run_us
-        assert scheduled is not None
+        if scheduled is None:  # removed or finished meanwhile
+            return
         policy = task.policy
         nxt = task.next_fire_after_us(scheduled)
-        if nxt is not None and nxt <= now_us:
-            if policy.coalesce:
-                latest, missed = self._latest_due(task, nxt, now_us)
-                self._record_simple(task, scheduled, RunStatus.MISSED,
-                                    f"{missed} occurrence(s) from this one on coalesced into the run of "
-                                    f"{from_utc_us(latest).isoformat()}")
-                scheduled = latest
-                nxt = task.next_fire_after_us(latest)
+        if nxt is not None and nxt <= now_us and policy.coalesce:
+            # A backlog: collapse it into its latest occurrence.
+            latest, missed = self._latest_due(task, nxt, now_us)
+            self._record_simple(
+                task,
+                scheduled,
+                RunStatus.MISSED,
+                f"{missed} occurrence(s) from this one on coalesced into the run of "
+                f"{from_utc_us(latest).isoformat()}",
+            )
+            scheduled = latest
+            nxt = task.next_fire_after_us(latest)
         self._push_task(task, nxt)
         grace = policy.misfire_grace_time
         if grace is not None and now_us - scheduled > grace * _US:
             late = (now_us - scheduled) / _US
-            self._record_simple(task, scheduled, RunStatus.MISSED, f"{late:.1f}s late, misfire_grace_time is {grace:g}s")
+            self._record_simple(
+                task, scheduled, RunStatus.MISSED, f"{late:.1f}s late, misfire_grace_time is {grace:g}s"
+            )
             return
         if task.running >= policy.instance_limit:
             if policy.overlap_policy == "queue":
@@ -207,8 +220,12 @@ class Engine:
                 if len(backlog) < QUEUE_LIMIT:
                     backlog.append((scheduled, 1))
                     return
-            self._record_simple(task, scheduled, RunStatus.SKIPPED,
-                                f"{task.running} instance(s) still running (overlap_policy={policy.overlap_policy})")
+            self._record_simple(
+                task,
+                scheduled,
+                RunStatus.SKIPPED,
+                f"{task.running} instance(s) still running (overlap_policy={policy.overlap_policy})",
+            )
             return
         self._start(task, scheduled, 1, None)
 
@@ -231,7 +248,9 @@ class Engine:
     def _record_simple(self, task: Task, scheduled_us: int, status: RunStatus, why: str) -> None:
         """A skipped or missed occurrence: one record, one event, never a run."""
         when = from_utc_us(scheduled_us)
-        record = RunRecord(task.name, when, 1, status, None, from_utc_us(self._clock.now_us()), why, self._node_id)
+        record = RunRecord(
+            task.name, when, 1, status, None, from_utc_us(self._clock.now_us()), why, self._node_id
+        )
         kind = EventKind.SKIPPED if status is RunStatus.SKIPPED else EventKind.MISSED
         logger.info("task %r: occurrence %s %s (%s)", task.name, when.isoformat(), status.value, why)
 
@@ -262,8 +281,16 @@ class Engine:
     def _claim(self, run: Run) -> bool:
         task = run.task
         now = self._clock.now_us()
-        record = RunRecord(task.name, from_utc_us(run.scheduled_us), run.attempt, RunStatus.RUNNING,
-                           from_utc_us(now), None, None, self._node_id)
+        record = RunRecord(
+            task.name,
+            from_utc_us(run.scheduled_us),
+            run.attempt,
+            RunStatus.RUNNING,
+            from_utc_us(now),
+            None,
+            None,
+            self._node_id,
+        )
         run.record = record
         try:
             claimed = self._store.claim_run(record)
@@ -272,8 +299,12 @@ class Engine:
             self._finish(run, RunStatus.FAILED, f"store: {exc}", None, claimed=False)
             return False
         if not claimed:
-            logger.debug("task %r: occurrence %s attempt %d claimed elsewhere", task.name,
-                         record.scheduled_for.isoformat(), run.attempt)
+            logger.debug(
+                "task %r: occurrence %s attempt %d claimed elsewhere",
+                task.name,
+                record.scheduled_for.isoformat(),
+                run.attempt,
+            )
             self._release(run)
             return False
         if self._listeners.wants(EventKind.STARTED):
@@ -286,7 +317,8 @@ class Engine:
         run.thread = threading.current_thread()
         run.scheduled_iso = run.record.scheduled_for.isoformat() if run.record else ""
         set_current_run(run)
-        output = None
+        output: str | None = None
+        error: str | None
         try:
             result = run.task.execute()
         except CommandFailedError as exc:
@@ -308,7 +340,11 @@ class Engine:
 
             def done(error: BaseException | None, timed_out: bool) -> None:
                 if timed_out:
-                    args: tuple[Any, ...] = (RunStatus.TIMED_OUT, f"timed out after {run.task.policy.timeout:g}s", None)
+                    args: tuple[Any, ...] = (
+                        RunStatus.TIMED_OUT,
+                        f"timed out after {run.task.policy.timeout:g}s",
+                        None,
+                    )
                 elif error is not None:
                     args = (RunStatus.FAILED, f"{type(error).__name__}: {error}", None)
                 else:
@@ -351,7 +387,9 @@ class Engine:
         # give its worker up and let the pool start another in its place.
         if run.thread is not None:
             self._pool.abandon(run.thread)
-        self._pool.submit(lambda: self._finish(run, RunStatus.TIMED_OUT, f"timed out after {timeout:g}s", None))
+        self._pool.submit(
+            lambda: self._finish(run, RunStatus.TIMED_OUT, f"timed out after {timeout:g}s", None)
+        )
 
     def _release(self, run: Run) -> None:
         with self._cond:
@@ -371,8 +409,9 @@ class Engine:
             scheduled, attempt = backlog.popleft()
             self._start(task, scheduled, attempt, None)
 
-    def _finish(self, run: Run, status: RunStatus, error: str | None, output: str | None,
-                *, claimed: bool = True) -> None:
+    def _finish(
+        self, run: Run, status: RunStatus, error: str | None, output: str | None, *, claimed: bool = True
+    ) -> None:
         """Record an attempt's outcome once, then retry, notify and call back."""
         if run.cancel == "timed_out" and status is RunStatus.FAILED:
             status, error = RunStatus.TIMED_OUT, f"timed out after {run.task.policy.timeout:g}s"
@@ -382,8 +421,16 @@ class Engine:
             run.done = True
         task = run.task
         now = self._clock.now_us()
-        record = run.record or RunRecord(task.name, from_utc_us(run.scheduled_us), run.attempt, status,
-                                         from_utc_us(now), None, None, self._node_id)
+        record = run.record or RunRecord(
+            task.name,
+            from_utc_us(run.scheduled_us),
+            run.attempt,
+            status,
+            from_utc_us(now),
+            None,
+            None,
+            self._node_id,
+        )
         record = record.finished(status, from_utc_us(now), error=error, output=output)
         if claimed:
             try:
@@ -405,7 +452,9 @@ class Engine:
             recovered = False
             if retry:
                 delay = policy.retry_delay_for(run.attempt)
-                self._push(now + int(delay * _US), _Retry(task, run.scheduled_us, run.attempt + 1, run.waiter))
+                self._push(
+                    now + int(delay * _US), _Retry(task, run.scheduled_us, run.attempt + 1, run.waiter)
+                )
             elif failed:
                 task.failing = True
             else:
@@ -414,18 +463,31 @@ class Engine:
             if not self._in_flight:
                 self._cond.notify_all()
         if failed:
-            logger.log(logging.WARNING if retry else logging.ERROR, "task %r: attempt %d %s: %s",
-                       task.name, run.attempt, status.value, error)
+            logger.log(
+                logging.WARNING if retry else logging.ERROR,
+                "task %r: attempt %d %s: %s",
+                task.name,
+                run.attempt,
+                status.value,
+                error,
+            )
         else:
-            logger.info("task %r: attempt %d succeeded in %.3fs", task.name, run.attempt, record.duration or 0)
+            logger.info(
+                "task %r: attempt %d succeeded in %.3fs", task.name, run.attempt, record.duration or 0
+            )
         if self._store.persistent:
             try:
                 self._store.save_state(task)
             except Exception:
                 logger.exception("task %r: could not save its state", task.name)
         if retry:
-            self._emit(EventKind.RETRY_SCHEDULED, task, record=record, error=error,
-                       retry_in=policy.retry_delay_for(run.attempt))
+            self._emit(
+                EventKind.RETRY_SCHEDULED,
+                task,
+                record=record,
+                error=error,
+                retry_in=policy.retry_delay_for(run.attempt),
+            )
         elif failed:
             kind = EventKind.TIMED_OUT if status is RunStatus.TIMED_OUT else EventKind.FAILED
             event = self._emit(kind, task, record=record, error=error, force=task.on_failure is not None)
@@ -434,8 +496,13 @@ class Engine:
             if task.on_failure is not None and event is not None:
                 self._callback(task.on_failure, event, task)
         else:
-            event = self._emit(EventKind.SUCCEEDED, task, record=record, recovered=recovered,
-                               force=task.on_success is not None)
+            event = self._emit(
+                EventKind.SUCCEEDED,
+                task,
+                record=record,
+                recovered=recovered,
+                force=task.on_success is not None,
+            )
             if task.on_success is not None and event is not None:
                 self._callback(task.on_success, event, task)
         waiter = run.waiter
@@ -449,9 +516,15 @@ class Engine:
         if not (force or notify or self._listeners.wants(kind)):
             return None
         record = fields.get("record")
-        event = Event(kind, task.name, from_utc_us(self._clock.now_us()), task,
-                      scheduled_for=record.scheduled_for if record else None,
-                      attempt=record.attempt if record else None, **fields)
+        event = Event(
+            kind,
+            task.name,
+            from_utc_us(self._clock.now_us()),
+            task,
+            scheduled_for=record.scheduled_for if record else None,
+            attempt=record.attempt if record else None,
+            **fields,
+        )
         self._listeners.emit(event)
         if notify:
             self._notifications.dispatch(task, event)

@@ -38,9 +38,12 @@ def run_argv(argv: list[str], cwd: str | None = None) -> str:
         run.attach_process(proc)
     chunks: deque[bytes] = deque()
     kept = 0
-    assert proc.stdout is not None
-    with proc.stdout:
-        for chunk in iter(lambda: proc.stdout.read1(65536), b""):  # type: ignore[union-attr]
+    stdout = proc.stdout
+    if stdout is None:  # pragma: no cover - Popen with stdout=PIPE always sets it
+        raise RuntimeError("no output pipe")
+    fd = stdout.fileno()
+    with stdout:
+        for chunk in iter(lambda: os.read(fd, 65536), b""):
             chunks.append(chunk)
             kept += len(chunk)
             while kept - len(chunks[0]) >= OUTPUT_TAIL_BYTES:
@@ -48,7 +51,9 @@ def run_argv(argv: list[str], cwd: str | None = None) -> str:
     returncode = proc.wait()
     output = b"".join(chunks)[-OUTPUT_TAIL_BYTES:].decode("utf-8", "replace")
     if returncode != 0:
-        raise CommandFailedError(os.path.basename(argv[0]) if len(argv) == 1 else " ".join(argv[:2]), returncode, output)
+        raise CommandFailedError(
+            os.path.basename(argv[0]) if len(argv) == 1 else " ".join(argv[:2]), returncode, output
+        )
     return output
 
 

@@ -37,8 +37,9 @@ def reset_global_scheduler() -> None:
         current.stop(wait=False)
 
 
-def schedule(every: Any = None, cron: Any = None, at: Any = None, name: str | None = None,
-             **options: Any) -> Callable[[F], F]:
+def schedule(
+    every: Any = None, cron: Any = None, at: Any = None, name: str | None = None, **options: Any
+) -> Callable[[F], F]:
     """Register the decorated function on the global scheduler; it stays callable as before.
 
     Takes every ``add_task`` option::

@@ -57,7 +57,7 @@ class Event(NamedTuple):
     kind: EventKind
     task_name: str
     time: _dt.datetime
-    task: Task | None = None  # type: ignore[assignment]
+    task: Task | None = None
     record: RunRecord | None = None
     scheduled_for: _dt.datetime | None = None
     attempt: int | None = None
@@ -76,7 +76,9 @@ class Listeners:
         self._lock = threading.Lock()
         self._by_kind: dict[EventKind, tuple[Listener, ...]] = {}
 
-    def add(self, callback: Listener, kinds: Iterable[EventKind | str] | EventKind | str | None = None) -> None:
+    def add(
+        self, callback: Listener, kinds: Iterable[EventKind | str] | EventKind | str | None = None
+    ) -> None:
         """Call ``callback(event)`` for the given kinds (all when ``None``).
 
         Raises:
@@ -122,4 +124,6 @@ class Listeners:
             try:
                 callback(event)
             except Exception:
-                logger.exception("listener %r raised on %s event of task %r", callback, event.kind, event.task_name)
+                logger.exception(
+                    "listener %r raised on %s event of task %r", callback, event.kind, event.task_name
+                )

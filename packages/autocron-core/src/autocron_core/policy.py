@@ -7,6 +7,7 @@ hundred thousand tasks with default options cost one policy object.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import threading
 from typing import Any, NamedTuple
 
@@ -75,7 +76,7 @@ def _seconds(name: str, value: Any, *, allow_zero: bool, allow_none: bool) -> fl
             return parse_interval(value, field=name)
         except ValueError:
             raise TaskError(name, value, 'a number of seconds or a duration such as "90s" or "5m"') from None
-    if not isinstance(value, (int, float)) or value != value:
+    if not isinstance(value, (int, float)) or math.isnan(value):
         raise TaskError(name, value, "a number of seconds")
     if value < 0 or (value == 0 and not allow_zero):
         raise TaskError(name, value, "a number of seconds " + ("at least 0" if allow_zero else "above 0"))
@@ -110,9 +111,8 @@ def make_policy(
         raise TaskError("max_instances", max_instances, "a whole number of at least 1")
     if not isinstance(coalesce, bool):
         raise TaskError("coalesce", coalesce, "True or False")
-    delay = _seconds("retry_delay", retry_delay, allow_zero=True, allow_none=False)
-    ceiling = _seconds("max_retry_delay", max_retry_delay, allow_zero=True, allow_none=False)
-    assert delay is not None and ceiling is not None
+    delay = _seconds("retry_delay", retry_delay, allow_zero=True, allow_none=False) or 0.0
+    ceiling = _seconds("max_retry_delay", max_retry_delay, allow_zero=True, allow_none=False) or 0.0
     if ceiling < delay:
         raise TaskError("max_retry_delay", max_retry_delay, f"at least retry_delay ({delay:g}s)")
     key = (
@@ -129,7 +129,7 @@ def make_policy(
     )
     policy = _CACHE.get(key)
     if policy is None:
-        policy = Policy(*key)
+        policy = Policy._make(key)
         with _LOCK:
             if len(_CACHE) > 10_000:
                 _CACHE.clear()

@@ -119,8 +119,12 @@ class AutoCron(Engine):
         for task in self._store.load_tasks():
             with self._cond:
                 self._tasks[task.name] = task
-                self._push_task(task, task.next_run_us if task.next_run_us is not None
-                                else task.next_fire_after_us(self._clock.now_us()))
+                self._push_task(
+                    task,
+                    task.next_run_us
+                    if task.next_run_us is not None
+                    else task.next_fire_after_us(self._clock.now_us()),
+                )
 
     @property
     def store(self) -> Any:
@@ -138,9 +142,17 @@ class AutoCron(Engine):
         return self._notifications
 
     # -- tasks --------------------------------------------------------------
-    def add_task(self, name: str | None = None, func: Callable[..., Any] | str | None = None,
-                 script: str | os.PathLike[str] | None = None, command: str | Iterable[str] | None = None,
-                 every: Any = None, cron: Any = None, at: Any = None, **options: Any) -> str:
+    def add_task(
+        self,
+        name: str | None = None,
+        func: Callable[..., Any] | str | None = None,
+        script: str | os.PathLike[str] | None = None,
+        command: str | Iterable[str] | None = None,
+        every: Any = None,
+        cron: Any = None,
+        at: Any = None,
+        **options: Any,
+    ) -> str:
         """Add a task and return its id.
 
         Exactly one target (``func``, ``script``, ``command``) and exactly one
@@ -197,7 +209,9 @@ class AutoCron(Engine):
     def _require(self, task_id: str | None, name: str | None) -> Task:
         task = self._lookup(task_id, name)
         if task is None:
-            raise TaskError("name" if name is not None else "task_id", name or task_id, "the name or id of a task")
+            raise TaskError(
+                "name" if name is not None else "task_id", name or task_id, "the name or id of a task"
+            )
         return task
 
     def remove_task(self, task_id: str | None = None, name: str | None = None) -> bool:
@@ -257,8 +271,14 @@ class AutoCron(Engine):
         if self._listeners.wants(kind):
             self._emit(kind, task)
 
-    def run_task(self, task_id: str | None = None, name: str | None = None, *, wait: bool = True,
-                 timeout: float | None = None) -> bool:
+    def run_task(
+        self,
+        task_id: str | None = None,
+        name: str | None = None,
+        *,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> bool:
         """Run a task now, with its retries and timeout, started or not.
 
         Args:
@@ -413,8 +433,11 @@ class AutoCron(Engine):
             if name not in self._tasks:
                 with self._cond:
                     self._tasks[name] = fresh
-                    due = fresh.next_run_us if fresh.next_run_us is not None else fresh.next_fire_after_us(
-                        self._clock.now_us())
+                    due = (
+                        fresh.next_run_us
+                        if fresh.next_run_us is not None
+                        else fresh.next_fire_after_us(self._clock.now_us())
+                    )
                     self._push_task(fresh, due)
                 added += 1
         if added or removed:
@@ -526,4 +549,5 @@ class AutoCron(Engine):
         """
         from .config import scheduler_from_config
 
-        return scheduler_from_config(cls, source, **overrides)
+        scheduler: AutoCron = scheduler_from_config(cls, source, **overrides)
+        return scheduler

@@ -8,13 +8,14 @@ after ``moment``, or ``None`` when it will never fire again. ``Cron`` lives in
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import re
 from typing import Any
 
 from .errors import ScheduleError
 from .timezones import UTC, resolve_timezone, zone_name
 
-__all__ = ["At", "Cron", "Interval", "Schedule", "format_interval", "parse_interval", "parse_schedule"]
+__all__ = ["At", "Interval", "Schedule", "format_interval", "parse_interval", "parse_schedule"]
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=UTC)
 _US = 1_000_000
@@ -28,7 +29,9 @@ _UNITS = {
 }  # fmt: skip
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*", re.IGNORECASE)
 _NUMBER = re.compile(r"\s*\d+(?:\.\d+)?\s*")
-_INTERVAL_EXPECTED = 'a positive duration such as "30s", "5m", "2h", "1d", "1w", "1h30m", or a number of seconds'
+_INTERVAL_EXPECTED = (
+    'a positive duration such as "30s", "5m", "2h", "1d", "1w", "1h30m", or a number of seconds'
+)
 
 
 def parse_interval(text: str | float | _dt.timedelta, *, field: str = "every") -> float:
@@ -58,14 +61,16 @@ def parse_interval(text: str | float | _dt.timedelta, *, field: str = "every") -
                     break
                 unit = _UNITS.get(match.group(2).lower())
                 if unit is None:
-                    raise ScheduleError(field, text, _INTERVAL_EXPECTED, detail=f"unknown unit {match.group(2)!r}")
+                    raise ScheduleError(
+                        field, text, _INTERVAL_EXPECTED, detail=f"unknown unit {match.group(2)!r}"
+                    )
                 seconds += float(match.group(1)) * unit
                 pos = match.end()
             if pos != len(text) or pos == 0:
                 raise ScheduleError(field, text, _INTERVAL_EXPECTED)
     else:
         raise ScheduleError(field, text, _INTERVAL_EXPECTED)
-    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
+    if not seconds > 0 or math.isnan(seconds) or math.isinf(seconds):
         raise ScheduleError(field, text, _INTERVAL_EXPECTED, detail="it must be above zero")
     return seconds
 
@@ -197,7 +202,7 @@ class Interval(Schedule):
         return hash((Interval, self._step_us, self._anchor_us))
 
     def __repr__(self) -> str:
-        anchor = f", anchor={self.anchor.isoformat()}" if self._anchor_us is not None else ""
+        anchor = "" if self._anchor_us is None else f", anchor={from_utc_us(self._anchor_us).isoformat()}"
         return f"Interval({self.text!r}{anchor})"
 
 
@@ -212,7 +217,9 @@ class At(Schedule):
             try:
                 when = _dt.datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
             except ValueError:
-                raise ScheduleError("at", when, 'an ISO 8601 date and time such as "2026-12-01T09:30"') from None
+                raise ScheduleError(
+                    "at", when, 'an ISO 8601 date and time such as "2026-12-01T09:30"'
+                ) from None
         if not isinstance(when, _dt.datetime):
             raise ScheduleError("at", when, "a datetime or an ISO 8601 string")
         if when.tzinfo is None or when.utcoffset() is None:
@@ -264,7 +271,7 @@ def parse_schedule(
     if len(given) != 1:
         names = ", ".join(given) or "none"
         raise ScheduleError("schedule", names, "exactly one of every=, cron= or at=")
-    (field, value), = given.items()
+    ((field, value),) = given.items()
     if isinstance(value, Schedule):
         return value
     if field == "every":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import threading
 
-from ..schedules import from_utc_us, to_utc_us
+from autocron_core.schedules import from_utc_us, to_utc_us
 
 __all__ = ["FakeClock"]
 
