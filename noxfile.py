@@ -72,7 +72,7 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *paths, *session.posargs)
     if not session.posargs:
         for package in BELOW:
-            session.notify(f"tests_alone({package!r})".replace("'", '"'))
+            session.notify(f"tests_alone(package='{package}')")
 
 
 @nox.session
