@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .schedules import Schedule
     from .task import Task
 
-__all__ = ["InstalledEntry", "Notifier", "OSScheduler", "Store", "Support", "TaskStats"]
+__all__ = ["ClusterStore", "InstalledEntry", "Notifier", "OSScheduler", "Store", "Support", "TaskStats"]
 
 
 @runtime_checkable
@@ -172,4 +172,49 @@ class OSScheduler(Protocol):
 
     def list(self) -> Sequence[InstalledEntry]:
         """This project's entries only."""
+        ...
+
+
+@runtime_checkable
+class ClusterStore(Store, Protocol):
+    """A store several schedulers share (PostgreSQL): claims with leases, nodes, shared anchors.
+
+    Guarantees, on top of ``Store``'s:
+
+    * ``claim_run`` of an attempt gives the claim a lease of ``lease_seconds``
+      from the store's clock.
+    * ``heartbeat(node_id)`` records that the node is alive and renews the
+      lease of every ``running`` record it holds.
+    * ``reap_abandoned(node_id)`` marks ``abandoned`` every ``running`` record
+      of another node whose lease has expired, atomically (when several nodes
+      reap at once, each record goes to exactly one), and returns the records
+      this call marked: the caller now owns their retry.
+    * ``shared_anchor(name, anchor)`` stores ``anchor`` for the task unless one
+      is stored already, and returns the stored one, so every node counts an
+      interval task's occurrences from the same instant.
+
+    Attributes:
+        lease_seconds: how long a claim lives without a heartbeat.
+    """
+
+    lease_seconds: float
+
+    def register_node(self, node_id: str) -> None:
+        """Record that ``node_id`` has started."""
+        ...
+
+    def heartbeat(self, node_id: str) -> None:
+        """Record that ``node_id`` is alive and renew its running claims' leases."""
+        ...
+
+    def reap_abandoned(self, node_id: str) -> list[RunRecord]:
+        """Mark other nodes' expired running claims ``abandoned``; return those this call marked."""
+        ...
+
+    def unregister_node(self, node_id: str) -> None:
+        """Record that ``node_id`` stopped cleanly."""
+        ...
+
+    def shared_anchor(self, name: str, anchor: _dt.datetime) -> _dt.datetime:
+        """The interval anchor every node uses for task ``name`` (the first one stored wins)."""
         ...

@@ -9,14 +9,16 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ._engine import Engine, Waiter
+from ._cluster import ClusterAgent
+from ._engine import Engine, Waiter, _Retry
 from .clock import Clock, SystemClock
 from .errors import PluginNotFoundError, TaskError
 from .events import Event, EventKind
 from .notifications import NotificationDispatcher
+from .protocols import ClusterStore
 from .records import RunRecord
 from .registry import OS_ADAPTERS, open_store
-from .schedules import Interval, from_utc_us
+from .schedules import Interval, from_utc_us, to_utc_us
 from .task import Task, build_task
 from .timezones import resolve_timezone
 
@@ -93,6 +95,7 @@ class AutoCron(Engine):
             NotificationDispatcher(notify, notifications),
         )
         self._os = self._resolve_os(use_os_scheduler)
+        self._agent = ClusterAgent(self, self._store) if isinstance(self._store, ClusterStore) else None
         self._restore()
 
     # -- construction helpers -------------------------------------------------
@@ -185,7 +188,10 @@ class AutoCron(Engine):
                 raise TaskError("name", task.name, "a name not used by another task of this scheduler")
             now = self._clock.now_us()
             if isinstance(task.schedule, Interval) and task.schedule._anchor_us is None:
-                task.schedule = task.schedule.anchored(from_utc_us(now))
+                anchor = from_utc_us(now)
+                if self._agent is not None:  # every node counts from the first node's anchor
+                    anchor = self._agent.store.shared_anchor(task.name, anchor)
+                task.schedule = task.schedule.anchored(anchor)
             if self._os is not None and task.kind != "func":
                 self._os.install(task)
                 task.paused = True  # the OS runs it; this process must not
@@ -326,6 +332,8 @@ class AutoCron(Engine):
                     due = task.next_fire_after_us(now)
                 self._push_task(task, due)
             logger.info("scheduler %s started with %d task(s)", self._node_id, len(self._tasks))
+            if self._agent is not None:
+                self._agent.start()
             if not blocking:
                 self._ensure_loop()
                 return
@@ -360,6 +368,8 @@ class AutoCron(Engine):
         if loop is not None and loop is not threading.current_thread() and loop.is_alive():
             loop.join(5)
         finished = self._pool.shutdown(wait=wait, timeout=timeout)
+        if self._agent is not None:  # after the runs: their leases stay renewed while they finish
+            self._agent.stop()
         self._aio.stop(timeout=timeout if wait else 0)
         self._notifications.close()
         if self._store.persistent:
@@ -461,6 +471,16 @@ class AutoCron(Engine):
             "running_instances": self._in_flight,
             "node_id": self._node_id,
         }
+
+    def _retry_abandoned(self, record: RunRecord) -> None:
+        """Retry an occurrence whose node died, if this node has the task and retries remain."""
+        with self._cond:
+            task = self._tasks.get(record.task)
+            if task is None or record.attempt > task.policy.retries or not self._scheduling:
+                return
+            self._push(
+                self._clock.now_us(), _Retry(task, to_utc_us(record.scheduled_for), record.attempt + 1, None)
+            )
 
     def settle(self, timeout: float = 10.0) -> bool:
         """Wait until nothing is due at the clock's current time and nothing runs.

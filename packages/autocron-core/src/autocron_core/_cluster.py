@@ -1,0 +1,84 @@
+"""The agent that keeps a scheduler a good member of a cluster sharing one store.
+
+Only schedulers on a ``ClusterStore`` (PostgreSQL) run it. Every
+``lease_seconds / 3`` it heartbeats (renewing the leases of this node's running
+claims), reaps claims whose node died (a live node marks them ``abandoned``
+and retries them if the task has retries left), and picks up task definitions
+that other nodes or the CLI added, changed or removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .protocols import ClusterStore
+    from .scheduler import AutoCron
+
+logger = logging.getLogger("autocron.cluster")
+
+#: Seconds between looks at the store for definitions changed elsewhere.
+SYNC_INTERVAL = 2.0
+
+
+class ClusterAgent:
+    """A daemon thread doing a scheduler's cluster duties until stopped."""
+
+    def __init__(self, scheduler: AutoCron, store: ClusterStore) -> None:
+        self._scheduler = scheduler
+        self.store = store
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.period = max(0.1, store.lease_seconds / 3)
+
+    def start(self) -> None:
+        """Register the node and begin heartbeating."""
+        self.store.register_node(self._scheduler.node_id)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="autocron-cluster", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop heartbeating and record a clean stop."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        try:
+            self.store.unregister_node(self._scheduler.node_id)
+        except Exception:
+            logger.exception("could not unregister node %s", self._scheduler.node_id)
+
+    def _run(self) -> None:
+        since_sync = 0.0
+        while not self._stop.wait(self.period):
+            self.tick()
+            since_sync += self.period
+            if since_sync >= SYNC_INTERVAL:
+                since_sync = 0.0
+                try:
+                    self._scheduler.sync_with_store()
+                except Exception:
+                    logger.exception("could not sync task definitions from the store")
+
+    def tick(self) -> None:
+        """One round: heartbeat, then reap and retry what dead nodes left behind."""
+        node = self._scheduler.node_id
+        try:
+            self.store.heartbeat(node)
+            reaped = self.store.reap_abandoned(node)
+        except Exception:
+            # A dropped connection: the next round tries again; claims stay valid
+            # until their lease runs out, which is what makes this safe.
+            logger.warning("cluster heartbeat of node %s failed; retrying", node, exc_info=True)
+            return
+        for record in reaped:
+            logger.warning(
+                "task %r: the node %s running occurrence %s (attempt %d) died; marked abandoned",
+                record.task,
+                record.node_id,
+                record.scheduled_for.isoformat(),
+                record.attempt,
+            )
+            self._scheduler._retry_abandoned(record)

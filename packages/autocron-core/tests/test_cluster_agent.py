@@ -1,0 +1,109 @@
+"""The cluster agent: heartbeats, shared anchors, and retrying what a dead node left behind."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from autocron_core import AutoCron, MemoryStore, RunRecord, RunStatus
+from autocron_core.protocols import ClusterStore
+from autocron_core.testing import FakeClock
+
+from .conftest import T0
+
+
+class SharedMemoryStore(MemoryStore):
+    """A one-process stand-in for a ClusterStore, to test the core side of clustering."""
+
+    lease_seconds = 0.3
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.beats: list[str] = []
+        self.anchors: dict[str, dt.datetime] = {}
+        self.dead: list[RunRecord] = []
+        self.nodes: set[str] = set()
+        self.beat = threading.Event()
+        self.reaped = threading.Event()
+
+    def register_node(self, node_id: str) -> None:
+        self.nodes.add(node_id)
+
+    def unregister_node(self, node_id: str) -> None:
+        self.nodes.discard(node_id)
+
+    def heartbeat(self, node_id: str) -> None:
+        self.beats.append(node_id)
+        self.beat.set()
+
+    def reap_abandoned(self, node_id: str) -> list[RunRecord]:
+        reaped, self.dead = self.dead, []
+        for record in reaped:
+            self.finish_run(record._replace(status=RunStatus.ABANDONED))
+        if reaped:
+            self.reaped.set()
+        return reaped
+
+    def shared_anchor(self, name: str, anchor: dt.datetime) -> dt.datetime:
+        return self.anchors.setdefault(name, anchor)
+
+
+def test_a_store_with_cluster_operations_is_a_cluster_store() -> None:
+    """The protocol check tells a cluster store from a plain one."""
+    assert isinstance(SharedMemoryStore(), ClusterStore)
+    assert not isinstance(MemoryStore(), ClusterStore)
+
+
+def test_interval_anchor_comes_from_the_store(clock: FakeClock) -> None:
+    """A second node counts an interval task from the first node's anchor, not its own start."""
+    store = SharedMemoryStore()
+    store.anchors["tick"] = T0 - dt.timedelta(seconds=7)
+    scheduler = AutoCron(timezone="UTC", clock=clock, store=store, node_id="b")
+    scheduler.add_task("tick", func=lambda: None, every="10s")
+    task = scheduler.get_task(name="tick")
+    assert task is not None and task.next_run == T0 + dt.timedelta(seconds=3)
+
+
+def test_node_heartbeats_and_retries_an_abandoned_occurrence(clock: FakeClock) -> None:
+    """A claim left by a dead node is reaped and retried here as the next attempt, once."""
+    store = SharedMemoryStore()
+    ran = threading.Event()
+    scheduler = AutoCron(timezone="UTC", clock=clock, store=store, node_id="alive")
+    scheduler.add_task("job", func=ran.set, every="1h", retries=2)
+    occurrence = T0 - dt.timedelta(minutes=1)
+    orphan = RunRecord("job", occurrence, 1, RunStatus.RUNNING, occurrence, None, None, "dead-node")
+    store.claim_run(orphan)
+    store.dead.append(orphan)
+    scheduler.start(blocking=False)
+    try:
+        assert store.beat.wait(5)
+        assert ran.wait(5)
+        assert scheduler.settle()
+        records = sorted(scheduler.history("job"), key=lambda r: r.attempt)
+        assert [(r.attempt, r.status, r.node_id) for r in records] == [
+            (1, RunStatus.ABANDONED, "dead-node"),
+            (2, RunStatus.SUCCEEDED, "alive"),
+        ]
+        assert "alive" in store.nodes and "alive" in store.beats
+    finally:
+        scheduler.stop()
+    assert "alive" not in store.nodes
+
+
+def test_no_retry_of_an_abandoned_occurrence_without_retries_left(clock: FakeClock) -> None:
+    """An abandoned claim of a task with no retries is recorded and left alone."""
+    store = SharedMemoryStore()
+    calls: list[int] = []
+    scheduler = AutoCron(timezone="UTC", clock=clock, store=store, node_id="alive")
+    scheduler.add_task("job", func=lambda: calls.append(1), every="1h", retries=0)
+    orphan = RunRecord("job", T0, 1, RunStatus.RUNNING, T0, None, None, "dead-node")
+    store.claim_run(orphan)
+    store.dead.append(orphan)
+    scheduler.start(blocking=False)
+    try:
+        assert store.reaped.wait(5)
+        assert scheduler.settle()
+        assert calls == []
+        assert [r.status for r in scheduler.history("job")] == [RunStatus.ABANDONED]
+    finally:
+        scheduler.stop()
