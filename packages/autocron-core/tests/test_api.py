@@ -179,3 +179,41 @@ def test_max_workers_is_validated() -> None:
     with pytest.raises(TaskError) as info:
         AutoCron(max_workers=0)
     assert info.value.field == "max_workers"
+
+
+def test_timeouts_still_apply_during_a_graceful_stop() -> None:
+    """stop(wait=True) waits for a run, but the run's own timeout still ends it."""
+    entered = threading.Event()
+    never = threading.Event()
+
+    def stuck() -> None:
+        entered.set()
+        never.wait(30)
+
+    scheduler = AutoCron(timezone="UTC")
+    scheduler.add_task("stuck", func=stuck, every="1h", timeout=0.3)
+    scheduler.start(blocking=False)
+    scheduler.run_task(name="stuck", wait=False)
+    assert entered.wait(5)
+    started = time.monotonic()
+    assert scheduler.stop(wait=True, timeout=20) is True
+    assert time.monotonic() - started < 10
+    assert scheduler.history("stuck")[0].status.value == "timed_out"
+    never.set()
+
+
+def test_a_scheduler_never_started_writes_no_state_back(tmp_path: object) -> None:
+    """Closing a scheduler that only read the store (as the CLI does) leaves stored state alone."""
+    from autocron_core import MemoryStore
+
+    class CountingStore(MemoryStore):
+        persistent = True
+        saves = 0
+
+        def save_state(self, task: object) -> None:
+            CountingStore.saves += 1
+
+    scheduler = AutoCron(timezone="UTC", store=CountingStore())
+    scheduler.add_task("t", command="true", every="1h")
+    scheduler.stop()
+    assert CountingStore.saves == 0

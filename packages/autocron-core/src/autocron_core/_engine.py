@@ -122,6 +122,7 @@ class Engine:
         self.heartbeat_us = 0
         self._in_flight = 0
         self._closed = False
+        self._was_started = False
 
     # -- heap ---------------------------------------------------------------
     def _push_task(self, task: Task, due_us: int | None) -> None:
@@ -181,7 +182,7 @@ class Engine:
                         self._start(item.task, item.scheduled_us, item.attempt, item.waiter)
                     elif item.waiter is not None:  # removed meanwhile: the manual run ends failed
                         item.waiter.set()
-                elif item._gen == seq:
+                elif item._gen == seq and self._scheduling:
                     self._on_due(item, now_us)
         return handled
 
@@ -387,9 +388,14 @@ class Engine:
         # give its worker up and let the pool start another in its place.
         if run.thread is not None:
             self._pool.abandon(run.thread)
-        self._pool.submit(
-            lambda: self._finish(run, RunStatus.TIMED_OUT, f"timed out after {timeout:g}s", None)
-        )
+        # Record it on a thread of its own: the pool may be draining for stop(), and
+        # the loop thread must not wait on the store.
+        threading.Thread(
+            target=self._finish,
+            args=(run, RunStatus.TIMED_OUT, f"timed out after {timeout:g}s", None),
+            name="autocron-timeout",
+            daemon=True,
+        ).start()
 
     def _release(self, run: Run) -> None:
         with self._cond:
@@ -405,6 +411,8 @@ class Engine:
 
     def _drain_backlog(self, task: Task) -> None:
         backlog = task._backlog
+        if self._closed:
+            return
         while backlog and task.running < task.policy.instance_limit and self._tasks.get(task.name) is task:
             scheduled, attempt = backlog.popleft()
             self._start(task, scheduled, attempt, None)
@@ -439,7 +447,12 @@ class Engine:
                 logger.exception("task %r: could not record the run of %s", task.name, record.scheduled_for)
         failed = status is not RunStatus.SUCCEEDED
         policy = task.policy
-        retry = failed and run.attempt <= policy.retries and self._tasks.get(task.name) is task
+        retry = (
+            failed
+            and run.attempt <= policy.retries
+            and self._tasks.get(task.name) is task
+            and not self._closed
+        )  # a stopping scheduler starts nothing new
         with self._cond:
             task.running -= 1
             self._in_flight -= 1

@@ -61,6 +61,7 @@ class WorkerPool:
                 self._busy -= 1
                 if not self._closing:
                     self._spawn()
+                self._cond.notify_all()  # shutdown() and join_idle() count busy workers
 
     def _work(self) -> None:
         me = threading.current_thread()

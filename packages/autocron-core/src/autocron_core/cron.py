@@ -58,8 +58,19 @@ _ONE_DAY = _dt.timedelta(days=1)
 class _Spec:
     """The parsed fields of one expression; shared by every ``Cron`` with that text."""
 
-    __slots__ = ("dom", "dom_last", "dom_star", "dow", "dow_star", "fixed", "hours", "minutes", "months",
-                 "nth", "seconds")
+    __slots__ = (
+        "dom",
+        "dom_last",
+        "dom_star",
+        "dow",
+        "dow_star",
+        "fixed",
+        "hours",
+        "minutes",
+        "months",
+        "nth",
+        "seconds",
+    )
 
     def __init__(self, fields: list[str], seconds_field: str | None) -> None:
         minutes, _, _ = parse_field(fields[0], "minute")
@@ -83,7 +94,9 @@ class _Spec:
             return False
         dom_ok = day.day in self.dom or (self.dom_last and (day + _ONE_DAY).day == 1)
         weekday = (day.weekday() + 1) % 7  # cron counts from Sunday = 0
-        dow_ok = weekday in self.dow and (weekday not in self.nth or (day.day - 1) // 7 + 1 in self.nth[weekday])
+        dow_ok = weekday in self.dow and (
+            weekday not in self.nth or (day.day - 1) // 7 + 1 in self.nth[weekday]
+        )
         if self.dom_star or self.dow_star:
             return dom_ok and dow_ok
         return dom_ok or dow_ok
@@ -98,12 +111,12 @@ class _Spec:
                         yield h, m, s
             return
         first_hour = True
-        for h in hours[bisect.bisect_left(hours, after.hour):]:
+        for h in hours[bisect.bisect_left(hours, after.hour) :]:
             same_hour = first_hour and h == after.hour
             first_hour = False
-            for m in minutes[bisect.bisect_left(minutes, after.minute) if same_hour else 0:]:
+            for m in minutes[bisect.bisect_left(minutes, after.minute) if same_hour else 0 :]:
                 if same_hour and m == after.minute:
-                    for s in seconds[bisect.bisect_right(seconds, after.second):]:
+                    for s in seconds[bisect.bisect_right(seconds, after.second) :]:
                         yield h, m, s
                 else:
                     for s in seconds:
@@ -121,7 +134,9 @@ def _split(expr: str, seconds: bool) -> tuple[list[str], str | None]:
     if text.startswith("@"):
         alias = ALIASES.get(text.lower())
         if alias is None or seconds:
-            raise ScheduleError("cron", expr, expected, detail=f"unknown alias {text!r}" if alias is None else None)
+            raise ScheduleError(
+                "cron", expr, expected, detail=f"unknown alias {text!r}" if alias is None else None
+            )
         return alias.split(), None
     fields = text.split(" ")
     want = 6 if seconds else 5
@@ -129,7 +144,9 @@ def _split(expr: str, seconds: bool) -> tuple[list[str], str | None]:
         raise ScheduleError("cron", expr, expected, detail=f"found {len(fields)} fields")
     for field in fields:
         if "w" in field.lower().replace("wed", "") and not field.lower().startswith("@"):
-            raise ScheduleError("cron", expr, expected, detail="the W (nearest weekday) form is not supported")
+            raise ScheduleError(
+                "cron", expr, expected, detail="the W (nearest weekday) form is not supported"
+            )
     return (fields[1:], fields[0]) if seconds else (fields, None)
 
 
@@ -141,7 +158,9 @@ def _build_spec(expr: str, fields: list[str], seconds_field: str | None, seconds
     try:
         spec = _Spec(fields, seconds_field)
     except FieldError as exc:
-        raise ScheduleError("cron", expr, _EXPECTED_SECONDS if seconds else _EXPECTED, detail=str(exc)) from None
+        raise ScheduleError(
+            "cron", expr, _EXPECTED_SECONDS if seconds else _EXPECTED, detail=str(exc)
+        ) from None
     with _LOCK:
         _SPECS[key] = spec
     return spec
@@ -181,7 +200,9 @@ class Cron(Schedule):
         self._memo = None
         # An expression that cannot fire (Feb 30) is a mistake to report now, not silence.
         if self._search(_dt.datetime.now(UTC)) is None:
-            raise ScheduleError("cron", expr, "an expression that matches at least one day", detail="it never fires")
+            raise ScheduleError(
+                "cron", expr, "an expression that matches at least one day", detail="it never fires"
+            )
         with _LOCK:
             if len(_INSTANCES) > 4096:
                 _INSTANCES.clear()
@@ -193,6 +214,14 @@ class Cron(Schedule):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (self.expr, zone_name(self.tz), self.seconds))
+
+    @property
+    def spec(self) -> _Spec:
+        """The parsed fields (read-only by convention): ``seconds``, ``minutes``, ``hours``,
+        ``dom`` and ``dom_last`` (``L``), ``months``, ``dow`` (0 = Sunday), ``nth``
+        (weekday → the n of ``DAY#n``), ``dom_star``/``dow_star`` (the day-field rule)
+        and ``fixed``. OS adapters translate these into their own calendar syntax."""
+        return self._spec
 
     @property
     def fixed(self) -> bool:

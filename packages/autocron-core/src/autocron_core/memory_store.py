@@ -9,7 +9,8 @@ from collections import OrderedDict
 from typing import Any
 
 from .protocols import TaskStats
-from .records import RunRecord, RunStatus
+from .records import RunRecord
+from .stats import stats_by_task
 from .task import Task
 
 __all__ = ["DEFAULT_HISTORY_LIMIT", "MemoryStore", "open_memory_store"]
@@ -79,49 +80,14 @@ class MemoryStore:
                 records = [r for runs in self._runs.values() for r in runs.values()]
         return heapq.nlargest(limit, records, key=lambda r: (r.scheduled_for, r.attempt))
 
-    def stats(self, name: str | None = None) -> list[TaskStats]:
-        """Per-task aggregates over the kept history."""
-        with self._lock:
-            names = [name] if name is not None else sorted(self._runs)
-            groups = {n: list(self._runs.get(n, {}).values()) for n in names}
-        return [_stats(n, records) for n, records in groups.items()]
+    def stats(
+        self, name: str | None = None, since: _dt.datetime | None = None, last_n: int | None = None
+    ) -> list[TaskStats]:
+        """Per-task aggregates over the kept history, within an optional window."""
+        return stats_by_task(self.history(name, limit=10**9), name, since, last_n)
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
-
-
-def _stats(name: str, records: list[RunRecord]) -> TaskStats:
-    counts = {status: 0 for status in RunStatus}
-    for record in records:
-        counts[record.status] += 1
-    durations = [d for d in (r.duration for r in records if r.status is RunStatus.SUCCEEDED) if d is not None]
-    started = [r.started_at for r in records if r.started_at is not None]
-    succeeded = [r.finished_at for r in records if r.status is RunStatus.SUCCEEDED and r.finished_at]
-    lateness = [(r.started_at - r.scheduled_for).total_seconds() for r in records if r.started_at is not None]
-    return TaskStats(
-        task=name,
-        runs=sum(1 for r in records if r.started_at is not None),
-        succeeded=counts[RunStatus.SUCCEEDED],
-        failed=counts[RunStatus.FAILED],
-        timed_out=counts[RunStatus.TIMED_OUT],
-        skipped=counts[RunStatus.SKIPPED],
-        missed=counts[RunStatus.MISSED],
-        abandoned=counts[RunStatus.ABANDONED],
-        duration_p50=_percentile(durations, 0.5),
-        duration_p95=_percentile(durations, 0.95),
-        duration_max=max(durations) if durations else None,
-        last_run=max(started) if started else None,
-        last_success=max(succeeded) if succeeded else None,
-        lateness_p50=_percentile(lateness, 0.5),
-        lateness_p95=_percentile(lateness, 0.95),
-    )
 
 
 def open_memory_store(url: str = "memory://", **_: Any) -> MemoryStore:

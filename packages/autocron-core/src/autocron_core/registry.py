@@ -67,6 +67,11 @@ class Registry:
         with self._lock:
             self._loaded[name] = obj
 
+    def unregister(self, name: str) -> None:
+        """Forget a name given with ``register`` (tests, applications); entry points stay."""
+        with self._lock:
+            self._loaded.pop(name, None)
+
     def get(self, name: str) -> Any:
         """The object registered as ``name``.
 

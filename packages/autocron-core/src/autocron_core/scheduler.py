@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import heapq
 import logging
 import os
 import threading
@@ -10,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ._cluster import ClusterAgent
-from ._engine import Engine, Waiter, _Retry
+from ._engine import Engine, Waiter, _Retry, _Timer
 from .clock import Clock, SystemClock
 from .errors import PluginNotFoundError, TaskError
 from .events import Event, EventKind
@@ -77,7 +78,7 @@ class AutoCron(Engine):
         node_id: str | None = None,
         *,
         notify: Any = None,
-        notifications: Mapping[str, Mapping[str, Any]] | None = None,
+        notifications: Mapping[str, Any] | None = None,
         clock: Clock | None = None,
     ) -> None:
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
@@ -325,6 +326,7 @@ class AutoCron(Engine):
                 return
             self._closed = False
             self._scheduling = True
+            self._was_started = True
             now = self._clock.now_us()
             for task in self._tasks.values():
                 due = task.next_run_us
@@ -353,26 +355,35 @@ class AutoCron(Engine):
     def stop(self, wait: bool = True, timeout: float | None = None) -> bool:
         """Stop firing tasks and wait for running ones (up to ``timeout`` seconds).
 
-        Pending retries are dropped. Safe to call more than once.
+        Pending retries and queued runs are dropped; the timeouts of running
+        attempts still apply while they finish. Only a scheduler that was
+        started writes its tasks' state back: a short-lived one (the CLI's)
+        must not overwrite what a running daemon recorded. Safe to call more
+        than once.
 
         Returns:
             Whether every running attempt finished in time.
         """
         with self._cond:
             self._scheduling = False
-            self._stopping = True
             self._closed = True
+            # Keep only the timeout timers, so running attempts stay bounded while they drain.
+            self._heap[:] = [entry for entry in self._heap if type(entry[2]) is _Timer]
+            heapq.heapify(self._heap)
+            self._cond.notify_all()
+        finished = self._pool.shutdown(wait=wait, timeout=timeout)
+        self._aio.stop(timeout=timeout if wait else 0)
+        with self._cond:
+            self._stopping = True
             self._heap.clear()
             self._cond.notify_all()
         loop = self._loop_thread
         if loop is not None and loop is not threading.current_thread() and loop.is_alive():
             loop.join(5)
-        finished = self._pool.shutdown(wait=wait, timeout=timeout)
         if self._agent is not None:  # after the runs: their leases stay renewed while they finish
             self._agent.stop()
-        self._aio.stop(timeout=timeout if wait else 0)
         self._notifications.close()
-        if self._store.persistent:
+        if self._store.persistent and self._was_started:
             for task in self.list_tasks():
                 if task.kind != "func":
                     try:
@@ -383,9 +394,17 @@ class AutoCron(Engine):
         return finished
 
     def close(self) -> None:
-        """Stop, then release the store."""
+        """Stop, then release the store. Safe to call more than once."""
+        if getattr(self, "_store_closed", False):
+            return
         self.stop()
         self._store.close()
+        self._store_closed = True
+
+    @property
+    def max_workers(self) -> int:
+        """Threads running sync tasks, scripts and commands."""
+        return self._pool.size
 
     def __enter__(self) -> AutoCron:
         self.start(blocking=False)
@@ -548,6 +567,8 @@ class AutoCron(Engine):
         Returns:
             How many tasks were loaded.
         """
+        if not os.path.exists(os.fspath(path)):  # a missing file would read as an empty store
+            raise TaskError("path", os.fspath(path), "an existing task file")
         store = open_store(_file_url(path))
         try:
             tasks = store.load_tasks()

@@ -12,7 +12,7 @@ from typing import Any
 
 from .clock import FakeClock
 
-__all__ = ["FakeClock", "NotifierContract", "OSAdapterContract", "StoreContract"]
+__all__ = ["FakeClock", "NotifierContract", "OSAdapterContract", "StoreContract", "contract_event"]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,10 +20,10 @@ def __getattr__(name: str) -> Any:
         from .store_contract import StoreContract
 
         return StoreContract
-    if name == "NotifierContract":
-        from .notifier_contract import NotifierContract
+    if name in ("NotifierContract", "contract_event"):
+        from . import notifier_contract
 
-        return NotifierContract
+        return getattr(notifier_contract, name)
     if name == "OSAdapterContract":
         from .os_contract import OSAdapterContract
 
