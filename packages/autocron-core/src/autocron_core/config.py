@@ -16,19 +16,27 @@ from typing import Any
 from .errors import AutoCronError, ConfigError
 from .task import SECRET_KEYS, Task, build_task
 
-__all__ = ["TASK_KEYS", "load_config", "scheduler_from_config", "task_kwargs_from_config", "tasks_from_config",
-           "validate_config"]
+__all__ = [
+    "TASK_KEYS",
+    "load_config",
+    "scheduler_from_config",
+    "store_from_config",
+    "task_kwargs_from_config",
+    "tasks_from_config",
+    "validate_config",
+]
 
 logger = logging.getLogger("autocron.config")
 
 SECTIONS = ("version", "scheduler", "logging", "notifications", "store", "tasks")
 SCHEDULER_KEYS = ("timezone", "max_workers", "store", "node_id", "use_os_scheduler")
 LOGGING_KEYS = ("path", "level")
+STORE_KEYS = ("url", "keep_runs", "keep_days", "prefix")
 TASK_KEYS = (
     "name", "func", "script", "command", "every", "cron", "at", "schedule", "args", "kwargs", "retries",
     "retry_delay", "backoff", "max_retry_delay", "timeout", "notify", "notify_on", "email_config", "timezone",
-    "overlap_policy", "max_instances", "misfire_grace_time", "coalesce", "jitter", "start_at", "end_at", "tags",
-    "cron_seconds", "task_id", "state", "anchor",
+    "overlap_policy", "max_instances", "misfire_grace_time", "coalesce", "jitter", "start_at", "end_at",
+    "tags", "cron_seconds", "task_id", "state", "anchor",
 )  # fmt: skip
 
 
@@ -49,7 +57,9 @@ def _read_yaml(text: str, path: str, lines: _Lines) -> Any:
     try:
         import yaml
     except ImportError:
-        raise ConfigError("reading YAML needs PyYAML: pip install autocron-store (or PyYAML)", path=path) from None
+        raise ConfigError(
+            "reading YAML needs PyYAML: pip install autocron-store (or PyYAML)", path=path
+        ) from None
 
     class Loader(yaml.SafeLoader):
         pass
@@ -69,8 +79,11 @@ def _read_yaml(text: str, path: str, lines: _Lines) -> Any:
         return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}", path=path,
-                          line=mark.line + 1 if mark else None) from None
+        raise ConfigError(
+            f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
+            path=path,
+            line=mark.line + 1 if mark else None,
+        ) from None
 
 
 def _read_json(text: str, path: str, lines: _Lines) -> Any:
@@ -125,8 +138,9 @@ def load_config(source: Any) -> tuple[dict[str, Any], str | None, _Lines]:
     return data, path, lines
 
 
-def task_kwargs_from_config(entry: Mapping[str, Any], *, path: str | None = None,
-                            line: int | None = None) -> dict[str, Any]:
+def task_kwargs_from_config(
+    entry: Mapping[str, Any], *, path: str | None = None, line: int | None = None
+) -> dict[str, Any]:
     """Map a config task entry to ``add_task`` keywords.
 
     Besides every ``add_task`` key, an entry may give its schedule as one
@@ -142,28 +156,47 @@ def task_kwargs_from_config(entry: Mapping[str, Any], *, path: str | None = None
         raise ConfigError(f"a task entry must be a mapping, not {type(entry).__name__}", path=path, line=line)
     unknown = [k for k in entry if k not in TASK_KEYS]
     if unknown:
-        raise ConfigError(f"unknown task key {unknown[0]!r} (known: {', '.join(TASK_KEYS[:-3])})", path=path,
-                          line=line, field=str(unknown[0]))
+        raise ConfigError(
+            f"unknown task key {unknown[0]!r} (known: {', '.join(TASK_KEYS[:-3])})",
+            path=path,
+            line=line,
+            field=str(unknown[0]),
+        )
     options = dict(entry)
     text = options.pop("schedule", None)
     if text is not None:
         if any(options.get(k) is not None for k in ("every", "cron", "at")):
-            raise ConfigError("give either schedule: or one of every:/cron:/at:, not both", path=path, line=line,
-                              field="schedule")
+            raise ConfigError(
+                "give either schedule: or one of every:/cron:/at:, not both",
+                path=path,
+                line=line,
+                field="schedule",
+            )
         options["cron" if isinstance(text, str) and looks_like_cron(text) else "every"] = text
     config = options.get("email_config")
     if isinstance(config, Mapping):
         for key in SECRET_KEYS & set(config):
-            logger.warning("%s: task %r has a literal %s in email_config; use %s_env with an environment "
-                           "variable instead (it will not be saved)", path or "config", options.get("name"),
-                           key, key)
+            logger.warning(
+                "%s: task %r has a literal %s in email_config; use %s_env with an environment "
+                "variable instead (it will not be saved)",
+                path or "config",
+                options.get("name"),
+                key,
+                key,
+            )
     if path and isinstance(options.get("script"), str) and not os.path.isabs(options["script"]):
         options["script"] = os.path.join(os.path.dirname(os.path.abspath(path)), options["script"])
     return options
 
 
-def tasks_from_config(data: Mapping[str, Any], path: str | None = None, lines: _Lines | None = None,
-                      *, timezone: Any = None, collect: list[ConfigError] | None = None) -> list[Task]:
+def tasks_from_config(
+    data: Mapping[str, Any],
+    path: str | None = None,
+    lines: _Lines | None = None,
+    *,
+    timezone: Any = None,
+    collect: list[ConfigError] | None = None,
+) -> list[Task]:
     """Build the ``tasks:`` section's tasks.
 
     Args:
@@ -173,8 +206,9 @@ def tasks_from_config(data: Mapping[str, Any], path: str | None = None, lines: _
     lines = lines or _Lines()
     entries = data.get("tasks") or []
     if not isinstance(entries, list):
-        error = ConfigError("tasks: must be a list of task entries", path=path, line=lines.line(data, "tasks"),
-                            field="tasks")
+        error = ConfigError(
+            "tasks: must be a list of task entries", path=path, line=lines.line(data, "tasks"), field="tasks"
+        )
         if collect is None:
             raise error
         collect.append(error)
@@ -192,7 +226,9 @@ def tasks_from_config(data: Mapping[str, Any], path: str | None = None, lines: _
             else:
                 task = build_task(**options)
             if task.name in names:
-                raise ConfigError(f"task name {task.name!r} is used twice", path=path, line=line, field="name")
+                raise ConfigError(
+                    f"task name {task.name!r} is used twice", path=path, line=line, field="name"
+                )
             names.add(task.name)
             tasks.append(task)
         except ConfigError as exc:
@@ -210,6 +246,55 @@ def tasks_from_config(data: Mapping[str, Any], path: str | None = None, lines: _
     return tasks
 
 
+def _notification_problems(section: Any, path: str | None, lines: _Lines, data: Any) -> list[ConfigError]:
+    """Check the notifications section: ``default`` channels, ``remind_every``, one mapping per channel."""
+    if section is None:
+        return []
+    if not isinstance(section, Mapping):
+        return [
+            ConfigError(
+                "notifications: must be a mapping of channel settings",
+                path=path,
+                line=lines.line(data, "notifications"),
+                field="notifications",
+            )
+        ]
+    problems = []
+    for key, value in section.items():
+        line = lines.line(section, key)
+        if key == "default":
+            names = [value] if isinstance(value, str) else value
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                problems.append(
+                    ConfigError(
+                        "notifications.default: expected a channel name or a list of them",
+                        path=path,
+                        line=line,
+                        field="default",
+                    )
+                )
+        elif key == "remind_every":
+            from .schedules import parse_interval
+
+            try:
+                if value != 0:
+                    parse_interval(value, field="remind_every")
+            except AutoCronError as exc:
+                problems.append(
+                    ConfigError(f"notifications.{exc}", path=path, line=line, field="remind_every")
+                )
+        elif not isinstance(value, Mapping):
+            problems.append(
+                ConfigError(
+                    f"notifications.{key}: expected a mapping of that channel's settings",
+                    path=path,
+                    line=line,
+                    field=str(key),
+                )
+            )
+    return problems
+
+
 def validate_config(source: Any) -> list[ConfigError]:
     """Every problem in a config file or mapping (an empty list when it is valid)."""
     problems: list[ConfigError] = []
@@ -219,25 +304,126 @@ def validate_config(source: Any) -> list[ConfigError]:
         return [exc]
     for key in data:
         if key not in SECTIONS:
-            problems.append(ConfigError(f"unknown section {key!r} (known: {', '.join(SECTIONS)})", path=path,
-                                        line=lines.line(data, key), field=key))
+            problems.append(
+                ConfigError(
+                    f"unknown section {key!r} (known: {', '.join(SECTIONS)})",
+                    path=path,
+                    line=lines.line(data, key),
+                    field=key,
+                )
+            )
     scheduler = data.get("scheduler") or {}
     if not isinstance(scheduler, Mapping):
-        problems.append(ConfigError("scheduler: must be a mapping", path=path, line=lines.line(data, "scheduler")))
+        problems.append(
+            ConfigError("scheduler: must be a mapping", path=path, line=lines.line(data, "scheduler"))
+        )
         scheduler = {}
     for key in scheduler:
         if key not in SCHEDULER_KEYS:
-            problems.append(ConfigError(f"unknown scheduler key {key!r} (known: {', '.join(SCHEDULER_KEYS)})",
-                                        path=path, line=lines.line(scheduler, key), field=key))
+            problems.append(
+                ConfigError(
+                    f"unknown scheduler key {key!r} (known: {', '.join(SCHEDULER_KEYS)})",
+                    path=path,
+                    line=lines.line(scheduler, key),
+                    field=key,
+                )
+            )
     try:
         from .timezones import resolve_timezone
 
         tz = resolve_timezone(scheduler.get("timezone"))
     except AutoCronError as exc:
-        problems.append(ConfigError(str(exc), path=path, line=lines.line(scheduler, "timezone"), field="timezone"))
+        problems.append(
+            ConfigError(str(exc), path=path, line=lines.line(scheduler, "timezone"), field="timezone")
+        )
         tz = None
+    problems.extend(_notification_problems(data.get("notifications"), path, lines, data))
+    if "store" in data or "store" in scheduler:
+        try:
+            store_from_config(
+                scheduler.get("store", data.get("store")), path=path, line=lines.line(data, "store")
+            )
+        except ConfigError as exc:
+            problems.append(exc)
+    log = data.get("logging")
+    if log is not None and not isinstance(log, Mapping):
+        problems.append(
+            ConfigError(
+                "logging: must be a mapping", path=path, line=lines.line(data, "logging"), field="logging"
+            )
+        )
+    elif isinstance(log, Mapping):
+        for key in log:
+            if key not in LOGGING_KEYS:
+                problems.append(
+                    ConfigError(
+                        f"unknown logging key {key!r} (known: {', '.join(LOGGING_KEYS)})",
+                        path=path,
+                        line=lines.line(log, key),
+                        field=key,
+                    )
+                )
     tasks_from_config(data, path, lines, timezone=tz, collect=problems)
     return problems
+
+
+def store_from_config(value: Any, *, path: str | None = None, line: int | None = None) -> Any:
+    """The ``store:`` section as ``AutoCron(store=...)`` takes it.
+
+    A string is a URL or path; a mapping has ``url`` plus the store's options
+    (``keep_runs``, ``keep_days``, ``prefix``), which are appended to the URL's
+    query. A relative SQLite or task-file path is read from the config's folder.
+
+    Raises:
+        ConfigError: neither a string nor a mapping with ``url``.
+    """
+    if value is None:
+        return None
+    options: dict[str, Any] = {}
+    if isinstance(value, Mapping):
+        unknown = [k for k in value if k not in STORE_KEYS]
+        if unknown:
+            raise ConfigError(
+                f"unknown store key {unknown[0]!r} (known: {', '.join(STORE_KEYS)})",
+                path=path,
+                line=line,
+                field=str(unknown[0]),
+            )
+        options = {k: v for k, v in value.items() if k != "url" and v is not None}
+        value = value.get("url")
+    if not isinstance(value, str) or not value:
+        raise ConfigError(
+            "store: expected a URL or path, or a mapping with url:", path=path, line=line, field="store"
+        )
+    if path and "://" not in value and not os.path.isabs(os.path.expanduser(value)):
+        value = os.path.join(os.path.dirname(os.path.abspath(path)), value)
+    elif path and value.startswith("sqlite:///") and not value.startswith("sqlite:////"):
+        relative = value[len("sqlite:///") :]
+        if relative and not relative.startswith(":"):
+            value = "sqlite:///" + os.path.join(os.path.dirname(os.path.abspath(path)), relative)
+    if options:
+        from urllib.parse import urlencode
+
+        if "://" not in value:
+            value = f"sqlite:///{value}" if not value.lower().endswith((".yaml", ".yml", ".json")) else value
+        value += ("&" if "?" in value else "?") + urlencode(options)
+    return value
+
+
+def _warn_literal_secrets(section: Any, where: str, path: str | None) -> None:
+    if isinstance(section, Mapping):
+        for key, item in section.items():
+            if key in SECRET_KEYS:
+                logger.warning(
+                    "%s: %s has a literal %s; use %s_env naming an environment variable instead "
+                    "(it is never written back)",
+                    path or "config",
+                    where,
+                    key,
+                    key,
+                )
+            else:
+                _warn_literal_secrets(item, f"{where}.{key}", path)
 
 
 def scheduler_from_config(cls: Any, source: Any, **overrides: Any) -> Any:
@@ -249,6 +435,9 @@ def scheduler_from_config(cls: Any, source: Any, **overrides: Any) -> Any:
     scheduler = dict(data.get("scheduler") or {})
     if "store" in data and "store" not in scheduler:
         scheduler["store"] = data["store"]
+    if "store" in scheduler:
+        scheduler["store"] = store_from_config(scheduler["store"], path=path, line=lines.line(data, "store"))
+    _warn_literal_secrets(data.get("notifications"), "notifications", path)
     log = data.get("logging") or {}
     notifications = dict(data.get("notifications") or {})
     defaults = notifications.pop("default", None)

@@ -1,0 +1,184 @@
+"""``FileStore``: tasks in a YAML or JSON document, written atomically.
+
+The document is ``{version: 2, saved_at, tasks: [Task.to_dict(), ...]}``.
+Every change rewrites the whole file through a temporary file in the same
+folder (fsync, rename, fsync of the folder), so a crash leaves the old or the
+new document, never a mix. Run history is kept in memory only: a file is a
+place for definitions, not a log (use the SQL store for history that lasts).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import threading
+from typing import Any
+
+from autocron_core.protocols import TaskStats
+from autocron_core.records import RunRecord
+from autocron_core.schedules import from_utc_us
+from autocron_core.stats import stats_by_task
+from autocron_core.task import Task
+
+from ._atomic import atomic_write
+from ._document import document_format, dump_document, entries_of, read_document, scrub_secrets
+from ._runlog import RunLog
+from .retention import DEFAULT_KEEP_DAYS, DEFAULT_KEEP_RUNS, PRUNE_EVERY, check_retention
+
+__all__ = ["FileStore"]
+
+_ALL = 10**9
+
+
+def _state(task: Task) -> dict[str, Any]:
+    def iso(us: int | None) -> str | None:
+        return None if us is None else from_utc_us(us).isoformat()
+
+    return {
+        "next_run": iso(task.next_run_us),
+        "last_run": iso(task.last_run_us),
+        "run_count": task.run_count,
+        "fail_count": task.fail_count,
+        "paused": task.paused,
+        "last_status": task.last_status,
+    }
+
+
+class FileStore:
+    """A ``Store`` over one YAML or JSON file (the format follows the suffix).
+
+    Args:
+        path: the document; ``.yaml``/``.yml`` or ``.json``. It need not exist yet.
+        keep_runs: run records kept per task (in memory).
+        keep_days: run records scheduled longer ago than this are dropped
+            (checked every few hundred finished runs).
+
+    Raises:
+        ConfigError: the suffix is neither YAML nor JSON.
+    """
+
+    persistent = True
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        keep_runs: int | None = DEFAULT_KEEP_RUNS,
+        keep_days: float | None = DEFAULT_KEEP_DAYS,
+    ) -> None:
+        self.path = os.path.abspath(os.fspath(path))
+        self.format = document_format(self.path)
+        self.keep_runs, self.keep_days = check_retention(keep_runs, keep_days)
+        self._lock = threading.RLock()
+        self._entries: dict[str, Any] | None = None
+        self._seen: tuple[int, int] | None = None
+        self._runs = RunLog(self.keep_runs, self.keep_days, PRUNE_EVERY)
+
+    def __repr__(self) -> str:
+        return f"FileStore({self.path!r})"
+
+    # -- definitions --------------------------------------------------------
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def _read(self) -> list[Task]:
+        self._entries = None
+        seen = self._stat()
+        if seen is None:
+            self._entries, self._seen = {}, None
+            return []
+        entries, tasks = read_document(self.path)
+        self._entries = {task.name: entry for entry, task in zip(entries, tasks, strict=True)}
+        self._seen = seen
+        return tasks
+
+    def _loaded(self) -> dict[str, Any]:
+        # Mutations start from what is on disk now (someone may have edited the file);
+        # a corrupt file raises here and stays untouched.
+        if self._entries is None or self._stat() != self._seen:
+            self._read()
+        return self._entries  # type: ignore[return-value]
+
+    def _flush(self) -> None:
+        if self._entries is None:
+            return
+        # Hand-written entries may hold a literal password: it is read, never written back.
+        entries = [scrub_secrets(entry, f"task {name!r}") for name, entry in self._entries.items()]
+        atomic_write(self.path, dump_document(entries, self.format))
+        self._seen = self._stat()
+
+    def load_tasks(self) -> list[Task]:
+        """Every task in the file, with its state (an empty list when the file does not exist).
+
+        Raises:
+            ConfigError: corrupt, truncated or newer file, or tasks that cannot
+                be rebuilt (all listed, with their lines).
+        """
+        with self._lock:
+            return self._read()
+
+    def write_tasks(self, tasks: list[Task]) -> int:
+        """Replace the whole file with ``tasks``; returns how many were written.
+
+        Raises:
+            TaskError: listing every function task that is not importable as
+                ``module:qualname``; the file is not touched then.
+            StoreError: the file could not be written; the old one is intact.
+        """
+        entries = entries_of(tasks)
+        with self._lock:
+            self._entries = {entry["name"]: entry for entry in entries}
+            self._flush()
+        return len(entries)
+
+    def save_task(self, task: Task) -> None:
+        """Insert or replace ``task`` and rewrite the file."""
+        (entry,) = entries_of([task])
+        with self._lock:
+            self._loaded()[task.name] = entry
+            self._flush()
+
+    def save_state(self, task: Task) -> None:
+        """Update the task's state in the file (nothing when the file does not hold it)."""
+        with self._lock:
+            entries = self._loaded()
+            entry = entries.get(task.name)
+            if entry is None:
+                return
+            entries[task.name] = {**entry, "state": _state(task)}
+            self._flush()
+
+    def delete_task(self, name: str) -> bool:
+        """Remove ``name`` from the file; whether it was there."""
+        with self._lock:
+            entries = self._loaded()
+            if entries.pop(name, None) is None:
+                return False
+            self._flush()
+            return True
+
+    # -- runs (in memory) -------------------------------------------------------
+    def claim_run(self, record: RunRecord) -> bool:
+        """Insert ``record`` unless its key exists (in this process's memory)."""
+        return self._runs.claim(record)
+
+    def finish_run(self, record: RunRecord) -> None:
+        """Replace the record with the same key."""
+        self._runs.finish(record)
+
+    def history(self, name: str | None = None, limit: int = 100) -> list[RunRecord]:
+        """The newest ``limit`` records kept in memory, newest first."""
+        return self._runs.newest(name, limit)
+
+    def stats(
+        self, name: str | None = None, since: _dt.datetime | None = None, last_n: int | None = None
+    ) -> list[TaskStats]:
+        """Per-task aggregates over the kept history (see ``SqlStore.stats``)."""
+        return stats_by_task(self._runs.newest(name, _ALL), name, since, last_n)
+
+    def close(self) -> None:
+        """Nothing to release: every change is already on disk."""

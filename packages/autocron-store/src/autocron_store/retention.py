@@ -1,0 +1,99 @@
+"""History retention: how many run records a store keeps, and the thread that prunes them."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+__all__ = ["DEFAULT_KEEP_DAYS", "DEFAULT_KEEP_RUNS", "PRUNE_EVERY", "Pruner", "check_retention"]
+
+logger = logging.getLogger("autocron.store.retention")
+
+#: Run records kept per task by default.
+DEFAULT_KEEP_RUNS = 1000
+#: Days of run records kept by default.
+DEFAULT_KEEP_DAYS = 90.0
+#: Finished runs between two prunes: pruning in batches keeps each one cheap.
+PRUNE_EVERY = 500
+#: Seconds between prunes when few runs finish (so old records still age out).
+PRUNE_PERIOD = 3600.0
+
+
+def check_retention(keep_runs: int | None, keep_days: float | None) -> tuple[int | None, float | None]:
+    """Validate the two limits (``None`` or 0 turns a limit off).
+
+    Raises:
+        ValueError: a negative or non-numeric limit.
+    """
+    from autocron_core.errors import ConfigError
+
+    if keep_runs is not None and (
+        isinstance(keep_runs, bool) or not isinstance(keep_runs, int) or keep_runs < 0
+    ):
+        raise ConfigError(
+            f"keep_runs={keep_runs!r}: expected a whole number of runs (0 keeps all)", field="keep_runs"
+        )
+    if keep_days is not None and (
+        isinstance(keep_days, bool) or not isinstance(keep_days, (int, float)) or keep_days < 0
+    ):
+        raise ConfigError(
+            f"keep_days={keep_days!r}: expected a number of days (0 keeps all)", field="keep_days"
+        )
+    return (keep_runs or None), (float(keep_days) if keep_days else None)
+
+
+class Pruner:
+    """Runs ``prune`` on a daemon thread after every ``every`` finished runs and hourly.
+
+    The scheduler's workers only bump a counter (``tick``); deleting old rows
+    happens here, so pruning never delays a run.
+    """
+
+    def __init__(
+        self, prune: Callable[[], int], every: int = PRUNE_EVERY, period: float = PRUNE_PERIOD
+    ) -> None:
+        self._prune = prune
+        self._every = every
+        self._period = period
+        self._count = 0
+        self._wake = threading.Event()
+        self._stopped = False
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> None:
+        """Count one finished run; wake the thread every ``every`` runs."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._count += 1
+            if self._thread is None:
+                # Started lazily: a short CLI command that finishes no run starts no thread.
+                self._thread = threading.Thread(target=self._loop, name="autocron-store-pruner", daemon=True)
+                self._thread.start()
+            if self._count >= self._every:
+                self._count = 0
+                self._wake.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._wake.wait(self._period)
+            self._wake.clear()
+            if self._stopped:
+                return
+            try:
+                removed = self._prune()
+                if removed:
+                    logger.debug("pruned %d old run record(s)", removed)
+            except Exception:
+                logger.exception("pruning the run history failed; will try again later")
+
+    def stop(self) -> None:
+        """Stop the thread (waits for a prune in progress)."""
+        with self._lock:
+            self._stopped = True
+            thread = self._thread
+        self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(10)
