@@ -1,0 +1,249 @@
+"""``CronAdapter``: entries in the user's crontab, through the ``crontab`` program.
+
+Each entry is two lines: a marker comment holding the task name (as JSON, so
+it is inert) and the cron line itself::
+
+    # autocron: {"schedule": {"every": "5m"}, "task": "backup"}
+    */5 * * * * AUTOCRON_HOME=/home/me/.autocron /usr/bin/python3 -m autocron_cli run backup
+
+Every other line of the crontab is kept byte for byte. The command is quoted
+with ``shlex.quote`` for ``/bin/sh`` and every ``%`` is written ``\\%``,
+because cron turns a bare ``%`` into a newline.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import shutil
+from pathlib import Path
+
+from autocron_core.cron import Cron
+from autocron_core.errors import OSAdapterError
+from autocron_core.protocols import InstalledEntry
+from autocron_core.schedules import Interval, Schedule
+from autocron_core.task import Task
+from autocron_core.timezones import zone_name
+
+from ._calendar import cron_interval, is_system_zone
+from .base import Command, OSAdapter, Runner
+
+__all__ = ["CronAdapter", "cron_line_for"]
+
+logger = logging.getLogger("autocron.os.cron")
+
+MARKER_PREFIX = "# autocron: "
+_MAX = {"minute": 59, "hour": 23, "day-of-month": 31, "month": 12, "day-of-week": 7}
+_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
+
+
+def _debian_fields(cron: Cron) -> str:
+    """The expression in the grammar Debian's cron accepts, with the same meaning.
+
+    Debian's cron refuses ``?`` and ``a/step``; ``*`` and ``a-max/step`` mean
+    the same to AutoCron (neither changes which field counts as ``*``).
+
+    Raises:
+        OSAdapterError: the expression uses ``L``, ``#n`` or seconds, which Debian's cron lacks.
+    """
+    if cron.seconds:
+        raise OSAdapterError(f"cron has no seconds field: {cron.expr!r} cannot be expressed")
+    if cron.expr.startswith("@"):
+        return cron.expr.lower()
+    fields = cron.expr.split()
+    out = []
+    for field, text in zip(_FIELDS, fields, strict=False):
+        if "#" in text:
+            raise OSAdapterError(f"{cron.expr!r}: Debian's cron has no #n (n-th weekday) form")
+        items = []
+        for item in text.split(","):
+            if item.upper() == "L":
+                raise OSAdapterError(f"{cron.expr!r}: Debian's cron has no L (last day of month) form")
+            body, slash, step = item.partition("/")
+            if body == "?":
+                body = "*"
+            elif slash and body != "*" and "-" not in body:
+                body = f"{body}-{_MAX[field]}"
+            items.append(body + slash + step)
+        out.append(",".join(items))
+    return " ".join(out)
+
+
+def cron_line_for(schedule: Schedule, command: Command) -> str:
+    """The crontab line (without newline) that runs ``command`` on ``schedule``.
+
+    Raises:
+        OSAdapterError: the schedule or command cannot be written exactly.
+    """
+    if isinstance(schedule, Cron):
+        when = _debian_fields(schedule)
+    elif isinstance(schedule, Interval):
+        found = cron_interval(schedule.seconds)
+        if found is None:
+            raise OSAdapterError(
+                f"cron cannot fire exactly every {schedule.describe()[6:]}: only steps that divide an hour "
+                "or a day evenly (1m, 5m, 15m, 2h, 1d, 1w, ...) can be written"
+            )
+        when = found
+    else:
+        raise OSAdapterError(f"cron has no one-off entries ({schedule.describe()}); use a cron expression")
+    words = [f"{key}={shlex.quote(value)}" for key, value in command.env.items()]
+    words += [shlex.quote(arg) for arg in command.argv]
+    for word in words:
+        if "\\%" in word:
+            # cron reads "\\%" as an escaped backslash then a bare % (a newline).
+            raise OSAdapterError(f"cron cannot hold a backslash followed by % safely: {word!r}")
+    return when + " " + " ".join(words).replace("%", "\\%")
+
+
+def _when(line: str) -> str:
+    """The schedule part of a crontab line."""
+    fields = line.split()
+    return fields[0] if line.startswith("@") else " ".join(fields[:5])
+
+
+class CronAdapter(OSAdapter):
+    """Installs tasks as lines of a crontab, read and written with ``crontab -l`` / ``crontab -``.
+
+    Args:
+        user: whose crontab (``crontab -u USER``; needs root); default: the caller's.
+        crontab: the program (default ``crontab`` on PATH).
+        cron_tz: the cron daemon reads ``CRON_TZ=`` lines (cronie does; Debian's
+            cron does not, so the default refuses zones other than the host's).
+        system_zone: the host zone cron reads times in (default: detected).
+        runner, python, env: see ``OSAdapter``.
+    """
+
+    name = "cron"
+
+    def __init__(
+        self,
+        *,
+        user: str | None = None,
+        crontab: str = "crontab",
+        cron_tz: bool = False,
+        system_zone: object | None = None,
+        runner: Runner | None = None,
+        python: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(runner=runner, python=python, env=env)
+        self.user = user
+        self.crontab = crontab
+        self.cron_tz = cron_tz
+        self.system_zone = system_zone
+
+    def _argv(self, *args: str) -> list[str]:
+        return [self.crontab, *(["-u", self.user] if self.user else []), *args]
+
+    def is_supported(self) -> bool:
+        """Whether a ``crontab`` program is on PATH (or was given by path)."""
+        return shutil.which(self.crontab) is not None or Path(self.crontab).is_file()
+
+    def _check_schedule(self, schedule: Schedule) -> None:
+        if isinstance(schedule, Cron) and not is_system_zone(schedule.tz, self.system_zone):  # type: ignore[arg-type]
+            if not self.cron_tz:
+                raise OSAdapterError(
+                    f"{schedule.expr!r} is in {zone_name(schedule.tz)}, not the system zone, and Debian's "
+                    "cron has no CRON_TZ=; use the system zone, or systemd timers"
+                )
+            if getattr(schedule.tz, "key", None) is None:
+                raise OSAdapterError(f"CRON_TZ= needs an IANA zone name, not {zone_name(schedule.tz)}")
+        cron_line_for(schedule, Command(["x"], {}))
+
+    # -- reading and writing the crontab -------------------------------------
+    def read(self) -> str:
+        """The crontab's text ("" when the user has none)."""
+        code, out, err = self.runner(self._argv("-l"), None)
+        if code == 0:
+            return out
+        if "no crontab for" in err.lower():
+            return ""
+        raise OSAdapterError(f"cron: {' '.join(self._argv('-l'))} failed: {(err or out).strip()}")
+
+    def write(self, text: str) -> None:
+        """Replace the crontab with ``text`` (the program installs it atomically)."""
+        self.run(self._argv("-"), text)
+
+    @staticmethod
+    def _split(text: str) -> list[str]:
+        return text.splitlines(keepends=True)
+
+    def _find(self, lines: list[str]) -> dict[str, tuple[int, int, dict[str, object]]]:
+        """Task name -> (first line index, line count, marker) of our entries."""
+        found: dict[str, tuple[int, int, dict[str, object]]] = {}
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if line.startswith(MARKER_PREFIX):
+                data = self.parse_marker(line[len(MARKER_PREFIX) :].strip())
+                if data is not None:
+                    count = 1
+                    while i + count < len(lines) and lines[i + count].startswith("CRON_TZ=") and count < 2:
+                        count += 1
+                    count += 1 if i + count < len(lines) else 0
+                    found[str(data["task"])] = (i, count, data)
+                    i += count
+                    continue
+            i += 1
+        return found
+
+    def _install(self, task: Task, command: Command) -> InstalledEntry:
+        block = [MARKER_PREFIX + self.marker(task.name, task.schedule) + "\n"]
+        schedule = task.schedule
+        if isinstance(schedule, Cron) and self.cron_tz and not is_system_zone(schedule.tz, self.system_zone):  # type: ignore[arg-type]
+            block.append(f"CRON_TZ={zone_name(schedule.tz)}\n")
+        line = cron_line_for(schedule, command)
+        block.append(line + "\n")
+        lines = self._split(self.read())
+        existing = self._find(lines).get(task.name)
+        if existing is not None:
+            start, count, _ = existing
+            lines[start : start + count] = block
+        else:
+            if lines and not lines[-1].endswith("\n"):
+                lines[-1] += "\n"  # a crontab's last entry must end with a newline
+            lines += block
+        self.write("".join(lines))
+        return InstalledEntry(
+            task.name,
+            _when(line),
+            f"crontab of {self.user or 'the current user'}",
+            {"line": line, "command": command.argv},
+        )
+
+    def remove(self, name: str) -> bool:
+        """Delete the task's lines from the crontab; whether there were any."""
+        lines = self._split(self.read())
+        existing = self._find(lines).get(name)
+        if existing is None:
+            return False
+        start, count, _ = existing
+        del lines[start : start + count]
+        self.write("".join(lines))
+        logger.info("removed task %r from the crontab", name)
+        return True
+
+    def list(self) -> list[InstalledEntry]:
+        """The entries AutoCron installed, with their cron schedule."""
+        lines = self._split(self.read())
+        entries: list[InstalledEntry] = []
+        for name, (start, count, data) in self._find(lines).items():
+            line = lines[start + count - 1].rstrip("\n")
+            schedule = _when(line)
+            tz = lines[start + 1].strip()[8:] if count == 3 else None
+            details = {
+                "line": line,
+                "source": data.get("schedule"),
+                "command": shlex.split(line[len(schedule) :].replace("\\%", "%")),
+            }
+            if tz:
+                details["timezone"] = tz
+            entries.append(
+                InstalledEntry(name, schedule, f"crontab of {self.user or 'the current user'}", details)
+            )
+        return entries
+
+
+#: The name the original AutoCron used for the cron adapter.
+UnixAdapter = CronAdapter
