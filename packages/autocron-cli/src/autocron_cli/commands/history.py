@@ -1,0 +1,139 @@
+"""``autocron history`` and ``autocron stats``: what ran, when, and how well."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from autocron_cli import output
+from autocron_cli._common import BadInput, complete_task_names, fmt_seconds, fmt_time, open_store
+
+__all__ = ["history", "stats"]
+
+#: Records read to compute statistics when the store has no ``stats()`` of its own.
+FALLBACK_WINDOW = 10_000
+
+
+def _known(store: Any, name: str) -> bool:
+    return any(task.name == name for task in store.load_tasks())
+
+
+@click.command()
+@click.argument("name", required=False, shell_complete=complete_task_names)
+@click.option(
+    "--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True, help="Newest runs to show."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def history(ctx: click.Context, name: str | None, limit: int, as_json: bool) -> None:
+    """Show recent runs, newest first, of one task (NAME) or of all."""
+    store = open_store(ctx)
+    try:
+        records = store.history(name, limit)
+        if name is not None and not records and not _known(store, name):
+            raise BadInput(f"no task named {name!r} and no runs recorded for it")
+    finally:
+        store.close()
+    if as_json:
+        output.json_out([record.to_dict() for record in records])
+        return
+    rows = []
+    for r in records:
+        error = r.error.splitlines()[0] if r.error and r.error.strip() else None
+        rows.append(
+            (
+                r.task,
+                fmt_time(r.scheduled_for.astimezone()),
+                r.attempt,
+                r.status.value,
+                fmt_seconds(r.duration),
+                r.node_id,
+                error,
+            )
+        )
+    output.table(
+        ["task", "scheduled for", "attempt", "status", "duration", "node", "error"],
+        rows,
+        status_column="status",
+        empty="no runs recorded yet",
+    )
+
+
+def _stats(store: Any, name: str | None) -> list[Any]:
+    own = getattr(store, "stats", None)
+    if callable(own):
+        return list(own(name))
+    # A store without aggregates: compute them over its recent history with core's in-memory store.
+    from autocron_core import MemoryStore
+
+    scratch = MemoryStore(history_limit=FALLBACK_WINDOW)
+    for record in store.history(name, FALLBACK_WINDOW):
+        scratch.finish_run(record)
+    return scratch.stats(name)
+
+
+def _stats_dict(item: Any) -> dict[str, Any]:
+    data: dict[str, Any] = item._asdict()
+    for key in ("last_run", "last_success"):
+        data[key] = data[key].isoformat() if data[key] is not None else None
+    data["success_rate"] = item.success_rate
+    return data
+
+
+def _rate(value: float | None) -> str | None:
+    return None if value is None else f"{value:.0%}"
+
+
+@click.command()
+@click.argument("name", required=False, shell_complete=complete_task_names)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_context
+def stats(ctx: click.Context, name: str | None, as_json: bool) -> None:
+    """Show per-task statistics: counts, success rate, durations, lateness."""
+    store = open_store(ctx)
+    try:
+        if name is not None and not _known(store, name) and not store.history(name, 1):
+            raise BadInput(f"no task named {name!r} and no runs recorded for it")
+        items = _stats(store, name)
+    finally:
+        store.close()
+    if as_json:
+        output.json_out([_stats_dict(item) for item in items])
+        return
+    output.table(
+        [
+            "task",
+            "runs",
+            "ok",
+            "failed",
+            "timed out",
+            "skipped",
+            "missed",
+            "success",
+            "p50",
+            "p95",
+            "max",
+            "last run",
+            "last success",
+        ],
+        [
+            (
+                s.task,
+                s.runs,
+                s.succeeded,
+                s.failed,
+                s.timed_out,
+                s.skipped,
+                s.missed,
+                _rate(s.success_rate),
+                fmt_seconds(s.duration_p50),
+                fmt_seconds(s.duration_p95),
+                fmt_seconds(s.duration_max),
+                fmt_time(s.last_run.astimezone() if s.last_run else None),
+                fmt_time(s.last_success.astimezone() if s.last_success else None),
+            )
+            for s in items
+        ],
+        empty="no runs recorded yet",
+    )
