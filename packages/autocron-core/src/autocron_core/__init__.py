@@ -46,6 +46,7 @@ def __getattr__(name: str) -> str:
             return "0+unknown"
     raise AttributeError(name)
 
+
 __all__ = [
     "At",
     "AutoCron",

@@ -79,8 +79,7 @@ def configure_logging(
     from logging.handlers import RotatingFileHandler  # brings socket and pickle: only when configuring
 
     handlers: list[logging.Handler] = []
-    file_handler = RotatingFileHandler(log_path, maxBytes=max_bytes, backupCount=backups,
-                                                        encoding="utf-8")
+    file_handler = RotatingFileHandler(log_path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
     file_handler.setFormatter(logging.Formatter(_FORMAT))
     handlers.append(file_handler)
     if console if console is not None else sys.stderr.isatty():

@@ -72,6 +72,7 @@ class RunRecord(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (ISO times), as the CLI's ``--json`` prints it."""
+
         def iso(moment: _dt.datetime | None) -> str | None:
             return moment.isoformat() if moment else None
 

@@ -220,7 +220,11 @@ class Task:
             return self.target(*self.args, **(self.kwargs or {}))
         from ._process import run_argv
 
-        argv = [sys.executable, self.target, *map(str, self.args)] if self.kind == "script" else list(self.target)
+        argv = (
+            [sys.executable, self.target, *map(str, self.args)]
+            if self.kind == "script"
+            else list(self.target)
+        )
         return run_argv(argv, cwd=os.path.dirname(self.target) if self.kind == "script" else None)
 
     # -- persistence --------------------------------------------------------
@@ -235,7 +239,9 @@ class Task:
         if self.kind == "func":
             ref = self.func_ref or func_reference(self.target)
             if ref is None:
-                raise TaskError("func", self.target, 'a module-level function importable as "module:qualname"')
+                raise TaskError(
+                    "func", self.target, 'a module-level function importable as "module:qualname"'
+                )
             data["func"] = ref
         elif self.kind == "script":
             data["script"] = self.target
@@ -347,7 +353,7 @@ def build_task(
     targets = {k: v for k, v in (("func", func), ("script", script), ("command", command)) if v is not None}
     if len(targets) != 1:
         raise TaskError("target", ", ".join(targets) or "none", "exactly one of func=, script= or command=")
-    (kind, raw), = targets.items()
+    ((kind, raw),) = targets.items()
     func_ref = None
     if kind == "func":
         if isinstance(raw, str):
@@ -369,7 +375,9 @@ def build_task(
             try:
                 argv = shlex.split(raw)
             except ValueError as exc:
-                raise TaskError("command", raw, "a command line with balanced quotes", detail=str(exc)) from None
+                raise TaskError(
+                    "command", raw, "a command line with balanced quotes", detail=str(exc)
+                ) from None
         elif isinstance(raw, Iterable):
             argv = list(raw)
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import os
+
 from .errors import ScheduleError
 
 __all__ = ["local_zone", "resolve_timezone", "zone_name"]
@@ -62,7 +63,10 @@ def _zone(name: str) -> _dt.tzinfo:
         return ZoneInfo(name)
     except (LookupError, ValueError, OSError) as exc:
         raise ScheduleError(
-            "timezone", name, 'an IANA time zone name such as "Europe/London", "UTC" or "local"', detail=str(exc)
+            "timezone",
+            name,
+            'an IANA time zone name such as "Europe/London", "UTC" or "local"',
+            detail=str(exc),
         ) from None
 
 
