@@ -146,13 +146,23 @@ def complete_task_names(ctx: click.Context, _param: click.Parameter, incomplete:
 
 
 class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only in click 8.2+
-    """Seconds, given as a number or a duration such as ``30s``, ``5m`` or ``1h30m``."""
+    """Seconds, given as a number or a duration such as ``30s``, ``5m`` or ``1h30m``.
+
+    Args:
+        allow_zero: accept 0 (``--retry-delay 0`` retries at once); intervals
+            and timeouts must be above zero.
+    """
 
     name = "duration"
+
+    def __init__(self, allow_zero: bool = False) -> None:
+        self.allow_zero = allow_zero
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if self.allow_zero and str(value).strip() in ("0", "0s", "0.0"):
+            return 0.0
         from autocron_core.errors import ScheduleError
         from autocron_core.schedules import parse_interval
 

@@ -52,7 +52,7 @@ def describe_cron(expr: str, seconds: bool, zone: str) -> str:
         elif hour.startswith("*/"):
             pieces.append(f"of every {hour[2:]} hours")
         else:
-            pieces.append(f"during hour {hour}")
+            pieces.append(f"during hour {hour}" if hour.isdigit() else f"during hours {_list(hour)}")
         when = " ".join(p for p in pieces if p)
     days = []
     if dom not in ("*", "?"):

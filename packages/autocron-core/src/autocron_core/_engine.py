@@ -123,6 +123,7 @@ class Engine:
         self._in_flight = 0
         self._closed = False
         self._was_started = False
+        self._recorders: list[threading.Thread] = []  # threads recording timed-out runs
 
     # -- heap ---------------------------------------------------------------
     def _push_task(self, task: Task, due_us: int | None) -> None:
@@ -384,18 +385,21 @@ class Engine:
         if run.cancel is not None and callable(run.cancel):  # async: cancel the coroutine
             run.cancel()
             return
-        # A sync function: Python cannot stop a thread. Record the timeout now,
-        # give its worker up and let the pool start another in its place.
-        if run.thread is not None:
-            self._pool.abandon(run.thread)
-        # Record it on a thread of its own: the pool may be draining for stop(), and
-        # the loop thread must not wait on the store.
-        threading.Thread(
+        # A sync function: Python cannot stop a thread. Record the timeout now, on a
+        # thread of its own (the pool may be draining for stop(), and the loop thread
+        # must not wait on the store); then give the stuck worker up and let the pool
+        # start another in its place. The recorder is registered first, so a stop()
+        # that sees the pool go idle also waits for the record to land.
+        recorder = threading.Thread(
             target=self._finish,
             args=(run, RunStatus.TIMED_OUT, f"timed out after {timeout:g}s", None),
             name="autocron-timeout",
             daemon=True,
-        ).start()
+        )
+        recorder.start()  # before stop() can see it: join() refuses an unstarted thread
+        self._recorders = [t for t in self._recorders if t.is_alive()] + [recorder]
+        if run.thread is not None:
+            self._pool.abandon(run.thread)
 
     def _release(self, run: Run) -> None:
         with self._cond:

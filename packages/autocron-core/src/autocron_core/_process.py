@@ -15,11 +15,16 @@ from .errors import CommandFailedError
 OUTPUT_TAIL_BYTES = 8192
 
 
-def run_argv(argv: list[str], cwd: str | None = None) -> str:
+def run_argv(argv: list[str], cwd: str | None = None, label: str | None = None) -> str:
     """Run ``argv`` to completion and return the tail of its output.
 
     The process gets its own process group (its own console group on Windows)
     so that a timeout can stop it together with every child it started.
+
+    Args:
+        argv: the program and its arguments (never run through a shell).
+        cwd: the working folder.
+        label: how errors name the program (default: its file name).
 
     Raises:
         CommandFailedError: the exit code was not zero.
@@ -51,9 +56,7 @@ def run_argv(argv: list[str], cwd: str | None = None) -> str:
     returncode = proc.wait()
     output = b"".join(chunks)[-OUTPUT_TAIL_BYTES:].decode("utf-8", "replace")
     if returncode != 0:
-        raise CommandFailedError(
-            os.path.basename(argv[0]) if len(argv) == 1 else " ".join(argv[:2]), returncode, output
-        )
+        raise CommandFailedError(label or os.path.basename(argv[0]), returncode, output)
     return output
 
 

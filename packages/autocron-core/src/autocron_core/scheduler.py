@@ -372,6 +372,8 @@ class AutoCron(Engine):
             heapq.heapify(self._heap)
             self._cond.notify_all()
         finished = self._pool.shutdown(wait=wait, timeout=timeout)
+        for recorder in list(self._recorders):  # timed-out runs being written: let them land
+            recorder.join(5)
         self._aio.stop(timeout=timeout if wait else 0)
         with self._cond:
             self._stopping = True

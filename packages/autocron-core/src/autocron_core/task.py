@@ -225,7 +225,9 @@ class Task:
             if self.kind == "script"
             else list(self.target)
         )
-        return run_argv(argv, cwd=os.path.dirname(self.target) if self.kind == "script" else None)
+        if self.kind == "script":
+            return run_argv(argv, cwd=os.path.dirname(self.target), label=os.path.basename(self.target))
+        return run_argv(argv)
 
     # -- persistence --------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
