@@ -235,7 +235,10 @@ class Cron(Schedule):
         # fold, so 01:30 BST and 01:30 GMT of the repeated hour would look equal.
         key = moment.astimezone(UTC)
         memo = self._memo
-        if memo is not None and memo[0] == key:
+        # Nothing fires between the memo's moment and its answer, so the answer
+        # holds for any moment in that span: ten thousand tasks added a few
+        # microseconds apart share one computation.
+        if memo is not None and memo[0] <= key and (memo[1] is None or key < memo[1]):
             return memo[1]
         result = self._search(moment)
         self._memo = (key, result)

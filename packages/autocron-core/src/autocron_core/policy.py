@@ -83,7 +83,31 @@ def _seconds(name: str, value: Any, *, allow_zero: bool, allow_none: bool) -> fl
     return float(value)
 
 
-def make_policy(
+_RAW: dict[tuple[Any, ...], Policy] = {}
+
+
+def make_policy(**options: Any) -> Policy:
+    """Validate the policy options and return the shared ``Policy`` for them.
+
+    Options as in ``Policy``; durations accept seconds or text like ``"5m"``.
+
+    Raises:
+        TaskError: naming the option, the value and what was expected.
+    """
+    # Most tasks repeat one of a few option sets: remember each validated set as given.
+    try:
+        raw = tuple(sorted(options.items()))
+        known = _RAW.get(raw)
+    except TypeError:  # an unhashable value: validate it (and explain it) the long way
+        return _make_policy(**options)
+    if known is None:
+        known = _make_policy(**options)
+        if len(_RAW) < 10_000:
+            _RAW[raw] = known
+    return known
+
+
+def _make_policy(
     *,
     retries: int = 0,
     retry_delay: Any = 60,

@@ -189,10 +189,11 @@ class AutoCron(Engine):
                 raise TaskError("name", task.name, "a name not used by another task of this scheduler")
             now = self._clock.now_us()
             if isinstance(task.schedule, Interval) and task.schedule._anchor_us is None:
-                anchor = from_utc_us(now)
                 if self._agent is not None:  # every node counts from the first node's anchor
-                    anchor = self._agent.store.shared_anchor(task.name, anchor)
-                task.schedule = task.schedule.anchored(anchor)
+                    anchor = self._agent.store.shared_anchor(task.name, from_utc_us(now))
+                    task.schedule = task.schedule.anchored(anchor)
+                else:
+                    task.schedule = task.schedule.anchored_us(now)
             if self._os is not None and task.kind != "func":
                 self._os.install(task)
                 task.paused = True  # the OS runs it; this process must not

@@ -139,7 +139,7 @@ class Interval(Schedule):
     anchors its interval when it is first registered, and keeps that anchor.
     """
 
-    __slots__ = ("_anchor_us", "_step_us", "text")
+    __slots__ = ("_anchor_us", "_step_us", "_text")
     kind = "interval"
 
     def __init__(self, every: str | float | _dt.timedelta, anchor: _dt.datetime | None = None) -> None:
@@ -149,7 +149,12 @@ class Interval(Schedule):
             raise ScheduleError("every", every, _INTERVAL_EXPECTED, detail="shorter than a microsecond")
         self._step_us = step
         self._anchor_us = None if anchor is None else to_utc_us(_aware(anchor, "anchor"))
-        self.text = every if isinstance(every, str) else format_interval(seconds)
+        self._text = every if isinstance(every, str) else None
+
+    @property
+    def text(self) -> str:
+        """The interval as the user wrote it, or its shortest form (``"1h30m"``)."""
+        return self._text if self._text is not None else format_interval(self.seconds)
 
     @property
     def seconds(self) -> float:
@@ -163,10 +168,14 @@ class Interval(Schedule):
 
     def anchored(self, anchor: _dt.datetime) -> Interval:
         """The same interval counting from ``anchor``."""
+        return self.anchored_us(to_utc_us(_aware(anchor, "anchor")))
+
+    def anchored_us(self, anchor_us: int) -> Interval:
+        """The same interval counting from ``anchor_us`` (microseconds since the epoch)."""
         clone = Interval.__new__(Interval)
         clone._step_us = self._step_us
-        clone.text = self.text
-        clone._anchor_us = to_utc_us(_aware(anchor, "anchor"))
+        clone._text = self._text
+        clone._anchor_us = anchor_us
         return clone
 
     def next_after_us(self, moment_us: int) -> int:
@@ -253,6 +262,9 @@ def looks_like_cron(text: str) -> bool:
     return bool(_CRON_START.match(text)) and not _NUMBER.fullmatch(text)
 
 
+_INTERVALS: dict[Any, Interval] = {}
+
+
 def parse_schedule(
     *,
     every: Any = None,
@@ -267,15 +279,27 @@ def parse_schedule(
     Raises:
         ScheduleError: none or more than one was given, or the one given is invalid.
     """
-    given = {k: v for k, v in (("every", every), ("cron", cron), ("at", at)) if v is not None}
-    if len(given) != 1:
-        names = ", ".join(given) or "none"
-        raise ScheduleError("schedule", names, "exactly one of every=, cron= or at=")
-    ((field, value),) = given.items()
+    if every is not None and cron is None and at is None:  # the common case, without building a dict
+        field, value = "every", every
+    else:
+        given = {k: v for k, v in (("every", every), ("cron", cron), ("at", at)) if v is not None}
+        if len(given) != 1:
+            names = ", ".join(given) or "none"
+            raise ScheduleError("schedule", names, "exactly one of every=, cron= or at=")
+        ((field, value),) = given.items()
     if isinstance(value, Schedule):
         return value
     if field == "every":
-        return Interval(value)
+        # Intervals are immutable: equal texts share one parsed, unanchored value.
+        try:
+            cached = _INTERVALS.get(value)
+        except TypeError:  # unhashable: let Interval() explain what is wrong
+            return Interval(value)
+        if cached is None:
+            cached = Interval(value)
+            if len(_INTERVALS) < 4096:
+                _INTERVALS[value] = cached
+        return cached
     if field == "cron":
         from .cron import Cron
 

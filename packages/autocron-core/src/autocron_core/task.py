@@ -7,7 +7,9 @@ scheduler calls ``execute()`` inside its retry, timeout and overlap machinery.
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import os
+import re
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -21,6 +23,7 @@ from .timezones import UTC, resolve_timezone, zone_name
 __all__ = ["SECRET_KEYS", "Task", "build_task", "func_reference", "resolve_func", "sanitize_task_name"]
 
 MAX_NAME = 200
+_NOTIFY_ON_DEFAULT = ("failure", "recovery")
 #: Keys never written to a file, a database or a log (their ``*_env`` form names a variable instead).
 SECRET_KEYS = frozenset({"password", "token", "secret", "api_key", "smtp_password"})
 _KINDS = ("func", "script", "command")
@@ -36,10 +39,27 @@ def sanitize_task_name(name: str) -> str:
     return cleaned.strip("_") or "task"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Task ids: a random prefix per process (renewed in a forked child) and a counter.
+# As unique as a UUID for our purpose, and a fraction of its cost on the add path.
+_ID_PREFIX = os.urandom(6).hex()
+_ID_COUNTER = itertools.count(1)
+
+
+def _new_process_ids() -> None:
+    global _ID_PREFIX, _ID_COUNTER
+    _ID_PREFIX = os.urandom(6).hex()
+    _ID_COUNTER = itertools.count(1)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_process_ids)
+
+
 def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
         raise TaskError("name", name, f"a string of 1 to {MAX_NAME} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+    if _CONTROL.search(name):
         raise TaskError("name", name, "no control characters (newlines, tabs, escapes)")
     if name != name.strip():
         raise TaskError("name", name, "no leading or trailing spaces")
@@ -144,7 +164,7 @@ class Task:
         on_success: Callable[..., Any] | None = None,
         on_failure: Callable[..., Any] | None = None,
     ) -> None:
-        self.task_id = task_id or os.urandom(16).hex()
+        self.task_id = task_id or f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
         self.name = name
         self.kind = kind
         self.target = target
@@ -316,6 +336,7 @@ class Task:
 
 _DEFAULT_POLICY = make_policy()
 _DEFAULT_NOTIFY_ON = frozenset({"failure", "recovery"})
+_NOTIFY_ON_ALL = frozenset(NOTIFY_ON)
 
 
 def build_task(
@@ -331,7 +352,7 @@ def build_task(
     kwargs: Mapping[str, Any] | None = None,
     timezone: str | _dt.tzinfo | None = None,
     notify: Any = None,
-    notify_on: Iterable[str] = ("failure", "recovery"),
+    notify_on: Iterable[str] = _NOTIFY_ON_DEFAULT,
     email_config: Mapping[str, Any] | None = None,
     on_success: Callable[..., Any] | None = None,
     on_failure: Callable[..., Any] | None = None,
@@ -349,13 +370,15 @@ def build_task(
         TaskError: a target or option is missing, doubled or invalid.
         ScheduleError: the schedule is missing, doubled or invalid.
     """
-    unknown = set(policy) - set(Policy._fields)
-    if unknown:
-        raise TaskError(sorted(unknown)[0], policy[sorted(unknown)[0]], "a known add_task option")
-    targets = {k: v for k, v in (("func", func), ("script", script), ("command", command)) if v is not None}
-    if len(targets) != 1:
-        raise TaskError("target", ", ".join(targets) or "none", "exactly one of func=, script= or command=")
-    ((kind, raw),) = targets.items()
+    if policy:
+        unknown = sorted(set(policy) - set(Policy._fields))
+        if unknown:
+            raise TaskError(unknown[0], policy[unknown[0]], "a known add_task option")
+    given = [k for k, v in (("func", func), ("script", script), ("command", command)) if v is not None]
+    if len(given) != 1:
+        raise TaskError("target", ", ".join(given) or "none", "exactly one of func=, script= or command=")
+    kind = given[0]
+    raw = func if kind == "func" else script if kind == "script" else command
     func_ref = None
     if kind == "func":
         if isinstance(raw, str):
@@ -401,28 +424,37 @@ def build_task(
         from .cron import Cron
 
         schedule = Cron(cron, tz, seconds=True)
-    start = _moment("start_at", start_at, tz)
-    end = _moment("end_at", end_at, tz)
-    if start and end and end <= start:
-        raise TaskError("end_at", end_at, f"a time after start_at ({start.isoformat()})")
-    if isinstance(schedule, At) and end and schedule.when > end:
-        raise ScheduleError("at", at, f"a time before end_at ({end.isoformat()})")
-    if isinstance(notify_on, str):
-        notify_on = (notify_on,)
-    wanted = frozenset(notify_on)
-    if not wanted <= set(NOTIFY_ON):
-        raise TaskError("notify_on", sorted(wanted - set(NOTIFY_ON)), "any of " + ", ".join(NOTIFY_ON))
+    # The checks below skip themselves for the defaults: adding a task is on the
+    # hot path of applications that register thousands of them.
+    start = end = None
+    if start_at is not None or end_at is not None:
+        start = _moment("start_at", start_at, tz)
+        end = _moment("end_at", end_at, tz)
+        if start and end and end <= start:
+            raise TaskError("end_at", end_at, f"a time after start_at ({start.isoformat()})")
+        if isinstance(schedule, At) and end and schedule.when > end:
+            raise ScheduleError("at", at, f"a time before end_at ({end.isoformat()})")
+    if notify_on is _NOTIFY_ON_DEFAULT:
+        wanted = _DEFAULT_NOTIFY_ON
+    else:
+        if isinstance(notify_on, str):
+            notify_on = (notify_on,)
+        wanted = frozenset(notify_on)
+        if not wanted <= _NOTIFY_ON_ALL:
+            raise TaskError("notify_on", sorted(wanted - _NOTIFY_ON_ALL), "any of " + ", ".join(NOTIFY_ON))
     for cb_name, cb in (("on_success", on_success), ("on_failure", on_failure)):
         if cb is not None and not callable(cb):
             raise TaskError(cb_name, cb, "a callable taking one Event, or None")
-    if isinstance(tags, str):
-        tags = (tags,)
-    tag_tuple = tuple(tags)
-    if not all(isinstance(t, str) and t for t in tag_tuple):
-        raise TaskError("tags", tags, "a list of non-empty strings")
+    tag_tuple: tuple[str, ...] = ()
+    if tags:
+        if isinstance(tags, str):
+            tags = (tags,)
+        tag_tuple = tuple(tags)
+        if not all(isinstance(t, str) and t for t in tag_tuple):
+            raise TaskError("tags", tags, "a list of non-empty strings")
     if kwargs is not None and not isinstance(kwargs, Mapping):
         raise TaskError("kwargs", kwargs, "a mapping of keyword arguments")
-    if isinstance(args, (str, bytes)) or not isinstance(args, Iterable):
+    if args and (isinstance(args, (str, bytes)) or not isinstance(args, Iterable)):
         raise TaskError("args", args, "a list or tuple of arguments")
     if email_config is not None and not isinstance(email_config, Mapping):
         raise TaskError("email_config", email_config, "a mapping of email settings")
@@ -431,8 +463,8 @@ def build_task(
         kind,
         target,
         schedule,
-        make_policy(**policy),
-        args=tuple(args),
+        make_policy(**policy) if policy else _DEFAULT_POLICY,
+        args=tuple(args) if args else (),
         kwargs=dict(kwargs) if kwargs else None,
         timezone=tz,
         task_id=task_id,
@@ -441,7 +473,7 @@ def build_task(
         end_at=end,
         tags=tag_tuple,
         notify=_channels(notify),
-        notify_on=wanted if wanted != _DEFAULT_NOTIFY_ON else _DEFAULT_NOTIFY_ON,
+        notify_on=wanted if wanted != _DEFAULT_NOTIFY_ON else _DEFAULT_NOTIFY_ON,  # share the default
         email_config=dict(email_config) if email_config else None,
         on_success=on_success,
         on_failure=on_failure,

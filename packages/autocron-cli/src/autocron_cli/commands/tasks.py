@@ -65,7 +65,10 @@ def _describe_task(task: Any, count: int = 3) -> list[tuple[str, Any]]:
     help="Extra attempts after a failed run.",
 )
 @click.option(
-    "--retry-delay", type=Duration(allow_zero=True), default=None, help="Delay before the first retry (default 60s)."
+    "--retry-delay",
+    type=Duration(allow_zero=True),
+    default=None,
+    help="Delay before the first retry (default 60s).",
 )
 @click.option("--timeout", type=Duration(), default=None, help="Stop a run that takes longer than this.")
 @click.option(
