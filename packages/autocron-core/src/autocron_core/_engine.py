@@ -134,7 +134,8 @@ class Engine:
         if due_us is None or not self._scheduling or task.paused:
             return
         jitter = task.policy.jitter
-        fire = due_us + (int(self._random.random() * jitter * _US) if jitter else 0)
+        # Without jitter the heap shares the task's due-time int (memory per task counts).
+        fire = due_us + int(self._random.random() * jitter * _US) if jitter else due_us
         heapq.heappush(self._heap, (fire, seq, task))
         if self._heap[0][1] == seq:
             self._cond.notify()

@@ -13,7 +13,7 @@ import re
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ScheduleError, TaskError
 from .policy import NOTIFY_ON, Policy, make_policy
@@ -127,19 +127,41 @@ def _channels(value: Any) -> tuple[Any, ...]:
     raise TaskError("notify", value, 'a channel name such as "email", a list of them, or a notifier object')
 
 
+class TaskOptions(NamedTuple):
+    """A task's rarely-changed options, kept together so that tasks with the
+    defaults share one value (a hundred thousand tasks cost one of these)."""
+
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] | None = None
+    func_ref: str | None = None
+    start_at: _dt.datetime | None = None
+    end_at: _dt.datetime | None = None
+    tags: tuple[str, ...] = ()
+    notify: tuple[Any, ...] = ()
+    notify_on: frozenset[str] = frozenset({"failure", "recovery"})
+    email_config: Mapping[str, Any] | None = None
+    on_success: Callable[..., Any] | None = None
+    on_failure: Callable[..., Any] | None = None
+
+
+_DEFAULT_OPTIONS = TaskOptions()
+
+
 class Task:
     """A scheduled task: its definition and its runtime state.
 
     Build tasks with ``AutoCron.add_task`` or ``build_task``, which validate
     every option. Times are kept as integer microseconds since the epoch so that
     every node computes identical occurrences; the properties give datetimes.
+    The rarely-changed options (``args``, ``kwargs``, ``start_at``, ``end_at``,
+    ``tags``, ``notify``, ``notify_on``, ``email_config``, ``on_success``,
+    ``on_failure``, ``func_ref``) are read-only attributes backed by ``options``.
     """
 
     __slots__ = (
-        "_backlog", "_gen", "args", "email_config", "end_at", "fail_count", "failing", "func_ref",
-        "kind", "kwargs", "last_run_us", "last_status", "name", "next_run_us", "notify", "notify_on",
-        "on_failure", "on_success", "paused", "policy", "run_count", "running", "schedule", "start_at",
-        "tags", "target", "task_id", "timezone",
+        "_backlog", "_gen", "fail_count", "failing", "kind", "last_run_us", "last_status", "name",
+        "next_run_us", "options", "paused", "policy", "run_count", "running", "schedule", "target",
+        "task_id", "timezone",
     )  # fmt: skip
 
     def __init__(
@@ -159,7 +181,7 @@ class Task:
         end_at: _dt.datetime | None = None,
         tags: tuple[str, ...] = (),
         notify: tuple[Any, ...] = (),
-        notify_on: frozenset[str] = frozenset({"failure", "recovery"}),
+        notify_on: frozenset[str] = _DEFAULT_OPTIONS.notify_on,
         email_config: Mapping[str, Any] | None = None,
         on_success: Callable[..., Any] | None = None,
         on_failure: Callable[..., Any] | None = None,
@@ -168,20 +190,12 @@ class Task:
         self.name = name
         self.kind = kind
         self.target = target
-        self.args = args
-        self.kwargs = kwargs
-        self.func_ref = func_ref
         self.schedule = schedule
         self.timezone = timezone
         self.policy = policy
-        self.start_at = start_at
-        self.end_at = end_at
-        self.tags = tags
-        self.notify = notify
-        self.notify_on = notify_on
-        self.email_config = email_config
-        self.on_success = on_success
-        self.on_failure = on_failure
+        options = TaskOptions(args, kwargs, func_ref, start_at, end_at, tags, notify, notify_on, email_config,
+                              on_success, on_failure)  # fmt: skip
+        self.options = _DEFAULT_OPTIONS if options == _DEFAULT_OPTIONS else options
         self.next_run_us: int | None = None
         self.last_run_us: int | None = None
         self.run_count = 0
@@ -192,6 +206,62 @@ class Task:
         self.running = 0
         self._gen = 0
         self._backlog: deque[tuple[int, int]] | None = None
+
+    # -- options --------------------------------------------------------------
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """Positional arguments for a function, or extra arguments for a script."""
+        return self.options.args
+
+    @property
+    def kwargs(self) -> dict[str, Any] | None:
+        """Keyword arguments for a function."""
+        return self.options.kwargs
+
+    @property
+    def func_ref(self) -> str | None:
+        """The ``"module:qualname"`` a function task was given as, if any."""
+        return self.options.func_ref
+
+    @property
+    def start_at(self) -> _dt.datetime | None:
+        """No occurrence before this moment."""
+        return self.options.start_at
+
+    @property
+    def end_at(self) -> _dt.datetime | None:
+        """No occurrence after this moment."""
+        return self.options.end_at
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The task's tags."""
+        return self.options.tags
+
+    @property
+    def notify(self) -> tuple[Any, ...]:
+        """Notification channels: names or notifier objects."""
+        return self.options.notify
+
+    @property
+    def notify_on(self) -> frozenset[str]:
+        """Which outcomes notify: failure, success, retry, recovery, missed."""
+        return self.options.notify_on
+
+    @property
+    def email_config(self) -> Mapping[str, Any] | None:
+        """Email settings for this task's ``email`` channel."""
+        return self.options.email_config
+
+    @property
+    def on_success(self) -> Callable[..., Any] | None:
+        """Called with the event of each successful occurrence."""
+        return self.options.on_success
+
+    @property
+    def on_failure(self) -> Callable[..., Any] | None:
+        """Called with the event of each failed occurrence."""
+        return self.options.on_failure
 
     # -- state as datetimes -------------------------------------------------
     @property
