@@ -9,6 +9,7 @@ Retries and timeouts are heap entries too: no worker ever sleeps through one.
 
 from __future__ import annotations
 
+import datetime as _dt
 import heapq
 import itertools
 import logging
@@ -42,6 +43,8 @@ _US = 1_000_000
 MAX_WAIT = 60.0
 #: Grace between SIGTERM and SIGKILL for a timed-out script or command.
 KILL_GRACE = 5.0
+#: Heap entries dispatched per hold of the engine lock.
+_BATCH = 64
 #: Missed occurrences looked at when coalescing a cron backlog before giving up counting.
 _BACKLOG_SCAN = 100_000
 
@@ -73,7 +76,7 @@ class _Timer:
 class Run:
     """One attempt in flight. ``done`` flips once, under the engine lock."""
 
-    __slots__ = ("attempt", "cancel", "done", "process", "record", "scheduled_iso", "scheduled_us",
+    __slots__ = ("attempt", "cancel", "done", "process", "record", "scheduled_us",
                  "task", "task_name", "thread", "waiter")  # fmt: skip
 
     def __init__(self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None) -> None:
@@ -87,7 +90,11 @@ class Run:
         self.thread: threading.Thread | None = None
         self.cancel: Any = None
         self.waiter = waiter
-        self.scheduled_iso = ""
+
+    @property
+    def scheduled_iso(self) -> str:
+        """The occurrence as ISO text, for log lines (built only when a line is written)."""
+        return from_utc_us(self.scheduled_us).isoformat()
 
     def attach_process(self, proc: subprocess.Popen[bytes]) -> None:
         self.process = proc
@@ -122,6 +129,7 @@ class Engine:
         self.heartbeat_us = 0
         self._in_flight = 0
         self._closed = False
+        self._last_dt: tuple[int, _dt.datetime] = (0, from_utc_us(0))
         self._was_started = False
         self._recorders: list[threading.Thread] = []  # threads recording timed-out runs
 
@@ -281,12 +289,21 @@ class Engine:
             self._pool.submit(lambda: self._run_sync(run))
         return run
 
+    def _scheduled_dt(self, us: int) -> _dt.datetime:
+        """The datetime of an occurrence; runs of one instant (a batch) share one object."""
+        cached = self._last_dt
+        if cached[0] == us:
+            return cached[1]
+        moment = from_utc_us(us)
+        self._last_dt = (us, moment)
+        return moment
+
     def _claim(self, run: Run) -> bool:
         task = run.task
         now = self._clock.now_us()
         record = RunRecord(
             task.name,
-            from_utc_us(run.scheduled_us),
+            self._scheduled_dt(run.scheduled_us),
             run.attempt,
             RunStatus.RUNNING,
             from_utc_us(now),
@@ -318,7 +335,6 @@ class Engine:
         if not self._claim(run):
             return
         run.thread = threading.current_thread()
-        run.scheduled_iso = run.record.scheduled_for.isoformat() if run.record else ""
         set_current_run(run)
         output: str | None = None
         error: str | None
@@ -489,7 +505,7 @@ class Engine:
                 status.value,
                 error,
             )
-        else:
+        elif logger.isEnabledFor(logging.INFO):  # skip building the arguments on the hot path
             logger.info(
                 "task %r: attempt %d succeeded in %.3fs", task.name, run.attempt, record.duration or 0
             )

@@ -218,7 +218,7 @@ class Interval(Schedule):
 class At(Schedule):
     """Fire once, at one moment. A naive datetime is read in ``timezone`` (default: local)."""
 
-    __slots__ = ("when",)
+    __slots__ = ("when", "when_us")
     kind = "at"
 
     def __init__(self, when: _dt.datetime | str, timezone: str | _dt.tzinfo | None = None) -> None:
@@ -234,6 +234,7 @@ class At(Schedule):
         if when.tzinfo is None or when.utcoffset() is None:
             when = when.replace(tzinfo=resolve_timezone(timezone))
         self.when = when
+        self.when_us = to_utc_us(when)
 
     def next_after(self, moment: _dt.datetime) -> _dt.datetime | None:
         return self.when if self.when > _aware(moment, "moment") else None

@@ -159,7 +159,7 @@ class Task:
     """
 
     __slots__ = (
-        "_backlog", "_gen", "fail_count", "failing", "kind", "last_run_us", "last_status", "name",
+        "_async", "_backlog", "_gen", "fail_count", "failing", "kind", "last_run_us", "last_status", "name",
         "next_run_us", "options", "paused", "policy", "run_count", "running", "schedule", "target",
         "task_id", "timezone",
     )  # fmt: skip
@@ -206,6 +206,7 @@ class Task:
         self.running = 0
         self._gen = 0
         self._backlog: deque[tuple[int, int]] | None = None
+        self._async: bool | None = None
 
     # -- options --------------------------------------------------------------
     @property
@@ -277,11 +278,14 @@ class Task:
     @property
     def is_async(self) -> bool:
         """Whether ``execute()`` returns an awaitable (runs on the event-loop thread)."""
-        from inspect import iscoroutinefunction
+        if self._async is None:  # asked on every run: find out once
+            from inspect import iscoroutinefunction
 
-        if type(self).execute is not Task.execute:
-            return iscoroutinefunction(type(self).execute)
-        return self.kind == "func" and iscoroutinefunction(self.target)
+            if type(self).execute is not Task.execute:
+                self._async = iscoroutinefunction(type(self).execute)
+            else:
+                self._async = self.kind == "func" and iscoroutinefunction(self.target)
+        return self._async
 
     # -- scheduling ---------------------------------------------------------
     def next_fire_after_us(self, moment_us: int) -> int | None:
@@ -291,6 +295,8 @@ class Task:
             moment_us = max(moment_us, to_utc_us(self.start_at) - 1)
         if isinstance(schedule, Interval):
             nxt: int | None = schedule.next_after_us(moment_us)
+        elif isinstance(schedule, At):
+            nxt = schedule.when_us if schedule.when_us > moment_us else None
         else:
             found = schedule.next_after(from_utc_us(moment_us))
             nxt = None if found is None else to_utc_us(found)
