@@ -171,7 +171,9 @@ def dst_conflict(cron: Cron, host: str) -> str | None:
                 what = "does not exist" if kind == "gap" else "happens twice"
                 return (
                     f"{cron.expr!r} fires at {wall:%Y-%m-%d %H:%M}, which {what} in {zone_name(cron.tz)} "
-                    f"(a DST change); {host} handles that time differently from AutoCron and cron"
+                    f"(a DST change); {host} handles that time differently from AutoCron and cron. "
+                    f"Use the cron adapter, a zone without DST (e.g. UTC), or accept the difference "
+                    f"with dst_tolerant=True"
                 )
             wall += _dt.timedelta(minutes=1)
     return None
