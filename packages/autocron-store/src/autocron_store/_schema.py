@@ -3,6 +3,16 @@
 Times are BIGINT microseconds since the Unix epoch, UTC: exact, portable to
 every database, cheap to compare and subtract in SQL (durations and lateness
 are plain integer arithmetic), and identical on every node.
+
+Version history:
+
+1. tasks, runs, nodes, schema_version.
+2. the stats indexes (``runs_durations``, ``runs_lateness``) on SQLite and
+   MariaDB/MySQL, which let ``stats()`` read percentiles by position instead
+   of sorting every run (see ``_sqlstats``). SQLite indexes the expressions
+   themselves; MariaDB cannot, so it gets two virtual generated columns,
+   ``duration_us`` and ``lateness_us``, and indexes those. PostgreSQL computes
+   ``percentile_cont`` and gets neither.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Computed,
     Index,
     Integer,
     MetaData,
@@ -25,19 +36,24 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection
+from sqlalchemy.schema import CreateColumn, CreateIndex
 
 from autocron_core.errors import StoreError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "build_tables", "prepare_schema"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "build_tables", "prepare_schema", "stats_schema"]
 
 logger = logging.getLogger("autocron.store.sql")
 
 #: The schema this code writes. Raise it with each migration added below.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: Dialects whose ``stats()`` reads percentiles through the stats indexes.
+STATS_INDEX_DIALECTS = ("sqlite", "mysql", "mariadb")
 
 #: MariaDB's TEXT holds 64 KB; outputs and definitions may be longer.
 _LONG_TEXT = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
@@ -103,8 +119,66 @@ def build_tables(prefix: str = "") -> Tables:
     return Tables(md, tasks, runs, nodes, version)
 
 
-#: ``MIGRATIONS[n]`` upgrades a database at version ``n`` to ``n + 1``, inside one transaction.
-MIGRATIONS: dict[int, Callable[[Connection, Tables], None]] = {}
+def stats_schema(tables: Tables, dialect: str) -> list[Index]:
+    """Add the stats indexes (and on MariaDB their generated columns) to ``tables.runs``; return them.
+
+    They depend on the dialect, so they are added when a connection is at hand
+    rather than in ``build_tables``. Calling it again returns the same indexes.
+
+    ``runs_durations`` (task, status, duration, started, finished, scheduled)
+    serves the per-status counts and the duration percentiles;
+    ``runs_lateness`` (task, lateness, started, scheduled) the lateness
+    percentiles. Both cover their queries (every column read is in the index),
+    including the ``since`` filter on ``scheduled_for_us``, so SQLite never
+    visits the table rows, which also hold outputs and errors.
+    """
+    if dialect not in STATS_INDEX_DIALECTS:
+        return []
+    runs = tables.runs
+    prefix = runs.name[: -len("runs")]
+    names = (f"{prefix}runs_durations", f"{prefix}runs_lateness")
+    existing = [index for index in runs.indexes if index.name in names]
+    if existing:
+        return sorted(existing, key=lambda index: names.index(str(index.name)))
+    c = runs.c
+    duration = c.finished_at_us - c.started_at_us
+    lateness = c.started_at_us - c.scheduled_for_us
+    if dialect != "sqlite":
+        # MariaDB has no expression indexes; indexed VIRTUAL columns take no row space.
+        runs.append_column(Column("duration_us", BigInteger, Computed(duration, persisted=False)))
+        runs.append_column(Column("lateness_us", BigInteger, Computed(lateness, persisted=False)))
+        duration, lateness = runs.c.duration_us, runs.c.lateness_us
+    return [
+        Index(names[0], c.task, c.status, duration, c.started_at_us, c.finished_at_us, c.scheduled_for_us),
+        Index(names[1], c.task, lateness, c.started_at_us, c.scheduled_for_us),
+    ]
+
+
+def _add_stats_indexes(conn: Connection, tables: Tables) -> None:
+    """Version 1 → 2: the stats indexes (and MariaDB's generated columns they index).
+
+    Written to be re-runnable: MariaDB commits each ALTER and CREATE INDEX at
+    once, so a migration interrupted there is finished by the next open.
+    """
+    indexes = stats_schema(tables, conn.dialect.name)
+    runs = tables.runs
+    present = {column["name"] for column in inspect(conn).get_columns(runs.name)}
+    preparer = conn.dialect.identifier_preparer
+    for column in runs.columns:
+        if column.computed is not None and column.name not in present:
+            spec = CreateColumn(column).compile(dialect=conn.dialect)
+            conn.execute(text(f"ALTER TABLE {preparer.format_table(runs)} ADD COLUMN {spec}"))
+    for index in indexes:
+        if conn.dialect.name == "sqlite":
+            # checkfirst would reflect the indexes, and SQLAlchemy warns on expression indexes.
+            conn.execute(CreateIndex(index, if_not_exists=True))
+        else:
+            index.create(conn, checkfirst=True)
+
+
+#: ``MIGRATIONS[n]`` upgrades a database at version ``n`` to ``n + 1``, inside one transaction
+#: (on MariaDB each DDL statement commits by itself, so migrations there must be re-runnable).
+MIGRATIONS: dict[int, Callable[[Connection, Tables], None]] = {1: _add_stats_indexes}
 
 
 def prepare_schema(conn: Connection, tables: Tables, where: str, now_us: int) -> int:
@@ -122,6 +196,8 @@ def prepare_schema(conn: Connection, tables: Tables, where: str, now_us: int) ->
             f"{where}: the database schema is version {found}, newer than this autocron-store "
             f"knows (version {SCHEMA_VERSION}); upgrade autocron-store to use it"
         )
+    # Before create_all, so a new database gets the stats indexes with its tables.
+    stats_schema(tables, conn.dialect.name)
     tables.metadata.create_all(conn)
     if found == 0:
         conn.execute(insert(tables.version).values(id=1, version=SCHEMA_VERSION, updated_at_us=now_us))
