@@ -6,7 +6,8 @@ standard library (and tzdata on Windows).
 
 from __future__ import annotations
 
-from .config import validate_config
+from typing import Any
+
 from .cron import Cron, parse_cron
 from .decorator import get_global_scheduler, reset_global_scheduler, schedule, start_scheduler
 from .errors import (
@@ -24,18 +25,40 @@ from .errors import (
     TaskTimeoutError,
 )
 from .events import Event, EventKind
-from .logs import configure_logging, get_logger
-from .memory_store import MemoryStore
-from .platform import get_platform_info, is_linux, is_macos, is_windows
 from .policy import Policy
-from .protocols import InstalledEntry, Notifier, OSScheduler, Store, Support, TaskStats
 from .records import RunRecord, RunStatus
 from .scheduler import AutoCron
 from .schedules import At, Interval, Schedule, parse_interval
 from .task import Task, build_task, sanitize_task_name
 
+# Names whose modules load on first use: import time is a budget (40 ms above a
+# bare interpreter), and an embedded app rarely needs these at start-up.
+_LAZY = {
+    "validate_config": "config",
+    "configure_logging": "logs",
+    "get_logger": "logs",
+    "MemoryStore": "memory_store",
+    "get_platform_info": "platform",
+    "is_linux": "platform",
+    "is_macos": "platform",
+    "is_windows": "platform",
+    "InstalledEntry": "protocols",
+    "Notifier": "protocols",
+    "OSScheduler": "protocols",
+    "Store": "protocols",
+    "Support": "protocols",
+    "TaskStats": "protocols",
+}
 
-def __getattr__(name: str) -> str:
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        from importlib import import_module
+
+        value = getattr(import_module(f"{__name__}.{module}"), name)
+        globals()[name] = value
+        return value
     # importlib.metadata costs ~15 ms to import: read the version only when asked.
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version

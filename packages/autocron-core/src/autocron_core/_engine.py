@@ -13,7 +13,6 @@ import datetime as _dt
 import heapq
 import itertools
 import logging
-import random
 import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -125,7 +124,7 @@ class Engine:
         self._scheduling = False
         self._loop_thread: threading.Thread | None = None
         self._stopping = False
-        self._random = random.Random()  # noqa: S311 - jitter spreads load; it is no secret
+        self._random: Any = None  # made on first jitter: importing random costs start-up time
         self.heartbeat_us = 0
         self._in_flight = 0
         self._closed = False
@@ -143,10 +142,17 @@ class Engine:
             return
         jitter = task.policy.jitter
         # Without jitter the heap shares the task's due-time int (memory per task counts).
-        fire = due_us + int(self._random.random() * jitter * _US) if jitter else due_us
+        fire = due_us + int(self._jitter_random() * jitter * _US) if jitter else due_us
         heapq.heappush(self._heap, (fire, seq, task))
         if self._heap[0][1] == seq:
             self._cond.notify()
+
+    def _jitter_random(self) -> float:
+        if self._random is None:
+            import random
+
+            self._random = random.Random()  # noqa: S311 - jitter spreads load; it is no secret
+        return float(self._random.random())
 
     def _push(self, due_us: int, item: Any) -> None:
         heapq.heappush(self._heap, (due_us, next(self._seq), item))

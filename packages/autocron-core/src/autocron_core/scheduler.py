@@ -8,15 +8,16 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .notifications import NotificationDispatcher
 
 from ._cluster import ClusterAgent
 from ._engine import Engine, Waiter, _Retry, _Timer
 from .clock import Clock, SystemClock
 from .errors import PluginNotFoundError, TaskError
 from .events import Event, EventKind
-from .notifications import NotificationDispatcher
-from .protocols import ClusterStore
 from .records import RunRecord
 from .registry import OS_ADAPTERS, open_store
 from .schedules import Interval, from_utc_us, to_utc_us
@@ -88,6 +89,9 @@ class AutoCron(Engine):
             from .logs import configure_logging
 
             configure_logging(log_path, log_level)
+        from .notifications import NotificationDispatcher
+        from .protocols import ClusterStore
+
         super().__init__(
             clock or SystemClock(),
             open_store(store),
