@@ -114,7 +114,10 @@ class Engine:
         self._store = store
         self._node_id = node_id
         self._notifications = notifications
-        self._cond = threading.Condition(threading.RLock())
+        # Hot paths enter the RLock itself: entering the Condition costs a
+        # Python-level __enter__/__exit__ per call. Both are the same lock.
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
         self._heap: list[tuple[int, int, Any]] = []
         self._seq = itertools.count(1)
         self._tasks: dict[str, Task] = {}
@@ -170,7 +173,7 @@ class Engine:
 
     def _loop(self) -> None:
         clock = self._clock
-        with self._cond:
+        with self._lock:
             while not self._stopping:
                 now = clock.now_us()
                 self.heartbeat_us = now
@@ -187,7 +190,7 @@ class Engine:
         """Dispatch every entry due at ``now_us``; returns how many entries were handled."""
         handled = 0
         heap = self._heap
-        with self._cond:
+        with self._lock:
             while heap and heap[0][0] <= now_us:
                 _, seq, item = heapq.heappop(heap)
                 handled += 1
@@ -425,7 +428,7 @@ class Engine:
             self._pool.abandon(run.thread)
 
     def _release(self, run: Run) -> None:
-        with self._cond:
+        with self._lock:
             run.done = True
             task = run.task
             task.running -= 1
@@ -450,7 +453,7 @@ class Engine:
         """Record an attempt's outcome once, then retry, notify and call back."""
         if run.cancel == "timed_out" and status is RunStatus.FAILED:
             status, error = RunStatus.TIMED_OUT, f"timed out after {run.task.policy.timeout:g}s"
-        with self._cond:
+        with self._lock:
             if run.done:
                 return
             run.done = True
@@ -480,7 +483,7 @@ class Engine:
             and self._tasks.get(task.name) is task
             and not self._closed
         )  # a stopping scheduler starts nothing new
-        with self._cond:
+        with self._lock:
             task.running -= 1
             self._in_flight -= 1
             task.run_count += 1

@@ -20,7 +20,11 @@ class RunHandle(Protocol):
     """What the current-run slot must offer."""
 
     task_name: str
-    scheduled_iso: str
+
+    @property
+    def scheduled_iso(self) -> str:
+        """The occurrence being run, as ISO text."""
+        ...
 
     def attach_process(self, proc: subprocess.Popen[bytes]) -> None: ...
 

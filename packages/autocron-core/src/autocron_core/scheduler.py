@@ -125,7 +125,7 @@ class AutoCron(Engine):
         if not self._store.persistent:
             return
         for task in self._store.load_tasks():
-            with self._cond:
+            with self._lock:
                 self._tasks[task.name] = task
                 self._push_task(
                     task,
@@ -188,7 +188,7 @@ class AutoCron(Engine):
         Raises:
             TaskError: a task with that name exists.
         """
-        with self._cond:
+        with self._lock:
             if task.name in self._tasks:
                 raise TaskError("name", task.name, "a name not used by another task of this scheduler")
             now = self._clock.now_us()
@@ -228,7 +228,7 @@ class AutoCron(Engine):
 
     def remove_task(self, task_id: str | None = None, name: str | None = None) -> bool:
         """Remove a task (its history stays); whether it existed. Running attempts finish."""
-        with self._cond:
+        with self._lock:
             task = self._lookup(task_id, name)
             if task is None:
                 return False
@@ -245,12 +245,12 @@ class AutoCron(Engine):
 
     def get_task(self, task_id: str | None = None, name: str | None = None) -> Task | None:
         """The task with that id or name, or ``None``."""
-        with self._cond:
+        with self._lock:
             return self._lookup(task_id, name)
 
     def list_tasks(self) -> list[Task]:
         """Every task, in the order they were added."""
-        with self._cond:
+        with self._lock:
             return list(self._tasks.values())
 
     def pause_task(self, name: str) -> None:
@@ -259,7 +259,7 @@ class AutoCron(Engine):
         Raises:
             TaskError: no task has that name.
         """
-        with self._cond:
+        with self._lock:
             task = self._require(None, name)
             task.paused = True
             self._push_task(task, task.next_run_us)  # makes the heap entry stale
@@ -271,7 +271,7 @@ class AutoCron(Engine):
         Raises:
             TaskError: no task has that name.
         """
-        with self._cond:
+        with self._lock:
             task = self._require(None, name)
             task.paused = False
             self._push_task(task, task.next_fire_after_us(self._clock.now_us()))
@@ -305,7 +305,7 @@ class AutoCron(Engine):
             TaskError: no such task.
         """
         waiter = Waiter()
-        with self._cond:
+        with self._lock:
             task = self._require(task_id, name)
             self._start(task, self._clock.now_us(), 1, waiter)
         if not wait:
@@ -326,7 +326,7 @@ class AutoCron(Engine):
                 thread, a task or a signal handler) or Ctrl-C; otherwise return
                 at once and run it in a daemon thread.
         """
-        with self._cond:
+        with self._lock:
             if self._scheduling:
                 return
             self._closed = False
@@ -369,7 +369,7 @@ class AutoCron(Engine):
         Returns:
             Whether every running attempt finished in time.
         """
-        with self._cond:
+        with self._lock:
             self._scheduling = False
             self._closed = True
             # Keep only the timeout timers, so running attempts stay bounded while they drain.
@@ -380,7 +380,7 @@ class AutoCron(Engine):
         for recorder in list(self._recorders):  # timed-out runs being written: let them land
             recorder.join(5)
         self._aio.stop(timeout=timeout if wait else 0)
-        with self._cond:
+        with self._lock:
             self._stopping = True
             self._heap.clear()
             self._cond.notify_all()
@@ -425,7 +425,7 @@ class AutoCron(Engine):
         import time
 
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
+        with self._lock:
             while self._in_flight:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -451,13 +451,13 @@ class AutoCron(Engine):
                 continue
             fresh = stored.get(current.name)
             if fresh is None:
-                with self._cond:  # removed elsewhere: forget it without deleting again
+                with self._lock:  # removed elsewhere: forget it without deleting again
                     if self._tasks.get(current.name) is current:
                         del self._tasks[current.name]
                         current._gen = -1
                 removed += 1
             elif fresh.task_id != current.task_id or _definition(fresh) != _definition(current):
-                with self._cond:
+                with self._lock:
                     del self._tasks[current.name]
                     current._gen = -1
                 fresh.next_run_us = None if fresh.paused else fresh.next_run_us
@@ -467,7 +467,7 @@ class AutoCron(Engine):
                 (self.pause_task if fresh.paused else self.resume_task)(current.name)
         for name, fresh in stored.items():
             if name not in self._tasks:
-                with self._cond:
+                with self._lock:
                     self._tasks[name] = fresh
                     due = (
                         fresh.next_run_us
@@ -500,7 +500,7 @@ class AutoCron(Engine):
 
     def _retry_abandoned(self, record: RunRecord) -> None:
         """Retry an occurrence whose node died, if this node has the task and retries remain."""
-        with self._cond:
+        with self._lock:
             task = self._tasks.get(record.task)
             if task is None or record.attempt > task.policy.retries or not self._scheduling:
                 return
@@ -518,7 +518,7 @@ class AutoCron(Engine):
         import time
 
         deadline = time.monotonic() + timeout
-        with self._cond:
+        with self._lock:
             while True:
                 now = self._clock.now_us()
                 due = bool(self._heap) and self._heap[0][0] <= now

@@ -193,9 +193,12 @@ class Task:
         self.schedule = schedule
         self.timezone = timezone
         self.policy = policy
-        options = TaskOptions(args, kwargs, func_ref, start_at, end_at, tags, notify, notify_on, email_config,
-                              on_success, on_failure)  # fmt: skip
-        self.options = _DEFAULT_OPTIONS if options == _DEFAULT_OPTIONS else options
+        if (args or kwargs or func_ref or start_at or end_at or tags or notify or email_config or on_success
+                or on_failure or notify_on != _DEFAULT_OPTIONS.notify_on):  # fmt: skip
+            self.options = TaskOptions(args, kwargs, func_ref, start_at, end_at, tags, notify, notify_on,
+                                       email_config, on_success, on_failure)  # fmt: skip
+        else:
+            self.options = _DEFAULT_OPTIONS
         self.next_run_us: int | None = None
         self.last_run_us: int | None = None
         self.run_count = 0
