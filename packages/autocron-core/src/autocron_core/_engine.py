@@ -15,6 +15,7 @@ import itertools
 import logging
 import threading
 from collections import deque
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ._aio import AsyncRunner
@@ -133,6 +134,7 @@ class Engine:
         self._closed = False
         self._last_dt: tuple[int, _dt.datetime] = (0, from_utc_us(0))
         self._was_started = False
+        self._batch: list[Run] | None = None  # runs collected by run_due for one hand-over
         self._recorders: list[threading.Thread] = []  # threads recording timed-out runs
 
     # -- heap ---------------------------------------------------------------
@@ -173,37 +175,71 @@ class Engine:
 
     def _loop(self) -> None:
         clock = self._clock
-        with self._lock:
-            while not self._stopping:
-                now = clock.now_us()
-                self.heartbeat_us = now
-                self.run_due(now)
+        cond = self._cond
+        while True:
+            now = clock.now_us()
+            self.heartbeat_us = now
+            self.run_due(now)
+            with cond:
                 if self._stopping:
-                    break
-                timeout = MAX_WAIT
+                    return
+                # Decide the wait under the lock that add() notifies under, so a task
+                # added after run_due() is either seen here or wakes the wait.
                 if self._heap:
-                    timeout = min(MAX_WAIT, max(0.0, (self._heap[0][0] - clock.now_us()) / _US))
-                if timeout > 0:
-                    clock.wait(self._cond, timeout)
+                    timeout = (self._heap[0][0] - clock.now_us()) / _US
+                    if timeout <= 0:
+                        continue
+                    clock.wait(cond, min(MAX_WAIT, timeout))
+                else:
+                    clock.wait(cond, MAX_WAIT)
+                if self._stopping:
+                    return
 
     def run_due(self, now_us: int) -> int:
-        """Dispatch every entry due at ``now_us``; returns how many entries were handled."""
+        """Dispatch every entry due at ``now_us``; returns how many entries were handled.
+
+        Entries are taken ``_BATCH`` at a time under the engine lock; the runs of
+        a batch are then handed to the pool together, outside the lock, so that
+        workers start (and record finished runs) while a large batch, 10,000
+        tasks due at once, is still being dispatched.
+        """
         handled = 0
+        while True:
+            batch: list[Run] = []
+            with self._lock:
+                self._batch = batch
+                try:
+                    count, more = self._dispatch_batch(now_us)
+                finally:
+                    self._batch = None
+            handled += count
+            if batch:
+                run_sync = self._run_sync
+                try:
+                    self._pool.submit_many([partial(run_sync, run) for run in batch])
+                except RuntimeError:  # the pool closed under us (stop()): these runs never start
+                    for run in batch:
+                        self._release(run)
+            if not more:
+                return handled
+
+    def _dispatch_batch(self, now_us: int) -> tuple[int, bool]:
+        """Handle up to ``_BATCH`` due entries (lock held): how many, and whether more may be due."""
         heap = self._heap
-        with self._lock:
-            while heap and heap[0][0] <= now_us:
-                _, seq, item = heapq.heappop(heap)
-                handled += 1
-                if type(item) is _Timer:
-                    self._on_timer(item)
-                elif type(item) is _Retry:
-                    if item.task._gen != -1 and self._tasks.get(item.task.name) is item.task:
-                        self._start(item.task, item.scheduled_us, item.attempt, item.waiter)
-                    elif item.waiter is not None:  # removed meanwhile: the manual run ends failed
-                        item.waiter.set()
-                elif item._gen == seq and self._scheduling:
-                    self._on_due(item, now_us)
-        return handled
+        for count in range(_BATCH):
+            if not heap or heap[0][0] > now_us:
+                return count, False
+            _, seq, item = heapq.heappop(heap)
+            if type(item) is _Timer:
+                self._on_timer(item)
+            elif type(item) is _Retry:
+                if item.task._gen != -1 and self._tasks.get(item.task.name) is item.task:
+                    self._start(item.task, item.scheduled_us, item.attempt, item.waiter)
+                elif item.waiter is not None:  # removed meanwhile: the manual run ends failed
+                    item.waiter.set()
+            elif item._gen == seq and self._scheduling:
+                self._on_due(item, now_us)
+        return _BATCH, True
 
     # -- occurrences ----------------------------------------------------------
     def _on_due(self, task: Task, now_us: int) -> None:
@@ -294,6 +330,8 @@ class Engine:
             self._push(self._clock.now_us() + int(timeout * _US), _Timer(run, kill=False))
         if task.is_async:
             self._start_async(run)
+        elif self._batch is not None:  # inside run_due: handed over with the rest of the batch
+            self._batch.append(run)
         else:
             self._pool.submit(lambda: self._run_sync(run))
         return run

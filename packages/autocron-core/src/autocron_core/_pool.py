@@ -47,6 +47,18 @@ class WorkerPool:
                 self._spawn()
             self._cond.notify()
 
+    def submit_many(self, jobs: list[Job]) -> None:
+        """Queue several jobs under one lock and wake as many workers as can take them."""
+        with self._cond:
+            if self._closing:
+                raise RuntimeError("the worker pool is shut down")
+            self._jobs.extend(jobs)
+            idle = len(self._threads) - len(self._abandoned) - self._busy
+            while len(self._threads) - len(self._abandoned) < self.size and len(self._jobs) > max(idle, 0):
+                self._spawn()
+                idle += 1
+            self._cond.notify(len(jobs))
+
     def _spawn(self) -> None:
         self._counter += 1
         thread = threading.Thread(target=self._work, name=f"{self._name}-{self._counter}", daemon=True)
