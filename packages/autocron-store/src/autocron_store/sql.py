@@ -1,7 +1,9 @@
 """``SqlStore``: tasks, run history, claims and nodes in SQLite, PostgreSQL or MariaDB.
 
 One code path over SQLAlchemy Core; the only dialect switches are the
-insert-if-absent and upsert statements and the percentile function.
+insert-if-absent and upsert statements, the percentile function and the
+database clock. The cluster side (nodes, leases, reaping, shared anchors) is in
+``_cluster_sql``.
 """
 
 from __future__ import annotations
@@ -10,21 +12,22 @@ import contextlib
 import datetime as _dt
 import json
 import logging
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, insert, select, tuple_, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from autocron_core.errors import AutoCronError, StoreError
+from autocron_core.errors import AutoCronError, ConfigError, StoreError
 from autocron_core.protocols import TaskStats
 from autocron_core.records import RunRecord, RunStatus
 from autocron_core.schedules import from_utc_us, to_utc_us
 from autocron_core.task import Task
 
+from ._cluster_sql import ANCHOR_KIND, ClusterOps, key_of, reason, run_record
+from ._connect import create_sql_engine
 from ._document import scrub_secrets
 from ._schema import Tables, build_tables, prepare_schema
 from ._sqlstats import sql_stats
@@ -35,11 +38,11 @@ __all__ = ["DEFAULT_LEASE", "SqlStore"]
 
 logger = logging.getLogger("autocron.store.sql")
 
-#: Seconds a running claim stays valid without renewal (multi-node recovery uses it).
-DEFAULT_LEASE = 300.0
+#: Seconds a running claim stays valid without a heartbeat. Nodes heartbeat every
+#: third of it, so a node must miss three in a row before others take its runs over.
+DEFAULT_LEASE = 30.0
 #: Milliseconds SQLite waits for another writer before giving up.
 DEFAULT_BUSY_TIMEOUT = 10_000
-_SQLITE_MAGIC = b"SQLite format 3\x00"
 _US = 1_000_000
 _RUN_KEY = ("task", "scheduled_for_us", "attempt")
 
@@ -52,12 +55,13 @@ def _us(moment: _dt.datetime | None) -> int | None:
     return None if moment is None else to_utc_us(moment)
 
 
-def _dt_of(value: Any) -> _dt.datetime | None:
-    return None if value is None else from_utc_us(int(value))
+class SqlStore(ClusterOps):
+    """A ``ClusterStore`` in a SQL database, shared safely by threads, processes and machines.
 
-
-class SqlStore:
-    """A ``Store`` in a SQL database, shared safely by threads, processes and machines.
+    Several schedulers on one PostgreSQL (or MariaDB) database run each
+    occurrence once: see docs/distributed.md. An SQLite file is a cluster
+    store too, for the processes of one machine (a restarted daemon reaps
+    what its killed predecessor left running); never share one across machines.
 
     Args:
         url: ``sqlite:///path.db`` (or a bare path), ``postgresql://…``
@@ -69,7 +73,8 @@ class SqlStore:
         keep_runs: run records kept per task (0 or ``None``: all); overrides the URL.
         keep_days: days of run records kept (0 or ``None``: all); overrides the URL.
         prefix: a prefix for every table name.
-        lease: seconds a running claim is valid before other nodes may take it over.
+        lease: seconds a running claim is valid without a heartbeat before another
+            node may mark it abandoned and retry it; overrides the URL's ``lease``.
 
     Raises:
         StoreError: the database cannot be reached, opened or created (which
@@ -99,7 +104,7 @@ class SqlStore:
         runs_opt = keep_runs if keep_runs is not ... else int(opts.get("keep_runs", DEFAULT_KEEP_RUNS))
         days_opt = keep_days if keep_days is not ... else float(opts.get("keep_days", DEFAULT_KEEP_DAYS))
         self.keep_runs, self.keep_days = check_retention(runs_opt, days_opt)  # type: ignore[arg-type]
-        self.lease = float(lease if lease is not None else opts.get("lease", DEFAULT_LEASE))
+        self.lease_seconds = _lease(lease if lease is not None else opts.get("lease", DEFAULT_LEASE))
         self.prefix = prefix if prefix is not None else opts.get("prefix", "")
         self.dialect = self.url.get_backend_name()
         self.tables: Tables = build_tables(self.prefix)
@@ -112,59 +117,14 @@ class SqlStore:
     def __repr__(self) -> str:
         return f"SqlStore({self.safe_url!r})"
 
+    @property
+    def lease(self) -> float:
+        """The same as ``lease_seconds`` (the older name)."""
+        return self.lease_seconds
+
     # -- connecting -----------------------------------------------------------
     def _create_engine(self, busy_timeout_ms: int) -> Engine:
-        kwargs: dict[str, Any] = {}
-        if self.dialect == "sqlite":
-            path = self.url.database
-            if path and path != ":memory:" and not path.startswith("file:"):
-                self._prepare_sqlite_file(os.path.abspath(path))
-            else:
-                from sqlalchemy.pool import StaticPool
-
-                kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
-        else:
-            kwargs.update(pool_pre_ping=True, pool_recycle=1800)
-            if "connect_timeout" not in self.url.query:
-                kwargs["connect_args"] = {"connect_timeout": 10}
-        try:
-            engine = create_engine(self.url, **kwargs)
-        except (SQLAlchemyError, ImportError) as exc:
-            raise StoreError(f"cannot open the store {self.safe_url}: {exc}") from None
-        if self.dialect == "sqlite":
-
-            @event.listens_for(engine, "connect")
-            def _pragmas(dbapi_conn: Any, _: Any) -> None:
-                cursor = dbapi_conn.cursor()
-                # WAL lets the CLI read while a scheduler writes; busy_timeout makes
-                # a second writer wait for the lock instead of failing at once.
-                cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-                cursor.execute("PRAGMA journal_mode = WAL")
-                cursor.execute("PRAGMA synchronous = NORMAL")
-                cursor.close()
-
-        return engine
-
-    def _prepare_sqlite_file(self, path: str) -> None:
-        folder = os.path.dirname(path)
-        try:
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-            # Created here, 0600, before SQLite opens it: history may hold command output.
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-            os.close(fd)
-        except FileExistsError:
-            try:
-                with open(path, "rb") as handle:
-                    head = handle.read(len(_SQLITE_MAGIC))
-            except OSError as exc:
-                raise StoreError(f"cannot read the SQLite database {path}: {exc.strerror or exc}") from None
-            if head and head != _SQLITE_MAGIC:
-                raise StoreError(
-                    f"{path} is not an SQLite database (it was left untouched); "
-                    "point the store at another file"
-                ) from None
-        except OSError as exc:
-            raise StoreError(f"cannot create the SQLite database {path}: {exc.strerror or exc}") from None
+        return create_sql_engine(self.url, self.safe_url, busy_timeout_ms)
 
     def _open_schema(self) -> None:
         for attempt in (1, 2):
@@ -182,7 +142,7 @@ class SqlStore:
                 racing = isinstance(exc, IntegrityError) or "exist" in str(exc).lower()
                 if attempt == 2 or not racing:
                     self._engine.dispose()
-                    raise StoreError(f"cannot open the store {self.safe_url}: {_reason(exc)}") from None
+                    raise StoreError(f"cannot open the store {self.safe_url}: {reason(exc)}") from None
 
     @contextlib.contextmanager
     def _begin(self, action: str) -> Iterator[Connection]:
@@ -192,7 +152,7 @@ class SqlStore:
             with self._engine.begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
-            raise StoreError(f"{action} in {self.safe_url}: {_reason(exc)}") from None
+            raise StoreError(f"{action} in {self.safe_url}: {reason(exc)}") from None
 
     # -- definitions ----------------------------------------------------------
     def load_tasks(self) -> list[Task]:
@@ -200,11 +160,12 @@ class SqlStore:
 
         A task whose definition cannot be rebuilt (its script was deleted, its
         function no longer imports) is logged, listed in ``load_errors`` and
-        left in the database: it is reported, never dropped.
+        left in the database: it is reported, never dropped. Rows that only
+        hold a function task's shared anchor are not tasks and are skipped.
         """
         t = self.tables.tasks
-        with self._begin("reading tasks") as conn:
-            rows = conn.execute(select(t).order_by(t.c.name)).mappings().all()
+        query = select(t).where(t.c.kind != ANCHOR_KIND).order_by(t.c.name)
+        rows = self._retrying("reading tasks", lambda conn, _: conn.execute(query).mappings().all())
         tasks: list[Task] = []
         errors: list[tuple[str, str]] = []
         for row in rows:
@@ -253,14 +214,19 @@ class SqlStore:
     def save_state(self, task: Task) -> None:
         """Update the task's state columns (nothing when it is not stored)."""
         t = self.tables.tasks
-        with self._begin(f"saving the state of task {task.name!r}") as conn:
-            conn.execute(update(t).where(t.c.name == task.name).values(**self._state_values(task)))
+        stmt = (
+            update(t).where(t.c.name == task.name, t.c.kind != ANCHOR_KIND).values(**self._state_values(task))
+        )
+        self._retrying(f"saving the state of task {task.name!r}", lambda conn, _: conn.execute(stmt))
 
     def delete_task(self, name: str) -> bool:
-        """Delete the definition (run history stays); whether it existed."""
+        """Delete the definition (run history stays); whether it existed.
+
+        A function task's shared anchor stays: the other nodes still count from it.
+        """
         t = self.tables.tasks
         with self._begin(f"deleting task {name!r}") as conn:
-            return bool(conn.execute(delete(t).where(t.c.name == name)).rowcount)
+            return bool(conn.execute(delete(t).where(t.c.name == name, t.c.kind != ANCHOR_KIND)).rowcount)
 
     def _insert(self, table: Any) -> Any:
         """The dialect's INSERT, which has ON CONFLICT on SQLite and PostgreSQL."""
@@ -284,9 +250,6 @@ class SqlStore:
 
     # -- runs -----------------------------------------------------------------
     def _run_values(self, record: RunRecord) -> dict[str, Any]:
-        lease = None
-        if record.status is RunStatus.RUNNING:
-            lease = (_us(record.started_at) or _now_us()) + int(self.lease * _US)
         return {
             "task": record.task,
             "scheduled_for_us": to_utc_us(record.scheduled_for),
@@ -297,42 +260,91 @@ class SqlStore:
             "error": record.error,
             "node_id": record.node_id,
             "output": record.output,
-            "lease_expires_at_us": lease,
+            # On the database's clock, like the heartbeat that renews it and the reaper that checks it.
+            "lease_expires_at_us": self._lease_sql() if record.status is RunStatus.RUNNING else None,
         }
 
+    def _key(self, record: RunRecord) -> tuple[Any, ...]:
+        r = self.tables.runs
+        task, scheduled_us, attempt = key_of(record)
+        return (r.c.task == task, r.c.scheduled_for_us == scheduled_us, r.c.attempt == attempt)
+
     def claim_run(self, record: RunRecord) -> bool:
-        """Insert ``record`` unless its key exists; atomic across processes and machines."""
+        """Insert ``record`` unless its key exists; atomic across processes and machines.
+
+        Retried through dropped connections. A retry that finds the key taken
+        by this very claim (same node, same start, still running: the first
+        try's commit landed but its reply was lost) reports it as claimed.
+        """
         values = self._run_values(record)
         runs = self.tables.runs
-        action = f"claiming {record.task!r} at {record.scheduled_for.isoformat()}"
-        if self.dialect in ("sqlite", "postgresql"):
-            with self._begin(action) as conn:
+
+        def body(conn: Connection, tries: int) -> bool:
+            if self.dialect == "postgresql":
                 stmt = self._insert(runs).values(**values).on_conflict_do_nothing()
-                if self.dialect == "postgresql":
-                    # psycopg reports no rowcount here; RETURNING yields a row only when inserted.
-                    claimed = conn.execute(stmt.returning(runs.c.attempt)).first() is not None
-                else:
-                    claimed = conn.execute(stmt).rowcount == 1
-        else:
-            try:
-                with self._engine.begin() as conn:
+                # psycopg reports no rowcount here; RETURNING yields a row only when inserted.
+                claimed = conn.execute(stmt.returning(runs.c.attempt)).first() is not None
+            elif self.dialect == "sqlite":
+                claimed = (
+                    conn.execute(self._insert(runs).values(**values).on_conflict_do_nothing()).rowcount == 1
+                )
+            else:
+                try:
                     conn.execute(insert(runs).values(**values))
-                claimed = True
-            except IntegrityError as exc:
-                if _duplicate_key(exc):
+                    claimed = True
+                except IntegrityError as exc:
+                    if not _duplicate_key(exc):
+                        raise
                     claimed = False
-                else:
-                    raise StoreError(f"{action} in {self.safe_url}: {_reason(exc)}") from None
-            except SQLAlchemyError as exc:
-                raise StoreError(f"{action} in {self.safe_url}: {_reason(exc)}") from None
+            if claimed or not tries:
+                return claimed
+            row = conn.execute(
+                select(runs.c.node_id, runs.c.status, runs.c.started_at_us).where(*self._key(record))
+            )
+            mine = row.first()
+            return mine is not None and tuple(mine) == (
+                record.node_id,
+                RunStatus.RUNNING.value,
+                values["started_at_us"],
+            )
+
+        claimed = self._retrying(f"claiming {record.task!r} at {record.scheduled_for.isoformat()}", body)
         if claimed and record.status is not RunStatus.RUNNING:
             self._pruner.tick()
         return claimed
 
     def finish_run(self, record: RunRecord) -> None:
-        """Replace the record with the same key (inserting it when it is missing)."""
-        with self._begin(f"recording the run of {record.task!r}") as conn:
-            self._upsert(conn, self.tables.runs, self._run_values(record), _RUN_KEY)
+        """Replace the record with the same key (inserting it when it is missing).
+
+        A record another node marked ``abandoned`` meanwhile (this node lost
+        its lease: it was cut off, not dead) stays ``abandoned``; its error
+        text says how the run really ended, so the double run is visible.
+        """
+        values = self._run_values(record)
+        r = self.tables.runs
+        changes = {k: v for k, v in values.items() if k not in _RUN_KEY}
+
+        def body(conn: Connection, _: int) -> None:
+            live = update(r).where(*self._key(record), r.c.status != RunStatus.ABANDONED.value)
+            if conn.execute(live.values(**changes)).rowcount:
+                return
+            row = conn.execute(select(r.c.error).where(*self._key(record))).first()
+            if row is None:  # never claimed (the claim itself failed): record it anyway
+                self._upsert(conn, r, values, _RUN_KEY)
+                return
+            note = f"{row.error}; its node {record.node_id} finished it later: {record.status.value}"
+            if record.error:
+                note += f" ({record.error})"
+            conn.execute(update(r).where(*self._key(record)).values(error=note, output=record.output))
+            logger.warning(
+                "task %r: occurrence %s attempt %d ended %s after another node had taken it over",
+                record.task,
+                record.scheduled_for.isoformat(),
+                record.attempt,
+                record.status.value,
+            )
+
+        self._retrying(f"recording the run of {record.task!r}", body)
         self._pruner.tick()
 
     def history(self, name: str | None = None, limit: int = 100) -> list[RunRecord]:
@@ -343,7 +355,7 @@ class SqlStore:
             query = query.where(r.c.task == name)
         with self._begin("reading the run history") as conn:
             rows = conn.execute(query).mappings().all()
-        return [_record(row) for row in rows]
+        return [run_record(row) for row in rows]
 
     def stats(
         self, name: str | None = None, since: _dt.datetime | None = None, last_n: int | None = None
@@ -357,17 +369,6 @@ class SqlStore:
         """
         with self._begin("computing run statistics") as conn:
             return sql_stats(conn, self.tables.runs, name, since, last_n)
-
-    # -- nodes ----------------------------------------------------------------
-    def heartbeat(self, node_id: str) -> None:
-        """Record that ``node_id`` is alive now (its first call sets its start time)."""
-        now = _now_us()
-        n = self.tables.nodes
-        with self._begin(f"recording the heartbeat of node {node_id!r}") as conn:
-            if not conn.execute(update(n).where(n.c.node_id == node_id).values(heartbeat_at_us=now)).rowcount:
-                self._upsert(
-                    conn, n, {"node_id": node_id, "started_at_us": now, "heartbeat_at_us": now}, ("node_id",)
-                )
 
     # -- retention ------------------------------------------------------------
     def prune(self) -> int:
@@ -419,29 +420,18 @@ class SqlStore:
         self._engine.dispose()
 
 
-def _record(row: Any) -> RunRecord:
-    return RunRecord(
-        row["task"],
-        from_utc_us(row["scheduled_for_us"]),
-        row["attempt"],
-        RunStatus(row["status"]),
-        _dt_of(row["started_at_us"]),
-        _dt_of(row["finished_at_us"]),
-        row["error"],
-        row["node_id"],
-        row["output"],
-    )
-
-
 def _iso(us: int | None) -> str | None:
     return None if us is None else from_utc_us(int(us)).isoformat()
 
 
-def _reason(exc: SQLAlchemyError) -> str:
-    """The driver's message without the SQL statement and its parameters."""
-    orig = getattr(exc, "orig", None)
-    text = str(orig if orig is not None else exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _lease(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not seconds > 0:
+        raise ConfigError(f"lease must be a number of seconds above 0, got {value!r}", field="lease")
+    return seconds
 
 
 def _duplicate_key(exc: IntegrityError) -> bool:

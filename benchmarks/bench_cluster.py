@@ -1,0 +1,206 @@
+"""Three scheduler nodes on one PostgreSQL: occurrences claimed and started per second, and added lag.
+
+Each load runs N function tasks every second (N occurrences per second
+offered) on three node processes sharing a private PostgreSQL schema, and on
+one in-memory scheduler process as the peer, in the same run. Figures:
+occurrences per second the cluster claimed and started (steady window only),
+and lateness (``started_at - scheduled_for``) p50/p99 of both, whose
+difference is the lag the cluster adds (the claim's round trip to the
+database, mostly). Needs AUTOCRON_TEST_POSTGRES_URL (or ``--url``). Prints
+medians; never asserts timings.
+
+    .venv/bin/python benchmarks/bench_cluster.py [--quick] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    bench_env,
+    fmt,
+    make_parser,
+    median,
+    percentile,
+    print_table,
+    progress,
+    report,
+    run_isolated,
+    write_json,
+)
+
+NODES = 3
+_US = 1_000_000
+
+
+def _worker(url: str, node: str, tasks: int, duration: float) -> int:
+    """One node: ``tasks`` no-op tasks every second for ``duration`` seconds."""
+    from autocron_core import AutoCron
+
+    scheduler = AutoCron(timezone="UTC", store=url, node_id=node, max_workers=8, log_level=None)
+    for i in range(tasks):
+        scheduler.add_task(f"t{i}", func=lambda: None, every="1s")
+    scheduler.start(blocking=False)
+    time.sleep(duration)
+    scheduler.stop()
+    if url.startswith("memory"):
+        records = [r for r in scheduler.history(limit=10**9) if r.started_at is not None]
+        report(
+            {
+                "lateness_ms": [(r.started_at - r.scheduled_for).total_seconds() * 1000 for r in records],  # type: ignore[operator]
+                "scheduled_us": [int(r.scheduled_for.timestamp() * _US) for r in records],
+            }
+        )
+    scheduler.close()
+    return 0
+
+
+def _window(samples: Sequence[tuple[int, float]], start: float, end: float) -> list[float]:
+    return [late for when, late in samples if start * _US <= when <= end * _US]
+
+
+def _memory_run(tasks: int, duration: float) -> dict[str, Any]:
+    started = time.time()
+    got = run_isolated(
+        __file__, ["--worker", "memory://", "peer", str(tasks), str(duration)], timeout=duration + 120
+    )
+    if "error" in got:
+        return got
+    late = _window(
+        list(zip(got["scheduled_us"], got["lateness_ms"], strict=True)), started + 3, started + duration - 1
+    )
+    return {
+        "per_s": len(late) / max(1e-9, duration - 4),
+        "p50": percentile(late, 50),
+        "p99": percentile(late, 99),
+    }
+
+
+def _cluster_run(pg_url: str, tasks: int, duration: float) -> dict[str, Any]:
+    import psycopg
+    from sqlalchemy import select
+
+    from autocron_store import SqlStore
+
+    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    url = f"{pg_url}{'&' if '?' in pg_url else '?'}options=-csearch_path%3D{schema}"
+    try:
+        SqlStore(url).close()  # create the tables once, before the nodes race to
+        started = time.time()
+        procs = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--worker", url, f"node-{i}", str(tasks), str(duration)],
+                env=bench_env(),
+                stdout=subprocess.DEVNULL,
+            )
+            for i in range(NODES)
+        ]
+        for proc in procs:
+            proc.wait(duration + 120)
+        store = SqlStore(url)
+        r = store.tables.runs
+        with store._engine.connect() as conn:
+            rows = conn.execute(select(r.c.scheduled_for_us, r.c.started_at_us, r.c.node_id)).all()
+        store.close()
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    samples = [(s, (b - s) / 1000) for s, b, _ in rows if b is not None]
+    late = _window(samples, started + 3, started + duration - 1)
+    nodes = {n for _, _, n in rows}
+    return {
+        "per_s": len(late) / max(1e-9, duration - 4),
+        "p50": percentile(late, 50),
+        "p99": percentile(late, 99),
+        "nodes": len(nodes),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print a table of medians."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in[:1] == ["--worker"]:
+        url, node, tasks, duration = args_in[1:5]
+        return _worker(url, node, int(tasks), float(duration))
+    parser = make_parser(__doc__.splitlines()[0])
+    parser.add_argument("--url", default=os.environ.get("AUTOCRON_TEST_POSTGRES_URL"), help="PostgreSQL URL")
+    args = parser.parse_args(args_in)
+    if not args.url:
+        progress("bench_cluster: set AUTOCRON_TEST_POSTGRES_URL (or --url) to a PostgreSQL server; skipped")
+        return 0
+    loads = (100, 400) if args.quick else (100, 400, 1000)
+    reps = 1 if args.quick else 3
+    duration = 8.0 if args.quick else 12.0
+    raw: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    for load in loads:
+        raw[load] = {"cluster": [], "memory": []}
+        for rep in range(reps):
+            progress(f"load {load}/s, repetition {rep + 1}/{reps}")
+            raw[load]["cluster"].append(_cluster_run(args.url, load, duration))
+            raw[load]["memory"].append(_memory_run(load, duration))
+    rows = []
+    summary = []
+    for load in loads:
+
+        def med(kind: str, key: str, load: int = load) -> float | None:
+            return median(r.get(key) for r in raw[load][kind])
+
+        c50, c99, m50, m99 = (
+            med("cluster", "p50"),
+            med("cluster", "p99"),
+            med("memory", "p50"),
+            med("memory", "p99"),
+        )
+        added50 = None if c50 is None or m50 is None else c50 - m50
+        added99 = None if c99 is None or m99 is None else c99 - m99
+        item = {
+            "offered_per_s": load,
+            "cluster_per_s": med("cluster", "per_s"),
+            "memory_per_s": med("memory", "per_s"),
+            "cluster_p50_ms": c50,
+            "cluster_p99_ms": c99,
+            "memory_p50_ms": m50,
+            "memory_p99_ms": m99,
+            "added_p50_ms": added50,
+            "added_p99_ms": added99,
+        }
+        summary.append(item)
+        rows.append(
+            [str(load)]
+            + [fmt(item[k]) for k in ("cluster_per_s", "memory_per_s", "cluster_p50_ms", "cluster_p99_ms")]
+            + [fmt(item[k]) for k in ("memory_p50_ms", "memory_p99_ms", "added_p50_ms", "added_p99_ms")]
+        )
+    print_table(
+        f"{NODES} nodes on PostgreSQL vs one in-memory scheduler (medians of {reps}; lateness in ms)",
+        [
+            "offered/s",
+            "cluster/s",
+            "memory/s",
+            "cl p50",
+            "cl p99",
+            "mem p50",
+            "mem p99",
+            "added p50",
+            "added p99",
+        ],
+        rows,
+    )
+    if args.json:
+        write_json(args.json, {"benchmark": "cluster", "quick": args.quick, "summary": summary, "raw": raw})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
