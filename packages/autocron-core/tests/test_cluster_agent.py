@@ -36,7 +36,8 @@ class SharedMemoryStore(MemoryStore):
         self.beats.append(node_id)
         self.beat.set()
 
-    def reap_abandoned(self, node_id: str) -> list[RunRecord]:
+    def reap_abandoned(self, node_id: str, tasks: object = None) -> list[RunRecord]:
+        self.asked_for = tasks
         reaped, self.dead = self.dead, []
         for record in reaped:
             self.finish_run(record._replace(status=RunStatus.ABANDONED))
@@ -105,5 +106,64 @@ def test_no_retry_of_an_abandoned_occurrence_without_retries_left(clock: FakeClo
         assert scheduler.settle()
         assert calls == []
         assert [r.status for r in scheduler.history("job")] == [RunStatus.ABANDONED]
+    finally:
+        scheduler.stop()
+
+
+def test_the_agent_reaps_only_tasks_this_node_has(clock: FakeClock) -> None:
+    """A node asks the store only for claims of tasks it can retry."""
+    store = SharedMemoryStore()
+    scheduler = AutoCron(timezone="UTC", clock=clock, store=store, node_id="n")
+    scheduler.add_task("mine", func=lambda: None, every="1h")
+    scheduler.start(blocking=False)
+    try:
+        assert store.beat.wait(5)
+        deadline = threading.Event()
+        deadline.wait(0.2)
+        assert list(store.asked_for) == ["mine"]  # type: ignore[call-overload]
+    finally:
+        scheduler.stop()
+
+
+def test_an_attempt_whose_claim_failed_is_not_retried(clock: FakeClock) -> None:
+    """If claiming fails (database down), the attempt may run elsewhere: no retry here."""
+
+    class DownStore(SharedMemoryStore):
+        def claim_run(self, record: RunRecord) -> bool:
+            raise ConnectionError("database unreachable")
+
+    store = DownStore()
+    calls: list[int] = []
+    scheduler = AutoCron(timezone="UTC", clock=clock, store=store, node_id="n")
+    scheduler.add_task("job", func=lambda: calls.append(1), every="10s", retries=3, retry_delay=1)
+    scheduler.start(blocking=False)
+    try:
+        clock.advance(10)
+        assert scheduler.settle()
+        clock.advance(5)
+        assert scheduler.settle()
+        assert calls == []
+        task = scheduler.get_task(name="job")
+        assert task is not None and task.fail_count == 1
+    finally:
+        scheduler.stop()
+
+
+def test_a_node_at_its_instance_limit_leaves_the_occurrence_to_others(clock: FakeClock) -> None:
+    """In a cluster, a busy node records no 'skipped' claim that would stop idle nodes running it."""
+    store = SharedMemoryStore()
+    release = threading.Event()
+    scheduler = AutoCron(timezone="UTC", clock=clock, store=store, node_id="busy")
+    scheduler.add_task("slow", func=lambda: release.wait(10), every="1s", overlap_policy="skip")
+    scheduler.start(blocking=False)
+    try:
+        clock.advance(1)
+        scheduler.settle(timeout=0.2)
+        clock.advance(1)
+        scheduler.settle(timeout=0.2)
+        release.set()
+        assert scheduler.settle()
+        statuses = sorted(r.status.value for r in store.history("slow"))
+        assert statuses == ["succeeded"]  # the second occurrence was left unclaimed
     finally:
         scheduler.stop()

@@ -30,18 +30,23 @@ class ClusterAgent:
         self._scheduler = scheduler
         self.store = store
         self._stop = threading.Event()
+        self._started = False
         self._thread: threading.Thread | None = None
         self.period = max(0.1, store.lease_seconds / 3)
 
     def start(self) -> None:
         """Register the node and begin heartbeating."""
+        self._started = True
         self.store.register_node(self._scheduler.node_id)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="autocron-cluster", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop heartbeating and record a clean stop."""
+        """Stop heartbeating and record a clean stop (nothing when it never started)."""
+        if not self._started:
+            return
+        self._started = False
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
@@ -51,10 +56,16 @@ class ClusterAgent:
             logger.exception("could not unregister node %s", self._scheduler.node_id)
 
     def _run(self) -> None:
-        since_sync = 0.0
-        while not self._stop.wait(self.period):
-            self.tick()
-            since_sync += self.period
+        # Wake at the shorter of the two periods: a 30 s lease must not make
+        # definitions added elsewhere wait 10 s to appear.
+        step = min(self.period, SYNC_INTERVAL)
+        since_tick = since_sync = 0.0
+        while not self._stop.wait(step):
+            since_tick += step
+            since_sync += step
+            if since_tick >= self.period:
+                since_tick = 0.0
+                self.tick()
             if since_sync >= SYNC_INTERVAL:
                 since_sync = 0.0
                 try:
@@ -67,7 +78,9 @@ class ClusterAgent:
         node = self._scheduler.node_id
         try:
             self.store.heartbeat(node)
-            reaped = self.store.reap_abandoned(node)
+            # Reap only what this node can retry: a function task registered on
+            # other nodes only is theirs to take over.
+            reaped = self.store.reap_abandoned(node, self._scheduler.task_names())
         except Exception:
             # A dropped connection: the next round tries again; claims stay valid
             # until their lease runs out, which is what makes this safe.

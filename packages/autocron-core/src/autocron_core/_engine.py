@@ -134,6 +134,7 @@ class Engine:
         self._closed = False
         self._last_dt: tuple[int, _dt.datetime] = (0, from_utc_us(0))
         self._was_started = False
+        self._cluster_mode = False  # set by AutoCron on a ClusterStore
         self._batch: list[Run] | None = None  # runs collected by run_due for one hand-over
         self._recorders: list[threading.Thread] = []  # threads recording timed-out runs
 
@@ -269,6 +270,13 @@ class Engine:
             )
             return
         if task.running >= policy.instance_limit:
+            if self._cluster_mode:
+                # In a cluster the limit is per node: recording 'skipped' would take the
+                # occurrence's claim from a node that could run it. Leave it to them.
+                logger.debug(
+                    "task %r: at its instance limit here; leaving %s to other nodes", task.name, scheduled
+                )
+                return
             if policy.overlap_policy == "queue":
                 backlog = task._backlog
                 if backlog is None:
@@ -517,6 +525,7 @@ class Engine:
         policy = task.policy
         retry = (
             failed
+            and claimed  # an unclaimed attempt may be running elsewhere: retrying it could run it twice
             and run.attempt <= policy.retries
             and self._tasks.get(task.name) is task
             and not self._closed

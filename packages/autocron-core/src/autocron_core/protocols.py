@@ -9,7 +9,7 @@ objects. Each protocol's docstring says what an implementation must guarantee;
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -207,8 +207,9 @@ class ClusterStore(Store, Protocol):
         """Record that ``node_id`` is alive and renew its running claims' leases."""
         ...
 
-    def reap_abandoned(self, node_id: str) -> list[RunRecord]:
-        """Mark other nodes' expired running claims ``abandoned``; return those this call marked."""
+    def reap_abandoned(self, node_id: str, tasks: Collection[str] | None = None) -> list[RunRecord]:
+        """Mark other nodes' expired running claims ``abandoned`` (only of ``tasks``, when
+        given); return those this call marked."""
         ...
 
     def unregister_node(self, node_id: str) -> None:

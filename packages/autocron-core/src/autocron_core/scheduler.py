@@ -101,6 +101,7 @@ class AutoCron(Engine):
         )
         self._os = self._resolve_os(use_os_scheduler)
         self._agent = ClusterAgent(self, self._store) if isinstance(self._store, ClusterStore) else None
+        self._cluster_mode = self._agent is not None
         self._restore()
 
     # -- construction helpers -------------------------------------------------
@@ -497,6 +498,11 @@ class AutoCron(Engine):
             "running_instances": self._in_flight,
             "node_id": self._node_id,
         }
+
+    def task_names(self) -> list[str]:
+        """The names of this scheduler's tasks."""
+        with self._lock:
+            return list(self._tasks)
 
     def _retry_abandoned(self, record: RunRecord) -> None:
         """Retry an occurrence whose node died, if this node has the task and retries remain."""

@@ -64,13 +64,10 @@ def _stats(store: Any, name: str | None) -> list[Any]:
     own = getattr(store, "stats", None)
     if callable(own):
         return list(own(name))
-    # A store without aggregates: compute them over its recent history with core's in-memory store.
-    from autocron_core import MemoryStore
+    # A store without aggregates: compute them over its recent history, as the memory store does.
+    from autocron_core.stats import stats_by_task
 
-    scratch = MemoryStore(history_limit=FALLBACK_WINDOW)
-    for record in store.history(name, FALLBACK_WINDOW):
-        scratch.finish_run(record)
-    return scratch.stats(name)
+    return list(stats_by_task(store.history(name, FALLBACK_WINDOW), name))
 
 
 def _stats_dict(item: Any) -> dict[str, Any]:
