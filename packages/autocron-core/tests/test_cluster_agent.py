@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
+from typing import Any
+
+import pytest
 
 from autocron_core import AutoCron, MemoryStore, RunRecord, RunStatus
 from autocron_core.protocols import ClusterStore
@@ -165,5 +169,41 @@ def test_a_node_at_its_instance_limit_leaves_the_occurrence_to_others(clock: Fak
         assert scheduler.settle()
         statuses = sorted(r.status.value for r in store.history("slow"))
         assert statuses == ["succeeded"]  # the second occurrence was left unclaimed
+    finally:
+        scheduler.stop()
+
+
+def test_a_change_notice_makes_the_agent_sync_at_once(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the store signals a definition change, the node picks it up without waiting to poll."""
+    from autocron_core import _cluster
+
+    monkeypatch.setattr(_cluster, "SYNC_INTERVAL", 3600.0)  # polling alone would take an hour
+
+    class WatchedStore(SharedMemoryStore):
+        persistent = True
+        notice: Any = None
+
+        def watch(self, callback: Any) -> Any:
+            WatchedStore.notice = callback
+            return lambda: None
+
+        def save_state(self, task: Any) -> None:
+            pass
+
+    store = WatchedStore()
+    scheduler = AutoCron(timezone="UTC", clock=clock, store=store, node_id="n")
+    scheduler.start(blocking=False)
+    try:
+        from autocron_core.task import build_task
+
+        store.save_task(build_task("from-elsewhere", command="true", every="1h"))
+        assert WatchedStore.notice is not None
+        WatchedStore.notice()
+        deadline = time.monotonic() + 5
+        while scheduler.get_task(name="from-elsewhere") is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert scheduler.get_task(name="from-elsewhere") is not None
     finally:
         scheduler.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -304,3 +305,36 @@ def test_reap_takes_only_the_tasks_asked_for(stores: list[SqlStore]) -> None:
     assert [r.task for r in reaped] == ["mine"]
     assert _row(store, mine)["status"] == RunStatus.ABANDONED.value
     assert _row(store, theirs)["status"] == RunStatus.RUNNING.value
+
+
+def test_watch_hears_definition_changes_made_elsewhere(postgres_url: str, tmp_path: Path) -> None:
+    """On PostgreSQL, saving a task through one store reaches another store's watcher (LISTEN/NOTIFY)."""
+    from autocron_core.task import build_task
+
+    listening, writing = SqlStore(postgres_url), SqlStore(postgres_url)
+    heard = threading.Event()
+    stop = listening.watch(heard.set)
+    assert stop is not None
+    try:
+        task = build_task("shared", command="true", every="1h")
+        deadline = time.monotonic() + 10
+        while not heard.is_set() and time.monotonic() < deadline:  # until the listener is up
+            writing.save_task(task)
+            heard.wait(0.2)
+        assert heard.is_set()
+        heard.clear()
+        writing.delete_task("shared")
+        assert heard.wait(5)
+    finally:
+        stop()
+        listening.close()
+        writing.close()
+
+
+def test_watch_is_postgresql_only(tmp_path: Path) -> None:
+    """SQLite has no notices: watch() returns None and the agent keeps polling."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'w.db'}")
+    try:
+        assert store.watch(lambda: None) is None
+    finally:
+        store.close()

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .protocols import ClusterStore
@@ -30,6 +31,8 @@ class ClusterAgent:
         self._scheduler = scheduler
         self.store = store
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by the store's change notices, and by stop()
+        self._unwatch: Any = None
         self._started = False
         self._thread: threading.Thread | None = None
         self.period = max(0.1, store.lease_seconds / 3)
@@ -39,6 +42,12 @@ class ClusterAgent:
         self._started = True
         self.store.register_node(self._scheduler.node_id)
         self._stop.clear()
+        watch = getattr(self.store, "watch", None)  # optional: PostgreSQL LISTEN/NOTIFY
+        if callable(watch):
+            try:
+                self._unwatch = watch(self._wake.set)
+            except Exception:
+                logger.warning("could not watch the store for changes; polling instead", exc_info=True)
         self._thread = threading.Thread(target=self._run, name="autocron-cluster", daemon=True)
         self._thread.start()
 
@@ -48,6 +57,10 @@ class ClusterAgent:
             return
         self._started = False
         self._stop.set()
+        self._wake.set()
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
         if self._thread is not None:
             self._thread.join(10)
         try:
@@ -56,18 +69,21 @@ class ClusterAgent:
             logger.exception("could not unregister node %s", self._scheduler.node_id)
 
     def _run(self) -> None:
-        # Wake at the shorter of the two periods: a 30 s lease must not make
-        # definitions added elsewhere wait 10 s to appear.
-        step = min(self.period, SYNC_INTERVAL)
-        since_tick = since_sync = 0.0
-        while not self._stop.wait(step):
-            since_tick += step
-            since_sync += step
-            if since_tick >= self.period:
-                since_tick = 0.0
+        # Heartbeat and reap every lease/3; sync definitions every SYNC_INTERVAL,
+        # or at once when the store sends a change notice (PostgreSQL).
+        next_tick = time.monotonic() + self.period
+        next_sync = time.monotonic() + SYNC_INTERVAL
+        while True:
+            noticed = self._wake.wait(max(0.0, min(next_tick, next_sync) - time.monotonic()))
+            if self._stop.is_set():
+                return
+            self._wake.clear()
+            now = time.monotonic()
+            if now >= next_tick:
+                next_tick = now + self.period
                 self.tick()
-            if since_sync >= SYNC_INTERVAL:
-                since_sync = 0.0
+            if noticed or now >= next_sync:
+                next_sync = now + SYNC_INTERVAL
                 try:
                     self._scheduler.sync_with_store()
                 except Exception:

@@ -280,7 +280,9 @@ class AutoCron(Engine):
 
     def _after_change(self, task: Task, kind: EventKind) -> None:
         if self._store.persistent and task.kind != "func":
-            self._store.save_state(task)
+            # save_task, not save_state: pausing is a change of definition that
+            # other nodes must see (a cluster store notifies them of it).
+            self._store.save_task(task)
         if self._listeners.wants(kind):
             self._emit(kind, task)
 

@@ -13,7 +13,7 @@ import datetime as _dt
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, tuple_, update
@@ -29,6 +29,7 @@ from autocron_core.task import Task
 from ._cluster_sql import ANCHOR_KIND, ClusterOps, key_of, reason, run_record
 from ._connect import create_sql_engine
 from ._document import scrub_secrets
+from ._listen import Listener, channel_name, notify
 from ._schema import Tables, build_tables, prepare_schema
 from ._sqlstats import sql_stats
 from ._urls import parse_store_url
@@ -210,6 +211,7 @@ class SqlStore(ClusterOps):
         }
         with self._begin(f"saving task {task.name!r}") as conn:
             self._upsert(conn, self.tables.tasks, values, ("name",))
+            self._notify_change(conn)
 
     def save_state(self, task: Task) -> None:
         """Update the task's state columns (nothing when it is not stored)."""
@@ -226,7 +228,28 @@ class SqlStore(ClusterOps):
         """
         t = self.tables.tasks
         with self._begin(f"deleting task {name!r}") as conn:
-            return bool(conn.execute(delete(t).where(t.c.name == name, t.c.kind != ANCHOR_KIND)).rowcount)
+            deleted = bool(conn.execute(delete(t).where(t.c.name == name, t.c.kind != ANCHOR_KIND)).rowcount)
+            if deleted:
+                self._notify_change(conn)
+            return deleted
+
+    def _notify_change(self, conn: Any) -> None:
+        """Tell listening nodes that definitions changed (PostgreSQL; elsewhere they poll)."""
+        if self.dialect == "postgresql":
+            notify(conn, channel_name(self.prefix))
+
+    def watch(self, callback: Callable[[], None]) -> Callable[[], None] | None:
+        """Call ``callback`` whenever another process changes a task definition.
+
+        PostgreSQL only (LISTEN/NOTIFY on a dedicated connection); elsewhere
+        returns ``None`` and the cluster agent's polling is all there is.
+
+        Returns:
+            A function that stops watching, or ``None``.
+        """
+        if self.dialect != "postgresql":
+            return None
+        return Listener(self._engine, channel_name(self.prefix), callback).stop
 
     def _insert(self, table: Any) -> Any:
         """The dialect's INSERT, which has ON CONFLICT on SQLite and PostgreSQL."""
