@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import textwrap
-import traceback
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +17,8 @@ from autocron_core import AutoCron
 from autocron_core.errors import ConfigError, StoreError, TaskError
 from autocron_core.task import build_task
 from autocron_store import FileStore
+
+from .conftest import read_only, run_unprivileged
 
 
 @pytest.fixture
@@ -193,82 +190,6 @@ def test_missing_folder_gives_store_error(tmp_path: Path, script: str) -> None:
         FileStore(target).write_tasks([build_task("a", script=script, every="5m")])
 
 
-_NOBODY = 65534
-
-
-def _run_unprivileged(scenario: Callable[[Path], list[str]], folder: Path, scratch: Path) -> list[str]:
-    """Run ``scenario(folder)`` where folder permissions count; the lines it returns.
-
-    Root ignores permission bits, and CI runs as root: there the scenario runs in
-    a forked child that drops to nobody (uid/gid 65534, no supplementary groups).
-    A fork, not a new interpreter, because the interpreter may live where nobody
-    cannot read it (/root/.pyenv); the child first runs the scenario once as root
-    on ``scratch`` so every module it needs is imported before the drop.
-    Skips where privileges cannot be dropped or permissions are not enforced.
-    """
-    if os.name != "posix":
-        pytest.skip("needs POSIX permissions")
-    if os.geteuid() != 0:
-        lines = scenario(folder)
-    else:
-        os.chown(folder, _NOBODY, _NOBODY)
-        read_fd, write_fd = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns into pytest
-            status, out = 1, ""
-            try:
-                os.close(read_fd)
-                scenario(scratch)
-                try:
-                    os.setgroups([])
-                    os.setgid(_NOBODY)
-                    os.setuid(_NOBODY)
-                except PermissionError as exc:
-                    out = f"NOPRIV {exc}"
-                else:
-                    out = "\n".join(scenario(folder))
-                status = 0
-            except BaseException:
-                out = traceback.format_exc()
-            finally:
-                with contextlib.suppress(OSError), os.fdopen(write_fd, "w") as pipe:
-                    pipe.write(out)
-                os._exit(status)
-        os.close(write_fd)
-        with os.fdopen(read_fd) as pipe:
-            out = pipe.read()
-        _, wait = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(wait) == 0, out
-        if out.startswith("NOPRIV"):
-            pytest.skip(f"cannot drop root privileges here: {out}")
-        lines = out.splitlines()
-    if "UNENFORCED" in lines:
-        pytest.skip("this filesystem or user ignores folder permissions")
-    return lines
-
-
-@pytest.fixture
-def open_folder(tmp_path: Path) -> Iterator[Path]:
-    """An empty folder an unprivileged child can reach (pytest's root-owned temp folder is 0700)."""
-    if os.name == "posix" and os.geteuid() == 0:
-        folder = Path(tempfile.mkdtemp(prefix="autocron-ro-"))
-        yield folder
-        shutil.rmtree(folder, ignore_errors=True)
-    else:
-        yield tmp_path
-
-
-def _read_only(folder: Path) -> bool:
-    """Make ``folder`` read-only; whether that is enforced for this process."""
-    folder.chmod(0o500)
-    try:
-        (folder / "probe").touch()
-    except PermissionError:
-        return True
-    (folder / "probe").unlink()
-    return False
-
-
 def _read_only_save(folder: Path) -> list[str]:
     """Save tasks, make the folder read-only, save again; report the error and whether the file is intact."""
     script = folder / "job.py"
@@ -278,7 +199,7 @@ def _read_only_save(folder: Path) -> list[str]:
     store.write_tasks([build_task("a", script=str(script), every="5m")])
     before = path.read_bytes()
     try:
-        if not _read_only(folder):
+        if not read_only(folder):
             return ["UNENFORCED"]
         try:
             store.save_task(build_task("b", script=str(script), every="5m"))
@@ -294,7 +215,7 @@ def _read_only_save(folder: Path) -> list[str]:
 
 def test_read_only_folder_gives_store_error_and_keeps_the_file(open_folder: Path, tmp_path: Path) -> None:
     """In a read-only folder a save fails with StoreError naming the file, and the old file is intact."""
-    lines = _run_unprivileged(_read_only_save, open_folder, tmp_path)
+    lines = run_unprivileged(_read_only_save, open_folder, tmp_path)
     assert lines[0].startswith("ERROR") and "tasks.yaml" in lines[0], lines
     assert lines[1:] == ["KEPT True", "LEFTOVERS []"]
 

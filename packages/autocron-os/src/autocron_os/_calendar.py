@@ -204,3 +204,27 @@ def cron_interval(seconds: float) -> str | None:
     if hours == 24 * 7:
         return "0 0 * * 0"
     return None
+
+
+def check_calendar_host(
+    cron: Cron, host: str, zone_rule: str, system_zone: Any, *, dst_tolerant: bool
+) -> None:
+    """Refuse a cron expression a system-zone-only host (launchd, Task Scheduler) cannot run as AutoCron does.
+
+    Args:
+        cron: the expression and its zone.
+        host: the host's name, for the message.
+        zone_rule: how the host reads times, for the message.
+        system_zone: the host's zone.
+        dst_tolerant: accept DST differences knowingly.
+
+    Raises:
+        OSAdapterError: another zone than the system's, or a DST change the host handles differently.
+    """
+    if not is_system_zone(cron.tz, system_zone):
+        raise OSAdapterError(
+            f"{cron.expr!r} is in {zone_name(cron.tz)}, but {host} {zone_rule}; use the system zone"
+        )
+    conflict = dst_conflict(cron, host)
+    if conflict and not dst_tolerant:
+        raise OSAdapterError(conflict)

@@ -22,9 +22,8 @@ from autocron_core.errors import OSAdapterError
 from autocron_core.protocols import InstalledEntry
 from autocron_core.schedules import Interval, Schedule
 from autocron_core.task import Task
-from autocron_core.timezones import zone_name
 
-from ._calendar import day_terms, dst_conflict, is_system_zone, spec_of
+from ._calendar import check_calendar_host, day_terms, spec_of
 from .base import Command, OSAdapter, Runner, atomic_write
 
 __all__ = ["LaunchdAdapter", "calendar_intervals"]
@@ -126,14 +125,13 @@ class LaunchdAdapter(OSAdapter):
 
     def _check_schedule(self, schedule: Schedule) -> None:
         if isinstance(schedule, Cron):
-            if not is_system_zone(schedule.tz, self.system_zone):
-                raise OSAdapterError(
-                    f"{schedule.expr!r} is in {zone_name(schedule.tz)}, but launchd reads times in the "
-                    "system zone only; use the system zone"
-                )
-            conflict = dst_conflict(schedule, "launchd")
-            if conflict and not self.dst_tolerant:
-                raise OSAdapterError(conflict)
+            check_calendar_host(
+                schedule,
+                "launchd",
+                "reads times in the system zone only",
+                self.system_zone,
+                dst_tolerant=self.dst_tolerant,
+            )
             calendar_intervals(schedule, self.max_entries)
         elif not isinstance(schedule, Interval):
             super()._check_schedule(schedule)

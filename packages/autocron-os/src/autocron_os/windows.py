@@ -24,9 +24,9 @@ from autocron_core.errors import OSAdapterError
 from autocron_core.protocols import InstalledEntry
 from autocron_core.schedules import At, Interval, Schedule
 from autocron_core.task import Task
-from autocron_core.timezones import UTC, zone_name
+from autocron_core.timezones import UTC
 
-from ._calendar import dst_conflict, is_system_zone
+from ._calendar import check_calendar_host
 from ._taskxml import NS, calendar_triggers, time_trigger
 from .base import Command, OSAdapter, Runner
 
@@ -81,14 +81,13 @@ class WindowsAdapter(OSAdapter):
 
     def _check_schedule(self, schedule: Schedule) -> None:
         if isinstance(schedule, Cron):
-            if not is_system_zone(schedule.tz, self.system_zone):
-                raise OSAdapterError(
-                    f"{schedule.expr!r} is in {zone_name(schedule.tz)}, but Task Scheduler calendar triggers "
-                    "follow the system zone; use the system zone"
-                )
-            conflict = dst_conflict(schedule, "Task Scheduler")
-            if conflict and not self.dst_tolerant:
-                raise OSAdapterError(conflict)
+            check_calendar_host(
+                schedule,
+                "Task Scheduler",
+                "calendar triggers follow the system zone",
+                self.system_zone,
+                dst_tolerant=self.dst_tolerant,
+            )
             calendar_triggers(schedule)
         elif isinstance(schedule, Interval):
             seconds = int(schedule.seconds)
