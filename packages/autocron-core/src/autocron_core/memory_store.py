@@ -17,19 +17,34 @@ __all__ = ["DEFAULT_HISTORY_LIMIT", "MemoryStore", "open_memory_store"]
 
 #: Run records kept per task; older ones are dropped first.
 DEFAULT_HISTORY_LIMIT = 1000
+#: Finished runs between two age checks when ``keep_days`` is set.
+PRUNE_EVERY = 100
 
 _Key = tuple[_dt.datetime, int]
 
 
 class MemoryStore:
-    """Keeps tasks and a bounded run history per task in this process only."""
+    """Keeps tasks and a bounded run history per task in this process only.
+
+    Args:
+        history_limit: run records kept per task, the oldest going first
+            (``None``: no limit).
+        keep_days: also drop records of occurrences older than this many days,
+            checked every ``PRUNE_EVERY`` finished runs (``None``: no age limit).
+    """
 
     persistent = False
 
-    def __init__(self, history_limit: int = DEFAULT_HISTORY_LIMIT) -> None:
-        if history_limit < 1:
-            raise ValueError(f"history_limit={history_limit!r}: expected at least 1")
+    def __init__(
+        self, history_limit: int | None = DEFAULT_HISTORY_LIMIT, keep_days: float | None = None
+    ) -> None:
+        if history_limit is not None and history_limit < 1:
+            raise ValueError(f"history_limit={history_limit!r}: expected at least 1, or None")
+        if keep_days is not None and not keep_days > 0:
+            raise ValueError(f"keep_days={keep_days!r}: expected a number of days above 0, or None")
         self.history_limit = history_limit
+        self.keep_days = keep_days
+        self._finished = 0
         self._lock = threading.Lock()
         self._tasks: dict[str, Task] = {}
         self._runs: dict[str, OrderedDict[_Key, RunRecord]] = {}
@@ -60,7 +75,7 @@ class MemoryStore:
             elif key in runs:
                 return False
             runs[key] = record
-            if len(runs) > self.history_limit:
+            if self.history_limit is not None and len(runs) > self.history_limit:
                 runs.popitem(last=False)
             return True
 
@@ -69,8 +84,30 @@ class MemoryStore:
         with self._lock:
             runs = self._runs.setdefault(record.task, OrderedDict())
             runs[key] = record
-            if len(runs) > self.history_limit:
+            if self.history_limit is not None and len(runs) > self.history_limit:
                 runs.popitem(last=False)
+            if self.keep_days is not None:
+                self._finished += 1
+                if self._finished >= PRUNE_EVERY:
+                    self._finished = 0
+                    self._prune_locked()
+
+    def prune(self) -> int:
+        """Drop records of occurrences older than ``keep_days``; how many went."""
+        with self._lock:
+            return self._prune_locked()
+
+    def _prune_locked(self) -> int:
+        if self.keep_days is None:
+            return 0
+        cutoff = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(days=self.keep_days)
+        removed = 0
+        for runs in self._runs.values():
+            old = [key for key in runs if key[0] < cutoff]
+            for key in old:
+                del runs[key]
+            removed += len(old)
+        return removed
 
     def history(self, name: str | None = None, limit: int = 100) -> list[RunRecord]:
         with self._lock:

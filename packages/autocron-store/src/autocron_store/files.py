@@ -14,20 +14,17 @@ import os
 import threading
 from typing import Any
 
+from autocron_core.memory_store import MemoryStore
 from autocron_core.protocols import TaskStats
 from autocron_core.records import RunRecord
 from autocron_core.schedules import from_utc_us
-from autocron_core.stats import stats_by_task
 from autocron_core.task import Task
 
 from ._atomic import atomic_write
 from ._document import document_format, dump_document, entries_of, read_document, scrub_secrets
-from ._runlog import RunLog
-from .retention import DEFAULT_KEEP_DAYS, DEFAULT_KEEP_RUNS, PRUNE_EVERY, check_retention
+from .retention import DEFAULT_KEEP_DAYS, DEFAULT_KEEP_RUNS, check_retention
 
 __all__ = ["FileStore"]
-
-_ALL = 10**9
 
 
 def _state(task: Task) -> dict[str, Any]:
@@ -72,7 +69,7 @@ class FileStore:
         self._lock = threading.RLock()
         self._entries: dict[str, Any] | None = None
         self._seen: tuple[int, int] | None = None
-        self._runs = RunLog(self.keep_runs, self.keep_days, PRUNE_EVERY)
+        self._runs = MemoryStore(history_limit=self.keep_runs, keep_days=self.keep_days)  # history: in memory
 
     def __repr__(self) -> str:
         return f"FileStore({self.path!r})"
@@ -164,21 +161,21 @@ class FileStore:
     # -- runs (in memory) -------------------------------------------------------
     def claim_run(self, record: RunRecord) -> bool:
         """Insert ``record`` unless its key exists (in this process's memory)."""
-        return self._runs.claim(record)
+        return self._runs.claim_run(record)
 
     def finish_run(self, record: RunRecord) -> None:
         """Replace the record with the same key."""
-        self._runs.finish(record)
+        self._runs.finish_run(record)
 
     def history(self, name: str | None = None, limit: int = 100) -> list[RunRecord]:
         """The newest ``limit`` records kept in memory, newest first."""
-        return self._runs.newest(name, limit)
+        return self._runs.history(name, limit)
 
     def stats(
         self, name: str | None = None, since: _dt.datetime | None = None, last_n: int | None = None
     ) -> list[TaskStats]:
         """Per-task aggregates over the kept history (see ``SqlStore.stats``)."""
-        return stats_by_task(self._runs.newest(name, _ALL), name, since, last_n)
+        return self._runs.stats(name, since, last_n)
 
     def close(self) -> None:
         """Nothing to release: every change is already on disk."""
