@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from .errors import ScheduleError
-from .timezones import UTC, resolve_timezone, zone_name
+from .timezones import UTC, resolve_timezone
 
 __all__ = ["At", "Interval", "Schedule", "format_interval", "parse_interval", "parse_schedule"]
 
@@ -308,12 +308,6 @@ def parse_schedule(
             raise ScheduleError("cron", value, 'a cron expression such as "*/5 * * * *"')
         return Cron(value, timezone=timezone)
     return At(value, timezone=timezone)
-
-
-def schedule_timezone_name(schedule: Schedule) -> str | None:
-    """The zone name a schedule is evaluated in, if it has one."""
-    tz = getattr(schedule, "tz", None)
-    return zone_name(tz) if isinstance(tz, _dt.tzinfo) else None
 
 
 def __getattr__(name: str) -> Any:
