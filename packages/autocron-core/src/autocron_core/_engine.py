@@ -119,6 +119,11 @@ class Engine:
         # Python-level __enter__/__exit__ per call. Both are the same lock.
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
+        # Run accounting (instance counts, in-flight total, per-task counters) has a
+        # lock of its own, held for a few statements at a time: a worker finishing a
+        # run then never waits for the loop thread, which holds the engine lock while
+        # it dispatches a batch. Order: the engine lock first, then this one.
+        self._acct = threading.Lock()
         self._heap: list[tuple[int, int, Any]] = []
         self._seq = itertools.count(1)
         self._tasks: dict[str, Task] = {}
@@ -331,8 +336,9 @@ class Engine:
     def _start(self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None) -> Run:
         """Begin an attempt (engine lock held): count the instance, arm the timeout, hand it over."""
         run = Run(task, scheduled_us, attempt, waiter)
-        task.running += 1
-        self._in_flight += 1
+        with self._acct:
+            task.running += 1
+            self._in_flight += 1
         timeout = task.policy.timeout
         if timeout is not None:
             self._push(self._clock.now_us() + int(timeout * _US), _Timer(run, kill=False))
@@ -474,16 +480,32 @@ class Engine:
             self._pool.abandon(run.thread)
 
     def _release(self, run: Run) -> None:
-        with self._lock:
-            run.done = True
-            task = run.task
-            task.running -= 1
-            self._in_flight -= 1
-            self._drain_backlog(task)
-            if not self._in_flight:
-                self._cond.notify_all()
+        """End an attempt that never ran (claimed elsewhere, or the pool closed)."""
+        task = run.task
+        # A queued backlog is only touched under the engine lock (see _settle).
+        queue = task.policy.overlap_policy == "queue"
+        if queue:
+            self._lock.acquire()
+        try:
+            with self._acct:
+                run.done = True
+                task.running -= 1
+                self._in_flight -= 1
+                idle = not self._in_flight
+            if queue:
+                self._drain_backlog(task)
+        finally:
+            if queue:
+                self._lock.release()
+        if idle:
+            self._notify_idle()
         if run.waiter is not None:
             run.waiter.set()
+
+    def _notify_idle(self) -> None:
+        """Wake wait_idle(), stop() and settle(): nothing is in flight any more."""
+        with self._lock:
+            self._cond.notify_all()
 
     def _drain_backlog(self, task: Task) -> None:
         backlog = task._backlog
@@ -499,23 +521,23 @@ class Engine:
         """Record an attempt's outcome once, then retry, notify and call back."""
         if run.cancel == "timed_out" and status is RunStatus.FAILED:
             status, error = RunStatus.TIMED_OUT, f"timed out after {run.task.policy.timeout:g}s"
-        with self._lock:
-            if run.done:
-                return
-            run.done = True
         task = run.task
+        if task.policy.timeout is None:
+            run.done = True  # only a timeout timer can race the worker to finish an attempt
+        else:
+            with self._acct:
+                if run.done:
+                    return
+                run.done = True
         now = self._clock.now_us()
-        record = run.record or RunRecord(
-            task.name,
-            from_utc_us(run.scheduled_us),
-            run.attempt,
-            status,
-            from_utc_us(now),
-            None,
-            None,
-            self._node_id,
-        )
-        record = record.finished(status, from_utc_us(now), error=error, output=output)
+        finished_at = from_utc_us(now)
+        claim = run.record
+        if claim is None:  # never claimed: the attempt starts and ends now
+            record = RunRecord(task.name, from_utc_us(run.scheduled_us), run.attempt, status,
+                               finished_at, finished_at, error, self._node_id, output)  # fmt: skip
+        else:  # built directly: NamedTuple._replace costs several times more
+            record = RunRecord(claim.task, claim.scheduled_for, claim.attempt, status,
+                               claim.started_at, finished_at, error, claim.node_id, output)  # fmt: skip
         if claimed:
             try:
                 self._store.finish_run(record)
@@ -530,28 +552,22 @@ class Engine:
             and self._tasks.get(task.name) is task
             and not self._closed
         )  # a stopping scheduler starts nothing new
-        with self._lock:
-            task.running -= 1
-            self._in_flight -= 1
-            task.run_count += 1
-            task.last_status = status.value
-            if task.last_run_us is None or run.scheduled_us >= task.last_run_us:
-                task.last_run_us = run.scheduled_us
-            if failed:
-                task.fail_count += 1
-            recovered = False
-            if retry:
-                delay = policy.retry_delay_for(run.attempt)
-                self._push(
-                    now + int(delay * _US), _Retry(task, run.scheduled_us, run.attempt + 1, run.waiter)
-                )
-            elif failed:
-                task.failing = True
-            else:
-                recovered, task.failing = task.failing, False
-            self._drain_backlog(task)
-            if not self._in_flight:
-                self._cond.notify_all()
+        if retry or policy.overlap_policy == "queue":
+            # The heap and a task's backlog belong to the engine lock.
+            with self._lock:
+                recovered, idle = self._settle(run, status, failed, retry)
+                if retry:
+                    delay = policy.retry_delay_for(run.attempt)
+                    self._push(
+                        now + int(delay * _US), _Retry(task, run.scheduled_us, run.attempt + 1, run.waiter)
+                    )
+                self._drain_backlog(task)
+                if not self._in_flight:
+                    self._cond.notify_all()
+        else:
+            recovered, idle = self._settle(run, status, failed, retry)
+            if idle:
+                self._notify_idle()
         if failed:
             logger.log(
                 logging.WARNING if retry else logging.ERROR,
@@ -585,7 +601,7 @@ class Engine:
                 self._emit(EventKind.FAILED, task, record=record, error=error)
             if task.on_failure is not None and event is not None:
                 self._callback(task.on_failure, event, task)
-        else:
+        elif task.on_success is not None or self._wants_success(task, recovered):
             event = self._emit(
                 EventKind.SUCCEEDED,
                 task,
@@ -599,6 +615,32 @@ class Engine:
         if waiter is not None and not retry:
             waiter.succeeded = not failed
             waiter.set()
+
+    def _settle(self, run: Run, status: RunStatus, failed: bool, retry: bool) -> tuple[bool, bool]:
+        """Count a finished attempt into its task: whether the task recovered with it,
+        and whether nothing is in flight any more."""
+        task = run.task
+        with self._acct:
+            task.running -= 1
+            self._in_flight -= 1
+            task.run_count += 1
+            task.last_status = status._value_
+            if task.last_run_us is None or run.scheduled_us >= task.last_run_us:
+                task.last_run_us = run.scheduled_us
+            recovered = False
+            if failed:
+                task.fail_count += 1
+                if not retry:
+                    task.failing = True
+            else:
+                recovered, task.failing = task.failing, False
+            return recovered, not self._in_flight
+
+    def _wants_success(self, task: Task, recovered: bool) -> bool:
+        """Whether a success event must be built: a listener, or the notifier, wants it."""
+        return self._listeners.wants(EventKind.SUCCEEDED) or self._notifications.wants(
+            task, EventKind.SUCCEEDED, recovered
+        )
 
     # -- events -----------------------------------------------------------------
     def _emit(self, kind: EventKind, task: Task, *, force: bool = False, **fields: Any) -> Event | None:

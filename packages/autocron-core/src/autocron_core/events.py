@@ -34,6 +34,10 @@ class EventKind(str, Enum):
     SKIPPED = "skipped"
     MISSED = "missed"
 
+    # str's hash, not Enum's Python-level one: the hot path looks kinds up in a
+    # dict for every run, and equal strings then find the member too.
+    __hash__ = str.__hash__
+
     def __str__(self) -> str:
         return self.value
 

@@ -82,9 +82,12 @@ class MemoryStore:
     def finish_run(self, record: RunRecord) -> None:
         key = (record.scheduled_for, record.attempt)
         with self._lock:
-            runs = self._runs.setdefault(record.task, OrderedDict())
+            runs = self._runs.get(record.task)
+            if runs is None:
+                runs = self._runs[record.task] = OrderedDict()
+            new = key not in runs  # a claimed run keeps its place in the history
             runs[key] = record
-            if self.history_limit is not None and len(runs) > self.history_limit:
+            if new and self.history_limit is not None and len(runs) > self.history_limit:
                 runs.popitem(last=False)
             if self.keep_days is not None:
                 self._finished += 1

@@ -20,6 +20,8 @@ class RunStatus(str, Enum):
     MISSED = "missed"
     ABANDONED = "abandoned"
 
+    __hash__ = str.__hash__  # as EventKind: C-level, and consistent with ==
+
     def __str__(self) -> str:
         return self.value
 

@@ -96,7 +96,8 @@ def to_utc_us(moment: _dt.datetime) -> int:
 
 def from_utc_us(us: int, tz: _dt.tzinfo = UTC) -> _dt.datetime:
     """The aware datetime for microseconds since the epoch, in ``tz``."""
-    moment = _EPOCH + _dt.timedelta(microseconds=us)
+    seconds, micro = divmod(us, _US)
+    moment = _EPOCH + _dt.timedelta(0, seconds, micro)  # already normalised: cheaper to build
     return moment if tz is UTC else moment.astimezone(tz)
 
 

@@ -7,10 +7,12 @@ scheduler calls ``execute()`` inside its retry, timeout and overlap machinery.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import itertools
 import os
 import re
 import sys
+import types
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
@@ -145,6 +147,39 @@ class TaskOptions(NamedTuple):
 
 
 _DEFAULT_OPTIONS = TaskOptions()
+
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE
+# The last function asked about and the answer, as one tuple so threads swap it whole.
+_async_memo: tuple[Any, bool] = (None, False)
+
+
+def _is_coroutine_function(func: Any) -> bool:
+    """``inspect.iscoroutinefunction``, remembering the last answer (tasks made in
+    bulk often share one function) and without importing ``inspect``.
+
+    Importing inspect costs about 30 ms, which would land on the first run. When
+    it is already imported, it answers (it also knows
+    ``inspect.markcoroutinefunction``, which only code that imported it can use).
+    """
+    global _async_memo
+    last = _async_memo
+    if last[0] is func:
+        return last[1]
+    inspect = sys.modules.get("inspect")
+    if inspect is not None:
+        answer = bool(inspect.iscoroutinefunction(func))
+    else:  # the same test inspect makes: unwrap methods and partials, read the code flags
+        target = func
+        while True:
+            target = getattr(target, "__func__", target)
+            if isinstance(target, functools.partial):
+                target = target.func
+            else:
+                break
+        code = getattr(target, "__code__", None) if isinstance(target, types.FunctionType) else None
+        answer = code is not None and bool(code.co_flags & _CO_COROUTINE)
+    _async_memo = (func, answer)
+    return answer
 
 
 class Task:
@@ -282,20 +317,19 @@ class Task:
     def is_async(self) -> bool:
         """Whether ``execute()`` returns an awaitable (runs on the event-loop thread)."""
         if self._async is None:  # asked on every run: find out once
-            from inspect import iscoroutinefunction
-
             if type(self).execute is not Task.execute:
-                self._async = iscoroutinefunction(type(self).execute)
+                self._async = _is_coroutine_function(type(self).execute)
             else:
-                self._async = self.kind == "func" and iscoroutinefunction(self.target)
+                self._async = self.kind == "func" and _is_coroutine_function(self.target)
         return self._async
 
     # -- scheduling ---------------------------------------------------------
     def next_fire_after_us(self, moment_us: int) -> int | None:
         """The first occurrence strictly after ``moment_us`` within ``start_at``/``end_at``."""
         schedule = self.schedule
-        if self.start_at is not None:
-            moment_us = max(moment_us, to_utc_us(self.start_at) - 1)
+        options = self.options
+        if options.start_at is not None:
+            moment_us = max(moment_us, to_utc_us(options.start_at) - 1)
         if isinstance(schedule, Interval):
             nxt: int | None = schedule.next_after_us(moment_us)
         elif isinstance(schedule, At):
@@ -303,7 +337,7 @@ class Task:
         else:
             found = schedule.next_after(from_utc_us(moment_us))
             nxt = None if found is None else to_utc_us(found)
-        if nxt is not None and self.end_at is not None and nxt > to_utc_us(self.end_at):
+        if nxt is not None and options.end_at is not None and nxt > to_utc_us(options.end_at):
             return None
         return nxt
 
