@@ -15,7 +15,6 @@ import itertools
 import logging
 import threading
 from collections import deque
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ._aio import AsyncRunner
@@ -25,7 +24,7 @@ from .errors import CommandFailedError
 from .events import Event, EventKind, Listeners
 from .policy import QUEUE_LIMIT
 from .records import RunRecord, RunStatus
-from .schedules import Interval, from_utc_us
+from .schedules import Interval, from_utc_us, to_utc_us
 from .task import Task
 
 if TYPE_CHECKING:
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     from .protocols import Store
 
 logger = logging.getLogger("autocron.scheduler")
+_INFO = logging.INFO
 
 _US = 1_000_000
 #: Longest single wait: a safety re-check of the wall clock (a suspended machine
@@ -74,12 +74,19 @@ class _Timer:
 
 
 class Run:
-    """One attempt in flight. ``done`` flips once, under the engine lock."""
+    """One attempt in flight. ``done`` flips once (see ``Engine._finish``).
 
-    __slots__ = ("attempt", "cancel", "done", "process", "record", "scheduled_us",
+    Calling it runs a sync attempt on the calling (worker) thread: the pool
+    takes runs as jobs as they are, with no wrapper made per run.
+    """
+
+    __slots__ = ("attempt", "cancel", "done", "engine", "process", "record", "scheduled_us",
                  "task", "task_name", "thread", "waiter")  # fmt: skip
 
-    def __init__(self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None) -> None:
+    def __init__(
+        self, engine: Engine, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None
+    ) -> None:
+        self.engine = engine
         self.task = task
         self.task_name = task.name
         self.scheduled_us = scheduled_us
@@ -90,6 +97,9 @@ class Run:
         self.thread: threading.Thread | None = None
         self.cancel: Any = None
         self.waiter = waiter
+
+    def __call__(self) -> None:
+        self.engine._run_sync(self)
 
     @property
     def scheduled_iso(self) -> str:
@@ -220,9 +230,8 @@ class Engine:
                     self._batch = None
             handled += count
             if batch:
-                run_sync = self._run_sync
                 try:
-                    self._pool.submit_many([partial(run_sync, run) for run in batch])
+                    self._pool.submit_many(batch)  # a Run is a job: calling it runs it
                 except RuntimeError:  # the pool closed under us (stop()): these runs never start
                     for run in batch:
                         self._release(run)
@@ -318,7 +327,7 @@ class Engine:
         """A skipped or missed occurrence: one record, one event, never a run."""
         when = from_utc_us(scheduled_us)
         record = RunRecord(
-            task.name, when, 1, status, None, from_utc_us(self._clock.now_us()), why, self._node_id
+            task.name, when, 1, status, None, self._clock.now(), why, self._node_id
         )
         kind = EventKind.SKIPPED if status is RunStatus.SKIPPED else EventKind.MISSED
         logger.info("task %r: occurrence %s %s (%s)", task.name, when.isoformat(), status.value, why)
@@ -335,19 +344,22 @@ class Engine:
     # -- runs -----------------------------------------------------------------
     def _start(self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None) -> Run:
         """Begin an attempt (engine lock held): count the instance, arm the timeout, hand it over."""
-        run = Run(task, scheduled_us, attempt, waiter)
+        run = Run(self, task, scheduled_us, attempt, waiter)
         with self._acct:
             task.running += 1
             self._in_flight += 1
         timeout = task.policy.timeout
         if timeout is not None:
             self._push(self._clock.now_us() + int(timeout * _US), _Timer(run, kill=False))
-        if task.is_async:
+        is_async = task._async  # the property's answer once known; it is asked on every run
+        if is_async is None:
+            is_async = task.is_async
+        if is_async:
             self._start_async(run)
         elif self._batch is not None:  # inside run_due: handed over with the rest of the batch
             self._batch.append(run)
         else:
-            self._pool.submit(lambda: self._run_sync(run))
+            self._pool.submit(run)
         return run
 
     def _scheduled_dt(self, us: int) -> _dt.datetime:
@@ -361,13 +373,12 @@ class Engine:
 
     def _claim(self, run: Run) -> bool:
         task = run.task
-        now = self._clock.now_us()
         record = RunRecord(
             task.name,
             self._scheduled_dt(run.scheduled_us),
             run.attempt,
             RunStatus.RUNNING,
-            from_utc_us(now),
+            self._clock.now(),
             None,
             None,
             self._node_id,
@@ -395,7 +406,8 @@ class Engine:
     def _run_sync(self, run: Run) -> None:
         if not self._claim(run):
             return
-        run.thread = threading.current_thread()
+        if run.task.policy.timeout is not None:  # a timeout gives the thread up: know which
+            run.thread = threading.current_thread()
         set_current_run(run)
         output: str | None = None
         error: str | None
@@ -529,8 +541,7 @@ class Engine:
                 if run.done:
                     return
                 run.done = True
-        now = self._clock.now_us()
-        finished_at = from_utc_us(now)
+        finished_at = self._clock.now()
         claim = run.record
         if claim is None:  # never claimed: the attempt starts and ends now
             record = RunRecord(task.name, from_utc_us(run.scheduled_us), run.attempt, status,
@@ -559,7 +570,8 @@ class Engine:
                 if retry:
                     delay = policy.retry_delay_for(run.attempt)
                     self._push(
-                        now + int(delay * _US), _Retry(task, run.scheduled_us, run.attempt + 1, run.waiter)
+                        to_utc_us(finished_at) + int(delay * _US),
+                        _Retry(task, run.scheduled_us, run.attempt + 1, run.waiter),
                     )
                 self._drain_backlog(task)
                 if not self._in_flight:
@@ -577,7 +589,7 @@ class Engine:
                 status.value,
                 error,
             )
-        elif logger.isEnabledFor(logging.INFO):  # skip building the arguments on the hot path
+        elif logger.isEnabledFor(_INFO):  # skip building the arguments on the hot path
             logger.info(
                 "task %r: attempt %d succeeded in %.3fs", task.name, run.attempt, record.duration or 0
             )
@@ -601,7 +613,7 @@ class Engine:
                 self._emit(EventKind.FAILED, task, record=record, error=error)
             if task.on_failure is not None and event is not None:
                 self._callback(task.on_failure, event, task)
-        elif task.on_success is not None or self._wants_success(task, recovered):
+        elif task.options.on_success is not None or self._wants_success(task, recovered):
             event = self._emit(
                 EventKind.SUCCEEDED,
                 task,
@@ -638,28 +650,42 @@ class Engine:
 
     def _wants_success(self, task: Task, recovered: bool) -> bool:
         """Whether a success event must be built: a listener, or the notifier, wants it."""
-        return self._listeners.wants(EventKind.SUCCEEDED) or self._notifications.wants(
+        if self._listeners.wants(EventKind.SUCCEEDED):
+            return True
+        notifications = self._notifications
+        return bool(task.options.notify or notifications.defaults) and notifications.wants(
             task, EventKind.SUCCEEDED, recovered
         )
 
     # -- events -----------------------------------------------------------------
-    def _emit(self, kind: EventKind, task: Task, *, force: bool = False, **fields: Any) -> Event | None:
-        notify = self._notifications.wants(task, kind, fields.get("recovered", False))
+    def _emit(
+        self,
+        kind: EventKind,
+        task: Task,
+        *,
+        record: RunRecord | None = None,
+        error: str | None = None,
+        retry_in: float | None = None,
+        recovered: bool = False,
+        force: bool = False,
+    ) -> Event | None:
+        """Build the event and deliver it, unless no listener, notifier or callback wants it."""
+        notifications = self._notifications
+        # Asking the dispatcher only when a channel could apply keeps a run's cost down.
+        notify = bool(task.options.notify or notifications.defaults) and notifications.wants(
+            task, kind, recovered
+        )
         if not (force or notify or self._listeners.wants(kind)):
             return None
-        record = fields.get("record")
-        event = Event(
-            kind,
-            task.name,
-            from_utc_us(self._clock.now_us()),
-            task,
-            scheduled_for=record.scheduled_for if record else None,
-            attempt=record.attempt if record else None,
-            **fields,
-        )
+        if record is None:
+            event = Event(kind, task.name, self._clock.now(), task)
+        else:  # the record's own time stamp is when this happened
+            when = record.finished_at or record.started_at or self._clock.now()
+            event = Event(kind, task.name, when, task, record, record.scheduled_for, record.attempt,
+                          error, retry_in, recovered)  # fmt: skip
         self._listeners.emit(event)
         if notify:
-            self._notifications.dispatch(task, event)
+            notifications.dispatch(task, event)
         return event
 
     @staticmethod

@@ -27,7 +27,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 logger = logging.getLogger("autocron.pool")
 
@@ -76,7 +76,7 @@ class WorkerPool:
             self._jobs.append(job)
             self._wake()
 
-    def submit_many(self, jobs: list[Job]) -> None:
+    def submit_many(self, jobs: Sequence[Job]) -> None:
         """Queue several jobs under one lock (the scheduler hands over a batch at once)."""
         with self._cond:
             if self._closing:

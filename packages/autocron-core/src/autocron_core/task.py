@@ -350,7 +350,10 @@ class Task:
         which the scheduler awaits on its event-loop thread.
         """
         if self.kind == "func":
-            return self.target(*self.args, **(self.kwargs or {}))
+            options = self.options
+            if options.kwargs:
+                return self.target(*options.args, **options.kwargs)
+            return self.target(*options.args)
         from ._process import run_argv
 
         argv = (
