@@ -15,11 +15,12 @@ import itertools
 import logging
 import threading
 from collections import deque
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ._aio import AsyncRunner
 from ._pool import WorkerPool
-from ._runctx import set_current_run
+from ._runctx import _local as _run_slot  # set directly: a call per run costs more
 from .errors import CommandFailedError
 from .events import Event, EventKind, Listeners
 from .policy import QUEUE_LIMIT
@@ -36,6 +37,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("autocron.scheduler")
 _INFO = logging.INFO
+# NamedTuple construction without its Python-level __new__ (all fields given, in
+# order): a run builds two records and maybe an event, and the frame is a third
+# of the cost of each.
+_record = partial(tuple.__new__, RunRecord)
+_event = partial(tuple.__new__, Event)
 
 _US = 1_000_000
 #: Longest single wait: a safety re-check of the wall clock (a suspended machine
@@ -138,6 +144,7 @@ class Engine:
         self._seq = itertools.count(1)
         self._tasks: dict[str, Task] = {}
         self._listeners = Listeners()
+        self._listened = self._listeners.by_kind  # `kind in` it: is anyone listening?
         self._pool = WorkerPool(max_workers)
         self._aio = AsyncRunner()
         self._scheduling = False
@@ -326,9 +333,7 @@ class Engine:
     def _record_simple(self, task: Task, scheduled_us: int, status: RunStatus, why: str) -> None:
         """A skipped or missed occurrence: one record, one event, never a run."""
         when = from_utc_us(scheduled_us)
-        record = RunRecord(
-            task.name, when, 1, status, None, self._clock.now(), why, self._node_id
-        )
+        record = RunRecord(task.name, when, 1, status, None, self._clock.now(), why, self._node_id)
         kind = EventKind.SKIPPED if status is RunStatus.SKIPPED else EventKind.MISSED
         logger.info("task %r: occurrence %s %s (%s)", task.name, when.isoformat(), status.value, why)
 
@@ -373,15 +378,11 @@ class Engine:
 
     def _claim(self, run: Run) -> bool:
         task = run.task
-        record = RunRecord(
-            task.name,
-            self._scheduled_dt(run.scheduled_us),
-            run.attempt,
-            RunStatus.RUNNING,
-            self._clock.now(),
-            None,
-            None,
-            self._node_id,
+        cached = self._last_dt  # runs of one instant share one datetime (see _scheduled_dt)
+        scheduled = cached[1] if cached[0] == run.scheduled_us else self._scheduled_dt(run.scheduled_us)
+        now = self._clock.now()
+        record: RunRecord = _record(
+            (task.name, scheduled, run.attempt, RunStatus.RUNNING, now, None, None, self._node_id, None)
         )
         run.record = record
         try:
@@ -399,8 +400,20 @@ class Engine:
             )
             self._release(run)
             return False
-        if self._listeners.wants(EventKind.STARTED):
-            self._emit(EventKind.STARTED, task, record=record)
+        if EventKind.STARTED in self._listened:  # only listeners: no notify_on category is "started"
+            fields = (
+                EventKind.STARTED,
+                task.name,
+                now,
+                task,
+                record,
+                scheduled,
+                run.attempt,
+                None,
+                None,
+                False,
+            )
+            self._listeners.emit(_event(fields))
         return True
 
     def _run_sync(self, run: Run) -> None:
@@ -408,7 +421,7 @@ class Engine:
             return
         if run.task.policy.timeout is not None:  # a timeout gives the thread up: know which
             run.thread = threading.current_thread()
-        set_current_run(run)
+        _run_slot.run = run
         output: str | None = None
         error: str | None
         try:
@@ -422,7 +435,7 @@ class Engine:
             if run.task.kind != "func" and isinstance(result, str):
                 output = result
         finally:
-            set_current_run(None)
+            _run_slot.run = None
         self._finish(run, status, error, output)
 
     def _start_async(self, run: Run) -> None:
@@ -547,8 +560,8 @@ class Engine:
             record = RunRecord(task.name, from_utc_us(run.scheduled_us), run.attempt, status,
                                finished_at, finished_at, error, self._node_id, output)  # fmt: skip
         else:  # built directly: NamedTuple._replace costs several times more
-            record = RunRecord(claim.task, claim.scheduled_for, claim.attempt, status,
-                               claim.started_at, finished_at, error, claim.node_id, output)  # fmt: skip
+            record = _record((claim.task, claim.scheduled_for, claim.attempt, status,
+                              claim.started_at, finished_at, error, claim.node_id, output))  # fmt: skip
         if claimed:
             try:
                 self._store.finish_run(record)
@@ -650,7 +663,7 @@ class Engine:
 
     def _wants_success(self, task: Task, recovered: bool) -> bool:
         """Whether a success event must be built: a listener, or the notifier, wants it."""
-        if self._listeners.wants(EventKind.SUCCEEDED):
+        if EventKind.SUCCEEDED in self._listened:
             return True
         notifications = self._notifications
         return bool(task.options.notify or notifications.defaults) and notifications.wants(
@@ -681,8 +694,8 @@ class Engine:
             event = Event(kind, task.name, self._clock.now(), task)
         else:  # the record's own time stamp is when this happened
             when = record.finished_at or record.started_at or self._clock.now()
-            event = Event(kind, task.name, when, task, record, record.scheduled_for, record.attempt,
-                          error, retry_in, recovered)  # fmt: skip
+            event = _event((kind, task.name, when, task, record, record.scheduled_for, record.attempt,
+                            error, retry_in, recovered))  # fmt: skip
         self._listeners.emit(event)
         if notify:
             notifications.dispatch(task, event)

@@ -117,12 +117,15 @@ class WorkerPool:
     def _work(self) -> None:
         me = threading.current_thread()
         cond = self._cond
+        jobs = self._jobs
         done_by = self._done_by
         finished = 0
         job: Job | None = None
         with cond:
             while True:
-                if job is not None:  # account for the job just run
+                if job is None:
+                    job = self._next_job(me, False)
+                else:  # account for the job just run
                     if me in self._abandoned:
                         self._abandoned.discard(me)
                         self._threads.discard(me)
@@ -132,7 +135,13 @@ class WorkerPool:
                     self._busy -= 1
                     finished += 1
                     done_by[me] = finished
-                job = self._next_job(me, job is not None)
+                    if jobs and not self._shed:  # the common case, inline: go on with the next job
+                        job = jobs.popleft()
+                        self._busy += 1
+                        if jobs and self._watcher is None:
+                            self._wake()  # someone must watch the rest
+                    else:
+                        job = self._next_job(me, True)
                 if job is None:  # closing and drained
                     self._threads.discard(me)
                     done_by.pop(me, None)

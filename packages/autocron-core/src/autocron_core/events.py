@@ -78,7 +78,9 @@ class Listeners:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_kind: dict[EventKind, tuple[Listener, ...]] = {}
+        # Kinds with at least one listener. The scheduler looks a kind up here on its
+        # hot path; this one dict is changed in place, never replaced.
+        self.by_kind: dict[EventKind, tuple[Listener, ...]] = {}
 
     def add(
         self, callback: Listener, kinds: Iterable[EventKind | str] | EventKind | str | None = None
@@ -103,28 +105,28 @@ class Listeners:
                 raise ValueError(f"kinds={kinds!r}: expected event kinds among {known}") from None
         with self._lock:
             for kind in wanted:
-                self._by_kind[kind] = (*self._by_kind.get(kind, ()), callback)
+                self.by_kind[kind] = (*self.by_kind.get(kind, ()), callback)
 
     def remove(self, callback: Listener) -> bool:
         """Stop calling ``callback``; returns whether it was registered."""
         found = False
         with self._lock:
-            for kind, callbacks in list(self._by_kind.items()):
+            for kind, callbacks in list(self.by_kind.items()):
                 kept = tuple(c for c in callbacks if c is not callback and c != callback)
                 found = found or len(kept) != len(callbacks)
                 if kept:
-                    self._by_kind[kind] = kept
+                    self.by_kind[kind] = kept
                 else:
-                    del self._by_kind[kind]
+                    del self.by_kind[kind]
         return found
 
     def wants(self, kind: EventKind) -> bool:
         """Whether anyone listens to ``kind`` (lets the hot path skip building events)."""
-        return kind in self._by_kind
+        return kind in self.by_kind
 
     def emit(self, event: Event) -> None:
         """Deliver ``event`` to its listeners, in the calling thread."""
-        for callback in self._by_kind.get(event.kind, ()):
+        for callback in self.by_kind.get(event.kind, ()):
             try:
                 callback(event)
             except Exception:
