@@ -41,3 +41,49 @@ def test_public_api_names_resolve() -> None:
         assert getattr(autocron_core, name) is not None
     assert autocron_core.SchedulingError is autocron_core.ScheduleError
     assert autocron_core.TaskExecutionError is autocron_core.TaskError
+
+
+def test_telling_async_from_sync_needs_no_inspect(tmp_path) -> None:
+    """In a fresh interpreter, tasks are sorted into async and sync exactly as
+    inspect would, without importing it (30 ms), and an async one really runs."""
+    code = """
+import functools, json, sys
+from autocron_core import AutoCron
+
+async def coro(x=0):
+    ran.append(x)
+
+def plain():
+    pass
+
+class Job:
+    async def method(self):
+        ran.append("method")
+    def sync_method(self):
+        pass
+    async def __call__(self):
+        pass
+
+ran = []
+targets = {
+    "coro": coro, "plain": plain, "partial": functools.partial(coro, 1),
+    "nested_partial": functools.partial(functools.partial(coro), 2),
+    "method": Job().method, "sync_method": Job().sync_method, "builtin": print,
+    "lambda": lambda: None, "callable_object": Job(),
+}
+s = AutoCron(timezone="UTC")
+answers = {name: s.get_task(s.add_task(name, func=f, every="1h")).is_async for name, f in targets.items()}
+loaded = "inspect" in sys.modules  # before an async run: asyncio itself imports inspect
+ok = s.run_task(name="partial", wait=True)
+s.close()
+print(json.dumps({"answers": answers, "ran": ran, "ok": ok, "inspect": loaded}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    result = json.loads(out)
+    assert result["inspect"] is False
+    assert result["ok"] is True and result["ran"] == [1]
+    # What inspect.iscoroutinefunction says of the same targets:
+    assert result["answers"] == {
+        "coro": True, "plain": False, "partial": True, "nested_partial": True, "method": True,
+        "sync_method": False, "builtin": False, "lambda": False, "callable_object": False,
+    }  # fmt: skip
