@@ -9,16 +9,17 @@ that other nodes or the CLI added, changed or removed.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any
+
+from ._lazylog import LazyLogger
 
 if TYPE_CHECKING:
     from .protocols import ClusterStore
     from .scheduler import AutoCron
 
-logger = logging.getLogger("autocron.cluster")
+logger = LazyLogger("autocron.cluster")
 
 #: Seconds between looks at the store for definitions changed elsewhere.
 SYNC_INTERVAL = 2.0

@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as _dt
 import heapq
 import itertools
-import logging
 import threading
 from collections import deque
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ._aio import AsyncRunner
+from ._lazylog import ERROR, INFO, WARNING, LazyLogger
 from ._pool import WorkerPool
 from ._runctx import _local as _run_slot  # set directly: a call per run costs more
 from .errors import CommandFailedError
@@ -35,8 +35,7 @@ if TYPE_CHECKING:
     from .notifications import NotificationDispatcher
     from .protocols import Store
 
-logger = logging.getLogger("autocron.scheduler")
-_INFO = logging.INFO
+logger = LazyLogger("autocron.scheduler")
 # NamedTuple construction without its Python-level __new__ (all fields given, in
 # order): a run builds two records and maybe an event, and the frame is a third
 # of the cost of each.
@@ -128,6 +127,7 @@ class Engine:
         notifications: NotificationDispatcher,
     ) -> None:
         self._clock = clock
+        self._log = logger.get()  # the real logger: its use on every run skips the proxy
         self._store = store
         self._node_id = node_id
         self._notifications = notifications
@@ -290,7 +290,7 @@ class Engine:
                 task, scheduled, RunStatus.MISSED, f"{late:.1f}s late, misfire_grace_time is {grace:g}s"
             )
             return
-        if task.running >= policy.instance_limit:
+        if task.running and task.running >= policy.instance_limit:  # a limit is at least 1
             if self._cluster_mode:
                 # In a cluster the limit is per node: recording 'skipped' would take the
                 # occurrence's claim from a node that could run it. Leave it to them.
@@ -595,15 +595,15 @@ class Engine:
                 self._notify_idle()
         if failed:
             logger.log(
-                logging.WARNING if retry else logging.ERROR,
+                WARNING if retry else ERROR,
                 "task %r: attempt %d %s: %s",
                 task.name,
                 run.attempt,
                 status.value,
                 error,
             )
-        elif logger.isEnabledFor(_INFO):  # skip building the arguments on the hot path
-            logger.info(
+        elif self._log.isEnabledFor(INFO):  # skip building the arguments on the hot path
+            self._log.info(
                 "task %r: attempt %d succeeded in %.3fs", task.name, run.attempt, record.duration or 0
             )
         if self._store.persistent:

@@ -23,13 +23,14 @@ Two things set it apart from ``ThreadPoolExecutor``:
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
-logger = logging.getLogger("autocron.pool")
+from ._lazylog import LazyLogger
+
+logger = LazyLogger("autocron.pool")
 
 Job = Callable[[], None]
 

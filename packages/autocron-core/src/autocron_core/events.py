@@ -1,14 +1,15 @@
 """Events the scheduler emits, and the listener registry that delivers them."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: see _options.py (NamedTuple fields as text cost
+# a compile each at import).
 
 import datetime as _dt
-import logging
 import threading
 from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ._lazylog import LazyLogger
 from .records import RunRecord
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Event", "EventKind", "Listeners"]
 
-logger = logging.getLogger("autocron.events")
+logger = LazyLogger("autocron.events")
 
 
 class EventKind(str, Enum):
@@ -61,7 +62,7 @@ class Event(NamedTuple):
     kind: EventKind
     task_name: str
     time: _dt.datetime
-    task: Task | None = None
+    task: "Task | None" = None  # the one field typing must resolve from text
     record: RunRecord | None = None
     scheduled_for: _dt.datetime | None = None
     attempt: int | None = None

@@ -4,7 +4,8 @@ A ``Policy`` is a frozen value; equal policies are shared between tasks, so a
 hundred thousand tasks with default options cost one policy object.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: see _options.py (NamedTuple fields as text cost
+# a compile each at import).
 
 import datetime as _dt
 import math

@@ -1,6 +1,7 @@
 """Run records: what happened to one attempt at one occurrence of a task."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: see _options.py (NamedTuple fields as text cost
+# a compile each at import).
 
 import datetime as _dt
 from enum import Enum
@@ -68,7 +69,7 @@ class RunRecord(NamedTuple):
         """The identity a store keeps unique."""
         return (self.task, self.scheduled_for, self.attempt)
 
-    def finished(self, status: RunStatus, finished_at: _dt.datetime, **changes: Any) -> RunRecord:
+    def finished(self, status: RunStatus, finished_at: _dt.datetime, **changes: Any) -> "RunRecord":
         """A copy with the final status and finish time."""
         return self._replace(status=status, finished_at=finished_at, **changes)
 

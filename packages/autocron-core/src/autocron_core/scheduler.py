@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import heapq
-import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -15,6 +14,7 @@ if TYPE_CHECKING:
 
 from ._cluster import ClusterAgent
 from ._engine import Engine, Waiter, _Retry, _Timer
+from ._lazylog import LazyLogger
 from .clock import Clock, SystemClock
 from .errors import PluginNotFoundError, TaskError
 from .events import Event, EventKind
@@ -26,7 +26,7 @@ from .timezones import resolve_timezone
 
 __all__ = ["AutoCron"]
 
-logger = logging.getLogger("autocron.scheduler")
+logger = LazyLogger("autocron.scheduler")
 
 
 def _file_url(path: str | os.PathLike[str]) -> str:

@@ -15,8 +15,9 @@ import sys
 import types
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
+from ._options import TaskOptions
 from .errors import ScheduleError, TaskError
 from .policy import NOTIFY_ON, Policy, make_policy
 from .schedules import At, Interval, Schedule, from_utc_us, parse_schedule, to_utc_us
@@ -127,23 +128,6 @@ def _channels(value: Any) -> tuple[Any, ...]:
                 raise TaskError("notify", value, "channel names or objects with a notify() method")
         return items
     raise TaskError("notify", value, 'a channel name such as "email", a list of them, or a notifier object')
-
-
-class TaskOptions(NamedTuple):
-    """A task's rarely-changed options, kept together so that tasks with the
-    defaults share one value (a hundred thousand tasks cost one of these)."""
-
-    args: tuple[Any, ...] = ()
-    kwargs: dict[str, Any] | None = None
-    func_ref: str | None = None
-    start_at: _dt.datetime | None = None
-    end_at: _dt.datetime | None = None
-    tags: tuple[str, ...] = ()
-    notify: tuple[Any, ...] = ()
-    notify_on: frozenset[str] = frozenset({"failure", "recovery"})
-    email_config: Mapping[str, Any] | None = None
-    on_success: Callable[..., Any] | None = None
-    on_failure: Callable[..., Any] | None = None
 
 
 _DEFAULT_OPTIONS = TaskOptions()
