@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 handle,
                 indent=2,
             )
-    return 0 if help_ms < TARGET_HELP_MS else 1
+    return 0  # a missed target is reported above, not an error: benchmarks never assert timings
 
 
 if __name__ == "__main__":
