@@ -6,9 +6,8 @@ standard library (and tzdata on Windows).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .cron import Cron, parse_cron
 from .decorator import get_global_scheduler, reset_global_scheduler, schedule, start_scheduler
 from .errors import (
     AutoCronError,
@@ -31,9 +30,14 @@ from .scheduler import AutoCron
 from .schedules import At, Interval, Schedule, parse_interval
 from .task import Task, build_task, sanitize_task_name
 
+if TYPE_CHECKING:  # what type checkers see of the lazily loaded names below
+    from .cron import Cron, parse_cron
+
 # Names whose modules load on first use: import time is a budget (40 ms above a
 # bare interpreter), and an embedded app rarely needs these at start-up.
 _LAZY = {
+    "Cron": "cron",  # loaded anyway by the first cron schedule parsed
+    "parse_cron": "cron",
     "validate_config": "config",
     "configure_logging": "logs",
     "get_logger": "logs",

@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._cluster import ClusterAgent
     from .notifications import NotificationDispatcher
 
-from ._cluster import ClusterAgent
 from ._engine import Engine, Waiter, _Retry, _Timer
 from ._lazylog import LazyLogger
 from .clock import Clock, SystemClock
@@ -100,7 +100,11 @@ class AutoCron(Engine):
             NotificationDispatcher(notify, notifications),
         )
         self._os = self._resolve_os(use_os_scheduler)
-        self._agent = ClusterAgent(self, self._store) if isinstance(self._store, ClusterStore) else None
+        self._agent: ClusterAgent | None = None
+        if isinstance(self._store, ClusterStore):
+            from ._cluster import ClusterAgent  # only nodes sharing a store need it
+
+            self._agent = ClusterAgent(self, self._store)
         self._cluster_mode = self._agent is not None
         self._restore()
 
