@@ -155,6 +155,27 @@ def test_shutdown_drops_queued_jobs_and_waits_for_running_ones(pool) -> None:
         p.submit(tracker.job)
 
 
+def test_shutdown_runs_queued_jobs_that_idle_workers_could_take(pool) -> None:
+    """Jobs queued behind a running one are not lost at shutdown while workers are free:
+    a plain pool would already be running them."""
+    p = pool(4)
+    tracker = Tracker()
+    release = threading.Event()
+    entered = threading.Event()
+
+    def long_job() -> None:
+        entered.set()
+        release.wait(5)
+        tracker.job()
+
+    p.submit(long_job)
+    assert entered.wait(5)
+    p.submit_many([tracker.job] * 2)  # shut down at once, before any watcher looks
+    threading.Timer(0.2, release.set).start()
+    assert p.shutdown(wait=True, timeout=5) is True
+    assert tracker.done == 3
+
+
 def test_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_workers=0"):
         WorkerPool(0)

@@ -170,7 +170,8 @@ class WorkerPool:
                 if continuing and self._shed and self._busy:
                     self._shed -= 1  # others are cycling through jobs: leave them to it
                     continuing = False
-                if continuing or (self._joining and self._watcher is not me) or not self._busy:
+                called_in = self._joining and self._watcher is not me
+                if continuing or called_in or not self._busy or self._closing:
                     if self._joining and not continuing:
                         self._joining -= 1
                     if self._watcher is me:
@@ -271,15 +272,25 @@ class WorkerPool:
         return True
 
     def shutdown(self, wait: bool = True, timeout: float | None = None) -> bool:
-        """Take no new jobs, drop queued ones, and wait for running ones (up to ``timeout``).
+        """Take no new jobs, drop the queued ones no idle worker could take, and wait
+        for the others to run (up to ``timeout``).
 
         Returns:
             Whether every running job finished in time.
         """
         with self._cond:
             self._closing = True
-            dropped = len(self._jobs)
-            self._jobs.clear()
+            # A plain pool would already run as many queued jobs as it has idle
+            # workers: start those (this one may have held them back to spare the
+            # GIL) and drop only the ones beyond max_workers, newest first.
+            keep = max(0, min(len(self._jobs), self.size - self._busy))
+            dropped = len(self._jobs) - keep
+            for _ in range(dropped):
+                self._jobs.pop()
+            for _ in range(keep - self._parked):
+                if self._live() > self.size:
+                    break
+                self._spawn()
             self._cond.notify_all()
         if dropped:
             logger.info("dropped %d queued runs at shutdown", dropped)
@@ -287,7 +298,7 @@ class WorkerPool:
             return self._busy == 0
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._busy:
+            while self._busy or self._jobs:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
