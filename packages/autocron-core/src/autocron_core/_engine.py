@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ._aio import AsyncRunner
 from ._lazylog import ERROR, INFO, WARNING, LazyLogger
 from ._pool import WorkerPool
-from ._runctx import _local as _run_slot  # set directly: a call per run costs more
+from ._runctx import run_slot
 from .errors import CommandFailedError
 from .events import Event, EventKind, Listeners
 from .policy import QUEUE_LIMIT
@@ -421,7 +421,7 @@ class Engine:
             return
         if run.task.policy.timeout is not None:  # a timeout gives the thread up: know which
             run.thread = threading.current_thread()
-        _run_slot.run = run
+        run_slot.run = run
         output: str | None = None
         error: str | None
         try:
@@ -435,7 +435,7 @@ class Engine:
             if run.task.kind != "func" and isinstance(result, str):
                 output = result
         finally:
-            _run_slot.run = None
+            run_slot.run = None
         self._finish(run, status, error, output)
 
     def _start_async(self, run: Run) -> None:

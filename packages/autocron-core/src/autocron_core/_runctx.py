@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     import subprocess
 
-_local = threading.local()
+#: The slot itself: the engine sets ``run_slot.run`` around each run (an
+#: attribute store; a function call per run would cost more).
+run_slot = threading.local()
 
 
 class RunHandle(Protocol):
@@ -31,9 +33,4 @@ class RunHandle(Protocol):
 
 def current_run() -> RunHandle | None:
     """The run executing on this thread, or ``None`` outside a run."""
-    return getattr(_local, "run", None)
-
-
-def set_current_run(run: RunHandle | None) -> None:
-    """Mark the run executing on this thread (``None`` when it ends)."""
-    _local.run = run
+    return getattr(run_slot, "run", None)
