@@ -39,6 +39,8 @@ STALL = 0.002
 #: A watcher woken later than this past its deadline had to wait for the interpreter:
 #: some thread was running Python, so another worker would only compete with it.
 GIL_BUSY = 0.0005
+#: How much longer the watcher waits between looks while every worker is taken.
+FULL_FACTOR = 25
 
 
 class WorkerPool:
@@ -209,10 +211,14 @@ class WorkerPool:
         self._watcher = me
         seen = dict(self._done_by)
         while self._jobs and not self._closing and self._watcher is me and self._busy:
-            deadline = time.monotonic() + self.stall
+            # With every worker taken, nobody can be called in: only asking cyclers to
+            # step back is left, and that can wait longer (long blocking jobs with runs
+            # queued behind them would otherwise cost 500 wake-ups a second).
+            interval = self.stall if self._busy + self._joining < self.size else self.stall * FULL_FACTOR
+            deadline = time.monotonic() + interval
             self._parked += 1
             try:
-                notified = self._cond.wait(self.stall)
+                notified = self._cond.wait(interval)
             finally:
                 self._parked -= 1
             late = time.monotonic() - deadline
