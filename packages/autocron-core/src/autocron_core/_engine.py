@@ -378,7 +378,7 @@ class Engine:
 
     def _claim(self, run: Run) -> bool:
         task = run.task
-        cached = self._last_dt  # runs of one instant share one datetime (see _scheduled_dt)
+        cached = self._last_dt  # _scheduled_dt's cache, read inline: this runs for every run
         scheduled = cached[1] if cached[0] == run.scheduled_us else self._scheduled_dt(run.scheduled_us)
         now = self._clock.now()
         record: RunRecord = _record(
@@ -507,7 +507,7 @@ class Engine:
     def _release(self, run: Run) -> None:
         """End an attempt that never ran (claimed elsewhere, or the pool closed)."""
         task = run.task
-        # A queued backlog is only touched under the engine lock (see _settle).
+        # A queued backlog is only touched under the engine lock (as in _finish).
         queue = task.policy.overlap_policy == "queue"
         if queue:
             self._lock.acquire()
@@ -626,7 +626,11 @@ class Engine:
                 self._emit(EventKind.FAILED, task, record=record, error=error)
             if task.on_failure is not None and event is not None:
                 self._callback(task.on_failure, event, task)
-        elif task.options.on_success is not None or self._wants_success(task, recovered):
+        elif (  # a success event is built only when a callback, a listener or the notifier wants it
+            task.options.on_success is not None
+            or EventKind.SUCCEEDED in self._listened
+            or self._notify_wanted(task, EventKind.SUCCEEDED, recovered)
+        ):
             event = self._emit(
                 EventKind.SUCCEEDED,
                 task,
@@ -661,13 +665,12 @@ class Engine:
                 recovered, task.failing = task.failing, False
             return recovered, not self._in_flight
 
-    def _wants_success(self, task: Task, recovered: bool) -> bool:
-        """Whether a success event must be built: a listener, or the notifier, wants it."""
-        if EventKind.SUCCEEDED in self._listened:
-            return True
+    def _notify_wanted(self, task: Task, kind: EventKind, recovered: bool) -> bool:
+        """Whether the notification dispatcher must see this event."""
         notifications = self._notifications
+        # Asking the dispatcher only when a channel could apply keeps a run's cost down.
         return bool(task.options.notify or notifications.defaults) and notifications.wants(
-            task, EventKind.SUCCEEDED, recovered
+            task, kind, recovered
         )
 
     # -- events -----------------------------------------------------------------
@@ -683,11 +686,7 @@ class Engine:
         force: bool = False,
     ) -> Event | None:
         """Build the event and deliver it, unless no listener, notifier or callback wants it."""
-        notifications = self._notifications
-        # Asking the dispatcher only when a channel could apply keeps a run's cost down.
-        notify = bool(task.options.notify or notifications.defaults) and notifications.wants(
-            task, kind, recovered
-        )
+        notify = self._notify_wanted(task, kind, recovered)
         if not (force or notify or self._listeners.wants(kind)):
             return None
         if record is None:
@@ -698,7 +697,7 @@ class Engine:
                             error, retry_in, recovered))  # fmt: skip
         self._listeners.emit(event)
         if notify:
-            notifications.dispatch(task, event)
+            self._notifications.dispatch(task, event)
         return event
 
     @staticmethod

@@ -85,9 +85,8 @@ class MemoryStore:
             runs = self._runs.get(record.task)
             if runs is None:
                 runs = self._runs[record.task] = OrderedDict()
-            new = key not in runs  # a claimed run keeps its place in the history
-            runs[key] = record
-            if new and self.history_limit is not None and len(runs) > self.history_limit:
+            runs[key] = record  # a claimed run keeps its place in the history
+            if self.history_limit is not None and len(runs) > self.history_limit:
                 runs.popitem(last=False)
             if self.keep_days is not None:
                 self._finished += 1
