@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import given
@@ -101,3 +102,86 @@ def test_interval_value_semantics() -> None:
     assert hash(Interval("1h")) == hash(Interval(3600))
     assert Interval("90m").describe() == "every 1h30m"
     assert Interval("1h").to_config() == {"every": "1h"}
+
+
+# The grammar as a regular expression (what parse_interval used before its scanner):
+# the scanner must accept exactly these texts and read the same seconds from them.
+_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*", re.IGNORECASE)
+_NUMBER = re.compile(r"\s*\d+(?:\.\d+)?\s*")
+_UNIT_SECONDS = {"w": 604800, "week": 604800, "weeks": 604800, "d": 86400, "day": 86400, "days": 86400,
+                 "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600, "m": 60, "min": 60,
+                 "mins": 60, "minute": 60, "minutes": 60, "s": 1, "sec": 1, "secs": 1, "second": 1,
+                 "seconds": 1}  # fmt: skip
+
+
+def _oracle(text: str) -> float | None:
+    if _NUMBER.fullmatch(text):
+        return float(text)
+    seconds, pos = 0.0, 0
+    for match in _PART.finditer(text):
+        if match.start() != pos:
+            break
+        unit = _UNIT_SECONDS.get(match.group(2).lower())
+        if unit is None:
+            return None
+        seconds += float(match.group(1)) * unit
+        pos = match.end()
+    return seconds if pos == len(text) and pos else None
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "1",
+                    "30",
+                    "0",
+                    "1.5",
+                    "2.",
+                    ".5",
+                    "٣",
+                    " ",
+                    "\t",
+                    "h",
+                    "m",
+                    "S",
+                    "min",
+                    "Hours",
+                    "x",
+                    "1h",
+                    "-",
+                    "+",
+                    "e",
+                    "nan",
+                    "ſ",
+                    "ms",
+                ]
+            ),
+            st.text(alphabet="0123456789 .hms", max_size=3),
+        ),
+        max_size=6,
+    ).map("".join)
+)
+def test_parse_interval_reads_exactly_the_documented_grammar(text: str) -> None:
+    """On random texts of digits, units, spaces and junk, the scanner agrees with the grammar's
+    regular expression: same texts accepted, same seconds, and everything else a ScheduleError."""
+    expected = _oracle(text)
+    if expected is None or not expected > 0:
+        with pytest.raises(ScheduleError):
+            parse_interval(text)
+    else:
+        assert parse_interval(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["*/5 * * * *", " 0 9 * * 1-5 ", "0 0 1 1 * 2027", "@daily", "  @hourly  ", "@every_5", "@", "@dai-ly",
+     "5m", "1h 30m", "90", "1 2 3 4", "1 2 3 4 5 6 7", "1h 2m 3s 4h 5m", ""],
+)  # fmt: skip
+def test_looks_like_cron_tells_cron_text_from_intervals(text: str) -> None:
+    """A config's ``schedule:`` text is cron when it is a nickname or has five or six fields."""
+    from autocron_core.schedules import looks_like_cron
+
+    regex = re.compile(r"^\s*(@\w+|\S+(\s+\S+){4,5})\s*$")
+    assert looks_like_cron(text) == (bool(regex.match(text)) and not _NUMBER.fullmatch(text))

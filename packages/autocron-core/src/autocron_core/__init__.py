@@ -6,8 +6,6 @@ standard library (and tzdata on Windows).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from .decorator import get_global_scheduler, reset_global_scheduler, schedule, start_scheduler
 from .errors import (
     AutoCronError,
@@ -30,7 +28,11 @@ from .scheduler import AutoCron
 from .schedules import At, Interval, Schedule, parse_interval
 from .task import Task, build_task, sanitize_task_name
 
+TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
+
 if TYPE_CHECKING:  # what type checkers see of the lazily loaded names below
+    from typing import Any
+
     from .cron import Cron, parse_cron
 
 # Names whose modules load on first use: import time is a budget (40 ms above a

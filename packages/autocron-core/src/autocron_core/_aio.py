@@ -7,10 +7,12 @@ only when the first async task runs.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
+
+TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class AsyncRunner:
@@ -95,6 +97,8 @@ class AsyncRunner:
                 await asyncio.wait(pending, timeout=timeout)
             for t in pending:
                 t.cancel()
+
+        import contextlib  # here, not at import: it costs start-up time
 
         with contextlib.suppress(Exception):  # best effort at shutdown
             asyncio.run_coroutine_threadsafe(cancel_all(), loop).result(

@@ -15,7 +15,6 @@ import itertools
 import threading
 from collections import deque
 from functools import partial
-from typing import TYPE_CHECKING, Any
 
 from ._aio import AsyncRunner
 from ._lazylog import ERROR, INFO, WARNING, LazyLogger
@@ -28,8 +27,11 @@ from .records import RunRecord, RunStatus
 from .schedules import Interval, from_utc_us, to_utc_us
 from .task import Task
 
+TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
+
 if TYPE_CHECKING:
     import subprocess
+    from typing import Any
 
     from .clock import Clock
     from .notifications import NotificationDispatcher

@@ -9,10 +9,12 @@ made, so a run pays no indirection.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
+
 
 if TYPE_CHECKING:
     import logging
+    from typing import Any
 
 __all__ = ["LazyLogger"]
 

@@ -1,14 +1,16 @@
-"""A task's rarely-changed options, in a module of their own.
+"""A task's rarely-changed options, in a module of their own."""
 
-No ``from __future__ import annotations`` here (nor in records, events and
-policy): ``typing.NamedTuple`` turns annotations given as text into
-``ForwardRef`` objects, compiling each one, which cost about 3 ms per class at
-``import autocron_core`` (measured with ``-X importtime``).
-"""
+from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+
+TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from ._tuples import NamedTuple
+
 
 __all__ = ["TaskOptions"]
 

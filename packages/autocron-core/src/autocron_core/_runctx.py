@@ -8,7 +8,13 @@ timeout machinery uses it to find the process to stop.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Protocol
+
+TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # the classes below are plain bases at run time
+
 
 if TYPE_CHECKING:
     import subprocess

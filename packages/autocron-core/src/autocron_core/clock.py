@@ -9,7 +9,13 @@ from __future__ import annotations
 import datetime as _dt
 import threading
 import time
-from typing import Protocol
+
+TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # the classes below are plain bases at run time
+
 
 __all__ = ["Clock", "SystemClock"]
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 from .scheduler import AutoCron
 
+TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
+
 __all__ = ["get_global_scheduler", "reset_global_scheduler", "schedule", "start_scheduler"]
 
-F = TypeVar("F", bound=Callable[..., Any])
 _lock = threading.Lock()
 _scheduler: AutoCron | None = None
 

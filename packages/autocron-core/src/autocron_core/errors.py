@@ -8,7 +8,10 @@ program can react to an error without parsing its message.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
+
 
 __all__ = [
     "AutoCronError",

@@ -1,19 +1,24 @@
 """Events the scheduler emits, and the listener registry that delivers them."""
 
-# No `from __future__ import annotations`: see _options.py (NamedTuple fields as text cost
-# a compile each at import).
+from __future__ import annotations
 
 import datetime as _dt
 import threading
 from collections.abc import Callable, Iterable
 from enum import Enum
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._lazylog import LazyLogger
 from .records import RunRecord
 
+TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
 if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
     from .task import Task
+
+    Listener = Callable[["Event"], Any]
+else:
+    from ._tuples import NamedTuple
 
 __all__ = ["Event", "EventKind", "Listeners"]
 
@@ -62,16 +67,13 @@ class Event(NamedTuple):
     kind: EventKind
     task_name: str
     time: _dt.datetime
-    task: "Task | None" = None  # the one field typing must resolve from text
+    task: Task | None = None
     record: RunRecord | None = None
     scheduled_for: _dt.datetime | None = None
     attempt: int | None = None
     error: str | None = None
     retry_in: float | None = None
     recovered: bool = False
-
-
-Listener = Callable[[Event], Any]
 
 
 class Listeners:

@@ -4,16 +4,20 @@ A ``Policy`` is a frozen value; equal policies are shared between tasks, so a
 hundred thousand tasks with default options cost one policy object.
 """
 
-# No `from __future__ import annotations`: see _options.py (NamedTuple fields as text cost
-# a compile each at import).
+from __future__ import annotations
 
 import datetime as _dt
 import math
 import threading
-from typing import Any, NamedTuple
 
 from .errors import TaskError
 from .schedules import parse_interval
+
+TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from ._tuples import NamedTuple
 
 __all__ = ["NOTIFY_ON", "OVERLAP_POLICIES", "QUEUE_LIMIT", "Policy", "make_policy"]
 

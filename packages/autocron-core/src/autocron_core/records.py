@@ -1,11 +1,16 @@
 """Run records: what happened to one attempt at one occurrence of a task."""
 
-# No `from __future__ import annotations`: see _options.py (NamedTuple fields as text cost
-# a compile each at import).
+from __future__ import annotations
 
 import datetime as _dt
 from enum import Enum
-from typing import Any, NamedTuple
+
+TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+else:
+    from ._tuples import NamedTuple
+
 
 __all__ = ["RunRecord", "RunStatus"]
 
@@ -69,7 +74,7 @@ class RunRecord(NamedTuple):
         """The identity a store keeps unique."""
         return (self.task, self.scheduled_for, self.attempt)
 
-    def finished(self, status: RunStatus, finished_at: _dt.datetime, **changes: Any) -> "RunRecord":
+    def finished(self, status: RunStatus, finished_at: _dt.datetime, **changes: Any) -> RunRecord:
         """A copy with the final status and finish time."""
         return self._replace(status=status, finished_at=finished_at, **changes)
 

@@ -9,10 +9,12 @@ scanned at import. Two packages claiming one name is an error naming both.
 from __future__ import annotations
 
 import threading
-from importlib import import_module
-from typing import Any
 
 from .errors import AutoCronError, PluginNotFoundError
+
+TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["NOTIFIERS", "OS_ADAPTERS", "STORES", "Registry", "store_scheme"]
 
@@ -85,6 +87,8 @@ class Registry:
             if name not in targets:
                 raise PluginNotFoundError(self.group, name, sorted(targets), self._packages.get(name))
             module_name, _, attr = targets[name][0].partition(":")
+            from importlib import import_module  # here: importlib brings warnings at import
+
             obj: Any = import_module(module_name)
             for part in attr.split("."):
                 obj = getattr(obj, part)

@@ -7,11 +7,6 @@ import heapq
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from ._cluster import ClusterAgent
-    from .notifications import NotificationDispatcher
 
 from ._engine import Engine, Waiter, _Retry, _Timer
 from ._lazylog import LazyLogger
@@ -23,6 +18,14 @@ from .registry import OS_ADAPTERS, open_store
 from .schedules import Interval, from_utc_us, to_utc_us
 from .task import Task, build_task
 from .timezones import resolve_timezone
+
+TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ._cluster import ClusterAgent
+    from .notifications import NotificationDispatcher
+
 
 __all__ = ["AutoCron"]
 

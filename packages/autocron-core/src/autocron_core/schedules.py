@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import re
-from typing import Any
 
 from .errors import ScheduleError
 from .timezones import UTC, resolve_timezone
+
+TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["At", "Interval", "Schedule", "format_interval", "parse_interval", "parse_schedule"]
 
@@ -27,8 +29,6 @@ _UNITS = {
     "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
     "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
 }  # fmt: skip
-_PART = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*", re.IGNORECASE)
-_NUMBER = re.compile(r"\s*\d+(?:\.\d+)?\s*")
 _INTERVAL_EXPECTED = (
     'a positive duration such as "30s", "5m", "2h", "1d", "1w", "1h30m", or a number of seconds'
 )
@@ -51,27 +51,59 @@ def parse_interval(text: str | float | _dt.timedelta, *, field: str = "every") -
     elif isinstance(text, (int, float)):
         seconds = float(text)
     elif isinstance(text, str):
-        if _NUMBER.fullmatch(text):
-            seconds = float(text)
-        else:
-            seconds = 0.0
-            pos = 0
-            for match in _PART.finditer(text):
-                if match.start() != pos:
-                    break
-                unit = _UNITS.get(match.group(2).lower())
-                if unit is None:
-                    raise ScheduleError(
-                        field, text, _INTERVAL_EXPECTED, detail=f"unknown unit {match.group(2)!r}"
-                    )
-                seconds += float(match.group(1)) * unit
-                pos = match.end()
-            if pos != len(text) or pos == 0:
-                raise ScheduleError(field, text, _INTERVAL_EXPECTED)
+        seconds = _parse_interval_text(text, field)
     else:
         raise ScheduleError(field, text, _INTERVAL_EXPECTED)
     if not seconds > 0 or math.isnan(seconds) or math.isinf(seconds):
         raise ScheduleError(field, text, _INTERVAL_EXPECTED, detail="it must be above zero")
+    return seconds
+
+
+def _parse_interval_text(text: str, field: str) -> float:
+    """Seconds of ``"90"``, ``"1h30m"`` or ``"1h 30m"``: whitespace, then parts of a
+    decimal number and a unit word, or one bare number.
+
+    A scanner rather than a regular expression: ``re`` would be a fifth of the
+    time ``import autocron_core`` takes. Digits are Unicode decimals (as
+    ``float()`` reads them), units ASCII letters in any case.
+    """
+    end = len(text)
+    pos = 0
+    seconds = 0.0
+    parts = 0
+    while True:
+        while pos < end and text[pos].isspace():
+            pos += 1
+        if pos == end:
+            break
+        start = pos
+        while pos < end and text[pos].isdecimal():
+            pos += 1
+        if pos == start:
+            raise ScheduleError(field, text, _INTERVAL_EXPECTED)
+        if pos + 1 < end and text[pos] == "." and text[pos + 1].isdecimal():
+            pos += 2
+            while pos < end and text[pos].isdecimal():
+                pos += 1
+        number = float(text[start:pos])
+        while pos < end and text[pos].isspace():
+            pos += 1
+        unit_start = pos
+        while pos < end and text[pos].isascii() and text[pos].isalpha():
+            pos += 1
+        if pos == unit_start:
+            if parts == 0 and pos == end:  # one bare number of seconds
+                return number
+            raise ScheduleError(field, text, _INTERVAL_EXPECTED)
+        unit = _UNITS.get(text[unit_start:pos].lower())
+        if unit is None:
+            raise ScheduleError(
+                field, text, _INTERVAL_EXPECTED, detail=f"unknown unit {text[unit_start:pos]!r}"
+            )
+        seconds += number * unit
+        parts += 1
+    if parts == 0:
+        raise ScheduleError(field, text, _INTERVAL_EXPECTED)
     return seconds
 
 
@@ -256,12 +288,13 @@ class At(Schedule):
         return f"At({self.when.isoformat()!r})"
 
 
-_CRON_START = re.compile(r"^\s*(@\w+|\S+(\s+\S+){4,5})\s*$")
-
-
 def looks_like_cron(text: str) -> bool:
     """Whether a ``schedule:`` text is a cron expression rather than an interval."""
-    return bool(_CRON_START.match(text)) and not _NUMBER.fullmatch(text)
+    words = text.split()
+    if len(words) == 1:  # a nickname such as @daily
+        word = words[0]
+        return len(word) > 1 and word[0] == "@" and word[1:].replace("_", "a").isalnum()
+    return 5 <= len(words) <= 6
 
 
 _INTERVALS: dict[Any, Interval] = {}
@@ -312,7 +345,7 @@ def parse_schedule(
 
 
 def __getattr__(name: str) -> Any:
-    # Cron imports croniter lazily; keep ``from autocron_core.schedules import Cron`` working.
+    # The cron module loads on first use; keep ``from autocron_core.schedules import Cron`` working.
     if name == "Cron":
         from .cron import Cron
 
