@@ -47,7 +47,7 @@ class MemoryStore:
         self._finished = 0
         self._lock = threading.Lock()
         self._tasks: dict[str, Task] = {}
-        self._runs: dict[str, OrderedDict[_Key, RunRecord]] = {}
+        self._runs: dict[str, RunRecord | OrderedDict[_Key, RunRecord]] = {}
 
     def load_tasks(self) -> list[Task]:
         with self._lock:
@@ -66,33 +66,65 @@ class MemoryStore:
         with self._lock:
             return self._tasks.pop(name, None) is not None
 
+    # A task's history is its lone record while it has one (one-shot tasks, and
+    # every task until its second run), then an OrderedDict by (occurrence,
+    # attempt), oldest first. A hundred thousand one-shot tasks then cost no
+    # container each: about 300 bytes apiece, and objects the garbage collector
+    # would otherwise walk on every full collection.
+
     def claim_run(self, record: RunRecord) -> bool:
-        key = (record.scheduled_for, record.attempt)
+        name = record.task
         with self._lock:
-            runs = self._runs.get(record.task)
+            runs = self._runs.get(name)
             if runs is None:
-                runs = self._runs[record.task] = OrderedDict()
+                self._runs[name] = record
+                return True
+            key = (record.scheduled_for, record.attempt)
+            if isinstance(runs, RunRecord):
+                if (runs.scheduled_for, runs.attempt) == key:
+                    return False
+                runs = self._grow_locked(runs)
             elif key in runs:
                 return False
-            runs[key] = record
-            if self.history_limit is not None and len(runs) > self.history_limit:
-                runs.popitem(last=False)
+            self._add_locked(runs, key, record)
             return True
 
     def finish_run(self, record: RunRecord) -> None:
-        key = (record.scheduled_for, record.attempt)
+        name = record.task
         with self._lock:
-            runs = self._runs.get(record.task)
-            if runs is None:
-                runs = self._runs[record.task] = OrderedDict()
-            runs[key] = record  # a claimed run keeps its place in the history
-            if self.history_limit is not None and len(runs) > self.history_limit:
-                runs.popitem(last=False)
+            runs = self._runs.get(name)
+            if runs is None or (
+                isinstance(runs, RunRecord)
+                and runs.scheduled_for == record.scheduled_for
+                and runs.attempt == record.attempt
+            ):
+                self._runs[name] = record  # the first record, or the lone claim now finished
+            else:
+                if isinstance(runs, RunRecord):
+                    runs = self._grow_locked(runs)
+                # A claimed run keeps its place in the history.
+                self._add_locked(runs, (record.scheduled_for, record.attempt), record)
             if self.keep_days is not None:
                 self._finished += 1
                 if self._finished >= PRUNE_EVERY:
                     self._finished = 0
                     self._prune_locked()
+
+    def _grow_locked(self, lone: RunRecord) -> OrderedDict[_Key, RunRecord]:
+        """A task's second record is coming: its history becomes a container."""
+        runs = self._runs[lone.task] = OrderedDict((((lone.scheduled_for, lone.attempt), lone),))
+        return runs
+
+    def _add_locked(self, runs: OrderedDict[_Key, RunRecord], key: _Key, record: RunRecord) -> None:
+        runs[key] = record
+        if self.history_limit is not None and len(runs) > self.history_limit:
+            runs.popitem(last=False)
+
+    def _records_locked(self, name: str) -> list[RunRecord]:
+        runs = self._runs.get(name)
+        if runs is None:
+            return []
+        return [runs] if isinstance(runs, RunRecord) else list(runs.values())
 
     def prune(self) -> int:
         """Drop records of occurrences older than ``keep_days``; how many went."""
@@ -104,7 +136,12 @@ class MemoryStore:
             return 0
         cutoff = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(days=self.keep_days)
         removed = 0
-        for runs in self._runs.values():
+        for name, runs in list(self._runs.items()):
+            if isinstance(runs, RunRecord):
+                if runs.scheduled_for < cutoff:
+                    del self._runs[name]
+                    removed += 1
+                continue
             old = [key for key in runs if key[0] < cutoff]
             for key in old:
                 del runs[key]
@@ -114,9 +151,9 @@ class MemoryStore:
     def history(self, name: str | None = None, limit: int = 100) -> list[RunRecord]:
         with self._lock:
             if name is not None:
-                records = list(self._runs.get(name, {}).values())
+                records = self._records_locked(name)
             else:
-                records = [r for runs in self._runs.values() for r in runs.values()]
+                records = [r for task in self._runs for r in self._records_locked(task)]
         return heapq.nlargest(limit, records, key=lambda r: (r.scheduled_for, r.attempt))
 
     def stats(
