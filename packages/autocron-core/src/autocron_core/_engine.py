@@ -84,7 +84,8 @@ class Run:
     """One attempt in flight. ``done`` flips once (see ``Engine._finish``).
 
     Calling it runs a sync attempt on the calling (worker) thread: the pool
-    takes runs as jobs as they are, with no wrapper made per run.
+    takes runs as jobs as they are, with no wrapper made per run, and the
+    attempt's body is here rather than in an engine method (a frame less).
     """
 
     __slots__ = ("attempt", "cancel", "done", "engine", "process", "record", "scheduled_us",
@@ -106,7 +107,28 @@ class Run:
         self.waiter = waiter
 
     def __call__(self) -> None:
-        self.engine._run_sync(self)
+        engine = self.engine
+        if not engine._claim(self):
+            return
+        task = self.task
+        if task.policy.timeout is not None:  # a timeout gives the thread up: know which
+            self.thread = threading.current_thread()
+        run_slot.run = self
+        output: str | None = None
+        error: str | None
+        try:
+            result = task.execute()
+        except CommandFailedError as exc:
+            status, error, output = RunStatus.FAILED, str(exc), exc.output
+        except Exception as exc:
+            status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
+        else:
+            status, error = RunStatus.SUCCEEDED, None
+            if task.kind != "func" and isinstance(result, str):
+                output = result
+        finally:
+            run_slot.run = None
+        engine._finish(self, status, error, output)
 
     @property
     def scheduled_iso(self) -> str:
@@ -358,10 +380,7 @@ class Engine:
         timeout = task.policy.timeout
         if timeout is not None:
             self._push(self._clock.now_us() + int(timeout * _US), _Timer(run, kill=False))
-        is_async = task._async  # the property's answer once known; it is asked on every run
-        if is_async is None:
-            is_async = task.is_async
-        if is_async:
+        if task._async:  # is_async without the property's frame
             self._start_async(run)
         elif self._batch is not None:  # inside run_due: handed over with the rest of the batch
             self._batch.append(run)
@@ -417,28 +436,6 @@ class Engine:
             )
             self._listeners.emit(_event(fields))
         return True
-
-    def _run_sync(self, run: Run) -> None:
-        if not self._claim(run):
-            return
-        if run.task.policy.timeout is not None:  # a timeout gives the thread up: know which
-            run.thread = threading.current_thread()
-        run_slot.run = run
-        output: str | None = None
-        error: str | None
-        try:
-            result = run.task.execute()
-        except CommandFailedError as exc:
-            status, error, output = RunStatus.FAILED, str(exc), exc.output
-        except Exception as exc:
-            status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
-        else:
-            status, error = RunStatus.SUCCEEDED, None
-            if run.task.kind != "func" and isinstance(result, str):
-                output = result
-        finally:
-            run_slot.run = None
-        self._finish(run, status, error, output)
 
     def _start_async(self, run: Run) -> None:
         def begin() -> None:

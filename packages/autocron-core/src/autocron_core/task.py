@@ -230,7 +230,13 @@ class Task:
         self.running = 0
         self._gen = 0
         self._backlog: deque[tuple[int, int]] | None = None
-        self._async: bool | None = None
+        # Decided here, once: the engine asks on every run, the first one included.
+        cls = type(self)
+        self._async = (
+            _is_coroutine_function(cls.execute)
+            if cls.execute is not Task.execute
+            else kind == "func" and _is_coroutine_function(target)
+        )
 
     # -- options --------------------------------------------------------------
     @property
@@ -302,11 +308,6 @@ class Task:
     @property
     def is_async(self) -> bool:
         """Whether ``execute()`` returns an awaitable (runs on the event-loop thread)."""
-        if self._async is None:  # asked on every run: find out once
-            if type(self).execute is not Task.execute:
-                self._async = _is_coroutine_function(type(self).execute)
-            else:
-                self._async = self.kind == "func" and _is_coroutine_function(self.target)
         return self._async
 
     # -- scheduling ---------------------------------------------------------
