@@ -69,7 +69,7 @@ class MemoryStore:
     # A task's history is its lone record while it has one (one-shot tasks, and
     # every task until its second run), then an OrderedDict by (occurrence,
     # attempt), oldest first. A hundred thousand one-shot tasks then cost no
-    # container each: about 300 bytes apiece, and objects the garbage collector
+    # container each (about 400 bytes apiece), and no objects the garbage collector
     # would otherwise walk on every full collection.
 
     def claim_run(self, record: RunRecord) -> bool:
