@@ -130,11 +130,11 @@ class Run:
         try:
             result = task.execute()
         except CommandFailedError as exc:
-            status, error, output = RunStatus.FAILED, str(exc), exc.output
+            status, error, output = _FAILED, str(exc), exc.output
         except Exception as exc:
-            status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
+            status, error = _FAILED, f"{type(exc).__name__}: {exc}"
         else:
-            status, error = RunStatus.SUCCEEDED, None
+            status, error = _SUCCEEDED, None
             if task.kind != "func" and isinstance(result, str):
                 output = result
         finally:
