@@ -41,6 +41,7 @@ TEST_DEPS = [
     "pytest-timeout>=2.3",
     "hypothesis>=6.100",
     "cronsim>=2.6",  # the independent cron oracle (DESIGN section 3)
+    "croniter>=3,<5",  # oracle for the seed's cron dialect; 5+ reads equal ranges (12-12) as *
     "aiosmtpd>=1.4",
     "trustme>=1.1",
 ]
