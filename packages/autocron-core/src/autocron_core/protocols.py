@@ -134,12 +134,17 @@ class Support(NamedTuple):
 
 
 class InstalledEntry(NamedTuple):
-    """One entry an OS adapter installed: the task name and the schedule as the OS holds it."""
+    """One entry an OS adapter installed: the task name and the schedule as the OS holds it.
+
+    ``legacy`` is true for an entry the original AutoCron (``autocron-scheduler``)
+    left behind: listed and removable, replaced when a task of its name is installed.
+    """
 
     name: str
     schedule: str
     location: str
     details: dict[str, Any] | None = None
+    legacy: bool = False
 
 
 @runtime_checkable
