@@ -18,7 +18,9 @@ from .task import SECRET_KEYS, Task, build_task
 
 __all__ = [
     "TASK_KEYS",
+    "TASK_KEY_ALIASES",
     "load_config",
+    "notification_defaults",
     "scheduler_from_config",
     "store_from_config",
     "task_kwargs_from_config",
@@ -36,8 +38,11 @@ TASK_KEYS = (
     "name", "func", "script", "command", "every", "cron", "at", "schedule", "args", "kwargs", "retries",
     "retry_delay", "backoff", "max_retry_delay", "timeout", "notify", "notify_on", "email_config", "timezone",
     "overlap_policy", "max_instances", "misfire_grace_time", "coalesce", "jitter", "start_at", "end_at",
+    "safe_mode", "max_memory_mb", "max_cpu_percent", "clean_env", "max_output_bytes",
     "tags", "cron_seconds", "task_id", "state", "anchor",
 )  # fmt: skip
+#: Task keys the original AutoCron's config files used, and the key each means here.
+TASK_KEY_ALIASES = {"email": "email_config"}
 
 
 class _Lines:
@@ -139,22 +144,28 @@ def load_config(source: Any) -> tuple[dict[str, Any], str | None, _Lines]:
 
 
 def task_kwargs_from_config(
-    entry: Mapping[str, Any], *, path: str | None = None, line: int | None = None
+    entry: Mapping[str, Any], *, path: str | None = None, line: int | None = None, warn: bool = True
 ) -> dict[str, Any]:
     """Map a config task entry to ``add_task`` keywords.
 
     Besides every ``add_task`` key, an entry may give its schedule as one
     ``schedule:`` key whose kind is recognised from its text: ``"*/30 * * * *"``
-    and ``"@daily"`` are cron, ``"5m"`` and ``"1h30m"`` are intervals.
+    and ``"@daily"`` are cron, ``"5m"`` and ``"1h30m"`` are intervals. The
+    original AutoCron's ``email:`` is read as ``email_config:``.
+
+    Args:
+        warn: log a warning for a literal secret in ``email_config`` (off when
+            the same entry was already checked, so it is said once).
 
     Raises:
-        ConfigError: not a mapping, an unknown key, or a doubled schedule.
+        ConfigError: not a mapping, an unknown key, a key given under both its
+            old and its new name, or a doubled schedule.
     """
     from .schedules import looks_like_cron
 
     if not isinstance(entry, Mapping):
         raise ConfigError(f"a task entry must be a mapping, not {type(entry).__name__}", path=path, line=line)
-    unknown = [k for k in entry if k not in TASK_KEYS]
+    unknown = [k for k in entry if k not in TASK_KEYS and k not in TASK_KEY_ALIASES]
     if unknown:
         raise ConfigError(
             f"unknown task key {unknown[0]!r} (known: {', '.join(TASK_KEYS[:-3])})",
@@ -163,6 +174,16 @@ def task_kwargs_from_config(
             field=str(unknown[0]),
         )
     options = dict(entry)
+    for old, new in TASK_KEY_ALIASES.items():
+        if old in options:
+            if new in options:
+                raise ConfigError(
+                    f"give either {old}: (the original AutoCron's name) or {new}:, not both",
+                    path=path,
+                    line=line,
+                    field=old,
+                )
+            options[new] = options.pop(old)
     text = options.pop("schedule", None)
     if text is not None:
         if any(options.get(k) is not None for k in ("every", "cron", "at")):
@@ -174,7 +195,7 @@ def task_kwargs_from_config(
             )
         options["cron" if isinstance(text, str) and looks_like_cron(text) else "every"] = text
     config = options.get("email_config")
-    if isinstance(config, Mapping):
+    if warn and isinstance(config, Mapping):
         for key in SECRET_KEYS & set(config):
             logger.warning(
                 "%s: task %r has a literal %s in email_config; use %s_env with an environment "
@@ -196,12 +217,14 @@ def tasks_from_config(
     *,
     timezone: Any = None,
     collect: list[ConfigError] | None = None,
+    warn: bool = True,
 ) -> list[Task]:
     """Build the ``tasks:`` section's tasks.
 
     Args:
         collect: when given, problems are appended to it and the valid tasks
             returned; otherwise the first problem is raised.
+        warn: warn about literal secrets (see ``task_kwargs_from_config``).
     """
     lines = lines or _Lines()
     entries = data.get("tasks") or []
@@ -218,7 +241,7 @@ def tasks_from_config(
     for index, entry in enumerate(entries):
         line = lines.line(entry)
         try:
-            options = task_kwargs_from_config(entry, path=path, line=line)
+            options = task_kwargs_from_config(entry, path=path, line=line, warn=warn)
             options.setdefault("timezone", timezone)
             state = options.pop("state", None)
             if state is not None or "task_id" in options or "anchor" in options:
@@ -246,8 +269,35 @@ def tasks_from_config(
     return tasks
 
 
+def _default_names(value: Any) -> list[str] | None:
+    """``notifications.default`` as a list of channel names, or ``None`` when it is not one."""
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return names
+
+
+def notification_defaults(section: Mapping[str, Any]) -> tuple[list[str] | None, dict[str, Any]]:
+    """Split a valid ``notifications`` section into default channels and channel settings.
+
+    The default channels are those listed in ``default`` followed by every
+    channel set to ``true`` (the original AutoCron's ``desktop: true``); a
+    channel set to ``false`` is simply not a default. Defaults only apply to
+    tasks that name no channel of their own: a task's ``notify`` replaces them.
+
+    Returns:
+        The default channel names (``None`` when there are none) and the
+        remaining settings (``remind_every`` and one mapping per channel).
+    """
+    names = list(_default_names(section.get("default")) or [])
+    names += [str(k) for k, v in section.items() if v is True and k not in names]
+    settings = {k: v for k, v in section.items() if k != "default" and not isinstance(v, bool)}
+    return names or None, settings
+
+
 def _notification_problems(section: Any, path: str | None, lines: _Lines, data: Any) -> list[ConfigError]:
-    """Check the notifications section: ``default`` channels, ``remind_every``, one mapping per channel."""
+    """Check the notifications section: ``default`` channels, ``remind_every``, one mapping
+    (or ``true``/``false``, the original AutoCron's switches) per channel."""
     if section is None:
         return []
     if not isinstance(section, Mapping):
@@ -263,8 +313,7 @@ def _notification_problems(section: Any, path: str | None, lines: _Lines, data: 
     for key, value in section.items():
         line = lines.line(section, key)
         if key == "default":
-            names = [value] if isinstance(value, str) else value
-            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            if _default_names(value) is None:
                 problems.append(
                     ConfigError(
                         "notifications.default: expected a channel name or a list of them",
@@ -283,16 +332,76 @@ def _notification_problems(section: Any, path: str | None, lines: _Lines, data: 
                 problems.append(
                     ConfigError(f"notifications.{exc}", path=path, line=line, field="remind_every")
                 )
-        elif not isinstance(value, Mapping):
+        elif value is False and key in (_default_names(section.get("default")) or ()):
             problems.append(
                 ConfigError(
-                    f"notifications.{key}: expected a mapping of that channel's settings",
+                    f"notifications.{key}=false: the channel is also listed in notifications.default",
+                    path=path,
+                    line=line,
+                    field=str(key),
+                )
+            )
+        elif not isinstance(value, (Mapping, bool)):
+            problems.append(
+                ConfigError(
+                    f"notifications.{key}={value!r}: expected a mapping of that channel's settings, "
+                    "or true/false to make it a default channel or not",
                     path=path,
                     line=line,
                     field=str(key),
                 )
             )
     return problems
+
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _logging_problems(log: Mapping[str, Any], path: str | None, lines: _Lines) -> list[ConfigError]:
+    """Check the logging section: known keys, a level name or number, a path string."""
+    problems = []
+    for key, value in log.items():
+        line = lines.line(log, key)
+        if key not in LOGGING_KEYS:
+            problems.append(
+                ConfigError(
+                    f"unknown logging key {key!r} (known: {', '.join(LOGGING_KEYS)})",
+                    path=path,
+                    line=line,
+                    field=key,
+                )
+            )
+        elif key == "level" and value is not None:
+            named = isinstance(value, str) and value.strip().upper() in _LEVELS
+            if not named and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                problems.append(
+                    ConfigError(
+                        f"logging.level={value!r}: expected one of {', '.join(_LEVELS)}",
+                        path=path,
+                        line=line,
+                        field="level",
+                    )
+                )
+        elif key == "path" and value is not None and (not isinstance(value, str) or not value.strip()):
+            problems.append(
+                ConfigError(
+                    f"logging.path={value!r}: expected the path of a log file",
+                    path=path,
+                    line=line,
+                    field="path",
+                )
+            )
+    return problems
+
+
+def _log_path(value: str | None, path: str | None) -> str | None:
+    """The log file, a relative one read from the config file's folder (like scripts)."""
+    if value is None:
+        return None
+    value = os.path.expanduser(value)
+    if path and not os.path.isabs(value):
+        value = os.path.join(os.path.dirname(os.path.abspath(path)), value)
+    return value
 
 
 def validate_config(source: Any) -> list[ConfigError]:
@@ -353,16 +462,7 @@ def validate_config(source: Any) -> list[ConfigError]:
             )
         )
     elif isinstance(log, Mapping):
-        for key in log:
-            if key not in LOGGING_KEYS:
-                problems.append(
-                    ConfigError(
-                        f"unknown logging key {key!r} (known: {', '.join(LOGGING_KEYS)})",
-                        path=path,
-                        line=lines.line(log, key),
-                        field=key,
-                    )
-                )
+        problems.extend(_logging_problems(log, path, lines))
     tasks_from_config(data, path, lines, timezone=tz, collect=problems)
     return problems
 
@@ -439,16 +539,17 @@ def scheduler_from_config(cls: Any, source: Any, **overrides: Any) -> Any:
         scheduler["store"] = store_from_config(scheduler["store"], path=path, line=lines.line(data, "store"))
     _warn_literal_secrets(data.get("notifications"), "notifications", path)
     log = data.get("logging") or {}
-    notifications = dict(data.get("notifications") or {})
-    defaults = notifications.pop("default", None)
+    defaults, notifications = notification_defaults(data.get("notifications") or {})
     kwargs: dict[str, Any] = {k: scheduler[k] for k in SCHEDULER_KEYS if k in scheduler}
     if log:
-        kwargs["log_path"] = log.get("path")
-        kwargs["log_level"] = log.get("level", "INFO")
+        kwargs["log_path"] = _log_path(log.get("path"), path)
+        level = log.get("level") or "INFO"
+        kwargs["log_level"] = level.strip().upper() if isinstance(level, str) else level
     kwargs.update(notify=defaults, notifications=notifications)
     kwargs.update(overrides)
     instance = cls(**kwargs)
-    for task in tasks_from_config(data, path, lines, timezone=instance.timezone):
+    # validate_config above already warned about literal secrets.
+    for task in tasks_from_config(data, path, lines, timezone=instance.timezone, warn=False):
         existing = instance.get_task(name=task.name)
         if existing is not None:  # a persistent store already holds it: the file's definition wins
             instance.remove_task(name=task.name)
