@@ -120,7 +120,8 @@ def smtp_factory(tls: Tls) -> Iterator[SmtpFactory]:
         elif mode == "implicit":
             kwargs.update(ssl_context=tls.server_context)
         if users is not None:
-            kwargs.update(authenticator=authenticate, auth_require_tls=mode != "plain", auth_required=True)
+            # aiosmtpd counts only STARTTLS as TLS; an implicit-TLS connection is TLS from the first byte.
+            kwargs.update(authenticator=authenticate, auth_require_tls=mode == "starttls", auth_required=True)
         controller = Controller(Handler(), **kwargs)
         controller.start()
         controllers.append(controller)

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .errors import NotificationError
+from .errors import ConfigError, NotificationError, PluginNotFoundError, TaskError
 from .events import Event, EventKind
 from .registry import NOTIFIERS
 from .schedules import from_utc_us, parse_interval
@@ -343,6 +343,22 @@ class NotificationDispatcher:
         """Deliver what is queued, then stop the thread (a later dispatch restarts it)."""
         self.flush(timeout)
         self._queue.put(None)
+
+    def check(self, task: Task) -> None:
+        """Build ``task``'s named channels now, so settings that cannot send fail at
+        ``add_task`` rather than at the first failure at 2 a.m. (the instances are
+        kept for delivery, so this costs nothing later).
+
+        Raises:
+            TaskError: a channel is not installed or its settings are not valid
+                (the message names the setting; secrets are never in it).
+        """
+        for channel in task.notify or self.defaults:
+            if isinstance(channel, str):
+                try:
+                    self.resolve(channel, task)
+                except (ConfigError, PluginNotFoundError) as exc:
+                    raise TaskError("notify", channel, "a channel that can send", detail=str(exc)) from exc
 
     def resolve(self, channel: Any, task: Task) -> Any:
         """The notifier object for a channel name or object (built once per settings)."""

@@ -194,8 +194,11 @@ class AutoCron(Engine):
         """Schedule a ``Task`` built by ``build_task`` (or a subclass's instance).
 
         Raises:
-            TaskError: a task with that name exists.
+            TaskError: a task with that name exists, or one of its notification
+                channels cannot send (missing or invalid settings).
         """
+        if task.options.notify or self._notifications.defaults:  # tasks that never notify pay nothing
+            self._notifications.check(task)
         with self._lock:
             if task.name in self._tasks:
                 raise TaskError("name", task.name, "a name not used by another task of this scheduler")

@@ -27,9 +27,21 @@ from . import env
 from ._render import Rendered, check_template, fill, html_body, render, text_body
 from ._settings import as_addresses, as_bool, as_int, as_seconds, reject_unknown, warn_literal_secret
 
-__all__ = ["DEFAULT_SUBJECT", "EmailNotifier"]
+__all__ = [
+    "DEFAULT_SUBJECT",
+    "SMTPS_PORT",
+    "SUBMISSION_PORT",
+    "EmailNotifier",
+    "connection_security",
+    "default_port",
+]
 
 logger = logging.getLogger("autocron.notify.email")
+
+#: SMTP over TLS from the first byte (RFC 8314): ``use_tls`` on this port means implicit TLS.
+SMTPS_PORT = 465
+#: Mail submission (RFC 6409), where clients log in after STARTTLS.
+SUBMISSION_PORT = 587
 
 #: The default subject: ``[AutoCron] backup failed``.
 DEFAULT_SUBJECT = "[AutoCron] {task} {status}"
@@ -45,15 +57,19 @@ class EmailNotifier:
 
     Args:
         smtp_server: the SMTP host (``AUTOCRON_SMTP_SERVER``).
-        smtp_port: its port; default 465 with ``use_ssl``, 587 with ``use_tls``, else 25.
+        smtp_port: its port; default 465 with ``use_ssl``, 587 with ``use_tls`` or a
+            login, else 25 (see ``default_port``).
         from_email: the sender (default: ``username`` if it is an address, else
-            ``autocron@<host name>``).
+            ``autocron@<host name>``); also the login name when a password is
+            given without ``username``, as in the older AutoCron.
         to_email: one address, a comma-separated string, or a list.
-        username: log in as this user when given.
+        username: log in as this user (default: ``from_email`` when a password is given).
         password: a literal password (works, but warns once: prefer ``password_env``).
         password_env: the environment variable holding the password, read at each send.
-        use_tls: upgrade the connection with STARTTLS.
-        use_ssl: connect with TLS from the start (implicit TLS, usually port 465).
+        use_tls: TLS: STARTTLS, or TLS from the start on port 465. Unset, it is on
+            for ports 465 and 587 and whenever the notifier logs in (see
+            ``connection_security``); ``False`` forces a plain connection.
+        use_ssl: connect with TLS from the start on any port (implicit TLS).
         timeout: seconds before giving up on the server (default 10).
         ca_file: a PEM file of CA certificates to trust (a private CA).
         ssl_context: an ``ssl.SSLContext`` to use instead (code only).
@@ -95,27 +111,48 @@ class EmailNotifier:
                 field="smtp_server",
             )
         self.smtp_server = server.strip()
-        self.use_tls = as_bool("use_tls", config.get("use_tls", False))
-        self.use_ssl = as_bool("use_ssl", config.get("use_ssl", False))
-        if self.use_tls and self.use_ssl:
+        tls = None if config.get("use_tls") is None else as_bool("use_tls", config["use_tls"])
+        implicit = as_bool("use_ssl", config.get("use_ssl", False))
+        if tls and implicit:
             raise ConfigError(
-                "use_tls=True and use_ssl=True: expected at most one (use_tls is STARTTLS on a plain "
-                "connection, use_ssl is TLS from the start)",
+                "use_tls=True and use_ssl=True: expected at most one (use_tls is STARTTLS, or TLS from "
+                "the start on port 465; use_ssl is TLS from the start on any port)",
                 field="use_ssl",
             )
-        default_port = 465 if self.use_ssl else 587 if self.use_tls else 25
-        self.smtp_port = as_int("smtp_port", config.get("smtp_port", default_port), 1, 65535)
+        self.username = config.get("username") or None
+        if self.username is not None and not isinstance(self.username, str):
+            raise ConfigError(
+                f"username={self.username!r}: expected the login name as text", field="username"
+            )
+        logs_in = bool(self.username or config.get("password") or config.get("password_env"))
+        self.smtp_port = as_int(
+            "smtp_port", config.get("smtp_port", default_port(tls, implicit, logs_in)), 1, 65535
+        )
+        #: ``"plain"``, ``"starttls"`` or ``"implicit"`` (TLS from the start).
+        self.security = connection_security(self.smtp_port, tls, implicit, logs_in)
+        self.use_tls = self.security == "starttls"
+        self.use_ssl = self.security == "implicit"
         if "to_email" not in config:
             raise ConfigError(
                 f"to_email=None: expected one or more recipient addresses (or set {env.AUTOCRON_SMTP_TO})",
                 field="to_email",
             )
         self.to_email = as_addresses("to_email", config["to_email"])
-        self.username = config.get("username") or None
-        fallback = (
-            self.username if self.username and "@" in self.username else f"autocron@{socket.gethostname()}"
-        )
-        self.from_email = as_addresses("from_email", config.get("from_email") or fallback)[0]
+        if config.get("from_email"):
+            self.from_email = as_addresses("from_email", config["from_email"])[0]
+        elif self.username and "@" in self.username:
+            self.from_email = as_addresses("username", self.username)[0]
+        elif logs_in and not self.username:
+            # The older AutoCron logged in as from_email; with neither name there is no one to log in as.
+            raise ConfigError(
+                "from_email=None: expected the sender address, which is also the login name when a "
+                "password is given without username",
+                field="from_email",
+            )
+        else:
+            self.from_email = f"autocron@{socket.gethostname()}"
+        #: The name given to the server at login, or ``None`` to send without logging in.
+        self.login_user: str | None = self.username or (self.from_email if logs_in else None)
         self.password_env = config.get("password_env") or None
         if self.password_env is not None and not isinstance(self.password_env, str):
             raise ConfigError(
@@ -155,7 +192,7 @@ class EmailNotifier:
     def __repr__(self) -> str:
         return (
             f"EmailNotifier(smtp_server={self.smtp_server!r}, smtp_port={self.smtp_port}, "
-            f"to_email={list(self.to_email)!r}, use_tls={self.use_tls}, use_ssl={self.use_ssl})"
+            f"to_email={list(self.to_email)!r}, security={self.security!r}, login_user={self.login_user!r})"
         )
 
     # -- message ------------------------------------------------------------------
@@ -214,23 +251,23 @@ class EmailNotifier:
             NotificationError: with the reason (never the password).
         """
         where = f"{self.smtp_server}:{self.smtp_port}"
-        password = self._password_now() if self.username else None
+        password = self._password_now() if self.login_user else None
         try:
-            if self.use_ssl:
+            if self.security == "implicit":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(
                     self.smtp_server, self.smtp_port, timeout=self.timeout, context=self._context
                 )
             else:
                 client = smtplib.SMTP(self.smtp_server, self.smtp_port, timeout=self.timeout)
             with client:
-                if self.use_tls:
+                if self.security == "starttls":
                     client.starttls(context=self._context)
-                if self.username:
-                    client.login(self.username, password or "")
+                if self.login_user:
+                    client.login(self.login_user, password or "")
                 refused = client.send_message(message, self.from_email, list(self.to_email))
         except smtplib.SMTPAuthenticationError as exc:
             raise NotificationError(
-                f"SMTP server {where} refused the login of {self.username!r}: "
+                f"SMTP server {where} refused the login of {self.login_user!r}: "
                 f"{exc.smtp_code} {_text(exc.smtp_error)}"
             ) from None
         except smtplib.SMTPNotSupportedError as exc:
@@ -260,6 +297,47 @@ class EmailNotifier:
             raise NotificationError(f"could not reach SMTP server {where}: {reason}") from None
         if refused:
             logger.warning("SMTP server %s refused some recipients: %s", where, ", ".join(sorted(refused)))
+
+
+def default_port(use_tls: bool | None, use_ssl: bool, logs_in: bool) -> int:
+    """The port used when ``smtp_port`` is not given.
+
+    465 with ``use_ssl``; 587 (submission) when TLS is asked for or left unset
+    and the notifier logs in; else 25.
+    """
+    if use_ssl:
+        return SMTPS_PORT
+    if use_tls or (use_tls is None and logs_in):
+        return SUBMISSION_PORT
+    return 25
+
+
+def connection_security(port: int, use_tls: bool | None, use_ssl: bool = False, logs_in: bool = False) -> str:
+    """How a connection to ``port`` is secured: ``"implicit"``, ``"starttls"`` or ``"plain"``.
+
+    ``use_tls`` left unset (``None``) means TLS on port 465 and 587 and whenever
+    the notifier logs in, as the older AutoCron defaulted ``use_tls`` to true
+    (and always logged in): a password never crosses the network in clear unless
+    ``use_tls=False`` says so. Without a login on another port (a local relay on
+    port 25) the connection stays plain.
+
+    ``use_tls=True`` means STARTTLS, as in the older AutoCron, except on port
+    465, which speaks TLS from the first byte (the older AutoCron tried STARTTLS
+    there and could never connect). ``use_ssl=True`` means implicit TLS on any port.
+
+    Args:
+        port: the SMTP port.
+        use_tls: the ``use_tls`` setting, ``None`` when not given.
+        use_ssl: the ``use_ssl`` setting.
+        logs_in: whether the notifier logs in (a username or a password is given).
+    """
+    if use_ssl:
+        return "implicit"
+    if use_tls is None:
+        use_tls = logs_in or port in (SMTPS_PORT, SUBMISSION_PORT)
+    if not use_tls:
+        return "plain"
+    return "implicit" if port == SMTPS_PORT else "starttls"
 
 
 def _text(value: bytes | str) -> str:
