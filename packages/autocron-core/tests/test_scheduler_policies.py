@@ -310,3 +310,56 @@ def test_recovered_flag_after_a_failed_occurrence(scheduler: AutoCron, clock: Fa
         clock.advance(1)
         assert scheduler.settle()
     assert got == [True, False]
+
+
+class StuckGate(Gate):
+    """A Gate that also remembers the threads it ran on, so a test can join them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: list[threading.Thread] = []
+
+    def __call__(self) -> None:
+        self.threads.append(threading.current_thread())
+        super().__call__()
+
+
+def test_timed_out_function_keeps_its_overlap_slot_until_it_returns(
+    scheduler: AutoCron, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """overlap_policy=skip: a timed-out function still running blocks the next occurrence until it returns."""
+    gate = StuckGate()
+    scheduler.add_task("stuck", func=gate, every="10s", timeout=5, overlap_policy="skip")
+    clock.advance(10)
+    assert gate.entered.acquire(timeout=5)
+    clock.advance(5)  # the timeout: recorded at once, the thread runs on
+    assert scheduler.settle()
+    assert [r.status for r in scheduler.history("stuck")] == [RunStatus.TIMED_OUT]
+    clock.advance(5)  # the next occurrence, while the timed-out call still runs
+    assert scheduler.settle()
+    assert gate.calls == 1 and gate.peak == 1
+    gate.release.set()
+    gate.threads[0].join(5)  # the worker records the end before its thread exits
+    assert "ended" in caplog.text and "instance slot is free again" in caplog.text
+    clock.advance(10)  # the slot is free again: this one runs
+    assert scheduler.settle()
+    statuses = [r.status for r in sorted(scheduler.history("stuck"), key=lambda r: r.scheduled_for)]
+    assert statuses == [RunStatus.TIMED_OUT, RunStatus.SKIPPED, RunStatus.SUCCEEDED]
+    assert gate.calls == 2 and gate.peak == 1
+
+
+def test_retry_of_a_timed_out_function_waits_for_its_thread(scheduler: AutoCron, clock: FakeClock) -> None:
+    """The retry after a timeout starts only once the timed-out call has returned, never beside it."""
+    gate = StuckGate()
+    scheduler.add_task("stuck", func=gate, every="1h", timeout=5, retries=1, retry_delay=0)
+    clock.advance(3600)
+    assert gate.entered.acquire(timeout=5)
+    clock.advance(5)
+    assert scheduler.settle()
+    assert gate.calls == 1  # the retry is due, but the first call still runs
+    gate.release.set()
+    assert gate.entered.acquire(timeout=5)  # the retry starts once the first call returned
+    assert scheduler.settle()
+    records = sorted(scheduler.history("stuck"), key=lambda r: r.attempt)
+    assert [(r.attempt, r.status) for r in records] == [(1, RunStatus.TIMED_OUT), (2, RunStatus.SUCCEEDED)]
+    assert gate.peak == 1

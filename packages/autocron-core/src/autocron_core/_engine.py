@@ -48,6 +48,8 @@ _RUNNING, _SUCCEEDED, _FAILED, _TIMED_OUT = (
     RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.TIMED_OUT
 )  # fmt: skip
 _STARTED_EVENT, _SUCCEEDED_EVENT = EventKind.STARTED, EventKind.SUCCEEDED
+# States of Run.cancel for a sync function past its timeout (see Run).
+_ABANDONED, _HELD, _ENDED = "abandoned", "held", "ended"
 
 _US = 1_000_000
 #: Longest single wait: a safety re-check of the wall clock (a suspended machine
@@ -74,13 +76,17 @@ class Waiter(threading.Event):
 
 
 class _Retry:
-    __slots__ = ("attempt", "scheduled_us", "task", "waiter")
+    __slots__ = ("after", "attempt", "scheduled_us", "task", "waiter")
 
-    def __init__(self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None) -> None:
+    def __init__(
+        self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None, after: Run | None = None
+    ) -> None:
         self.task = task
         self.scheduled_us = scheduled_us
         self.attempt = attempt
         self.waiter = waiter
+        # A timed-out attempt whose thread may still be running: the retry waits for it.
+        self.after = after
 
 
 class _Timer:
@@ -97,10 +103,17 @@ class Run:
     Calling it runs a sync attempt on the calling (worker) thread: the pool
     takes runs as jobs as they are, with no wrapper made per run, and the
     attempt's body is here rather than in an engine method (a frame less).
+
+    A sync function that outlives its timeout is recorded ``timed_out`` at once
+    but keeps its instance slot until its thread really returns: ``cancel``
+    goes ``_ABANDONED`` (timer fired) → ``_HELD`` (recorded, slot kept) →
+    ``_ENDED`` (thread returned, slot freed). ``then`` (set only on that path,
+    so never in ``__init__``) is a retry waiting for the thread to end.
     """
 
     __slots__ = ("attempt", "cancel", "done", "engine", "process", "record", "scheduled_us",
-                 "task", "task_name", "thread", "waiter")  # fmt: skip
+                 "task", "task_name", "then", "thread", "waiter")  # fmt: skip
+    then: _Retry  # annotation only: the slot stays unset until a retry waits for this attempt
 
     def __init__(
         self, engine: Engine, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None
@@ -293,13 +306,29 @@ class Engine:
             if type(item) is _Timer:
                 self._on_timer(item)
             elif type(item) is _Retry:
-                if item.task._gen != -1 and self._tasks.get(item.task.name) is item.task:
-                    self._start(item.task, item.scheduled_us, item.attempt, item.waiter)
-                elif item.waiter is not None:  # removed meanwhile: the manual run ends failed
-                    item.waiter.set()
+                if item.after is not None and self._defer_retry(item):
+                    continue
+                self._start_retry(item)
             elif item._gen == seq and self._scheduling:
                 self._on_due(item, now_us)
         return size, True
+
+    def _start_retry(self, item: _Retry) -> None:
+        """Start a due retry (engine lock held), unless its task is gone."""
+        if item.task._gen != -1 and self._tasks.get(item.task.name) is item.task:
+            self._start(item.task, item.scheduled_us, item.attempt, item.waiter)
+        elif item.waiter is not None:  # removed meanwhile: the manual run ends failed
+            item.waiter.set()
+
+    def _defer_retry(self, item: _Retry) -> bool:
+        """Whether the timed-out attempt before ``item`` still runs; if so, ``item``
+        starts when its thread returns (see ``_thread_ended``), never beside it."""
+        before = item.after
+        with self._acct:
+            if before is None or before.cancel != _HELD:
+                return False
+            before.then = item
+            return True
 
     # -- occurrences ----------------------------------------------------------
     def _on_due(self, task: Task, now_us: int) -> None:
@@ -506,9 +535,13 @@ class Engine:
         # must not wait on the store); then give the stuck worker up and let the pool
         # start another in its place. The recorder is registered first, so a stop()
         # that sees the pool go idle also waits for the record to land.
+        # The thread keeps the task's instance slot until it returns (_thread_ended):
+        # with overlap_policy="skip" no second run starts beside it, timeout or not.
+        run.cancel = _ABANDONED
         recorder = threading.Thread(
             target=self._finish,
             args=(run, RunStatus.TIMED_OUT, f"timed out after {timeout:g}s", None),
+            kwargs={"abandoned": True},
             name="autocron-timeout",
             daemon=True,
         )
@@ -553,13 +586,51 @@ class Engine:
             scheduled, attempt = backlog.popleft()
             self._start(task, scheduled, attempt, None)
 
+    def _thread_ended(self, run: Run, status: RunStatus) -> None:
+        """The thread of a timed-out sync attempt returned: free its slot, log it, and
+        start the retry that waited for it (the outcome was recorded at the timeout)."""
+        task = run.task
+        with self._lock:
+            with self._acct:
+                run.cancel = _ENDED
+                task.running -= 1
+                waiting: _Retry | None = getattr(run, "then", None)
+            if waiting is not None:
+                if self._closed:  # a stopping scheduler starts nothing new
+                    if waiting.waiter is not None:
+                        waiting.waiter.set()
+                else:
+                    self._start_retry(waiting)
+            self._drain_backlog(task)
+        started = run.record.started_at if run.record is not None else None
+        took = (
+            "" if started is None else f" {(self._clock.now() - started).total_seconds():.3f}s after it began"
+        )
+        logger.warning(
+            "task %r: attempt %d of %s, recorded timed_out, ended%s (%s); its instance slot is free again",
+            task.name,
+            run.attempt,
+            run.scheduled_iso,
+            took,
+            status.value,
+        )
+
     def _finish(
-        self, run: Run, status: RunStatus, error: str | None, output: str | None, *, claimed: bool = True
+        self,
+        run: Run,
+        status: RunStatus,
+        error: str | None,
+        output: str | None,
+        *,
+        claimed: bool = True,
+        abandoned: bool = False,
     ) -> None:
         """Record an attempt's outcome once, then retry, notify and call back.
 
         Written for the common case, a success with no listener: every check
         below costs a run's worth of time when 10,000 tasks fire at once.
+        ``abandoned``: a sync attempt past its timeout, recorded while its
+        thread still runs; the task's instance slot stays taken until then.
         """
         task = run.task
         policy = task.policy
@@ -570,8 +641,17 @@ class Engine:
                 status, error = _TIMED_OUT, f"timed out after {policy.timeout:g}s"
             with self._acct:
                 if run.done:
-                    return
-                run.done = True
+                    ended = run.cancel == _HELD and not abandoned
+                    if not ended:
+                        return
+                else:
+                    ended = False
+                    run.done = True
+                    if abandoned:
+                        run.cancel = _HELD
+            if ended:  # the worker of an attempt recorded timed_out came back
+                self._thread_ended(run, status)
+                return
         finished_at = self._clock.now()
         claim = run.record
         if claim is None:  # never claimed: the attempt starts and ends now
@@ -599,7 +679,8 @@ class Engine:
             self._lock.acquire()
         try:
             with self._acct:
-                task.running -= 1
+                if not abandoned:
+                    task.running -= 1
                 self._in_flight -= 1
                 idle = not self._in_flight
                 task.run_count += 1
@@ -616,9 +697,10 @@ class Engine:
             if locked:
                 if retry:
                     delay = policy.retry_delay_for(run.attempt)
+                    after = run if abandoned else None
                     self._push(
                         to_utc_us(finished_at) + int(delay * _US),
-                        _Retry(task, run.scheduled_us, run.attempt + 1, run.waiter),
+                        _Retry(task, run.scheduled_us, run.attempt + 1, run.waiter, after),
                     )
                 self._drain_backlog(task)
                 if not self._in_flight:
