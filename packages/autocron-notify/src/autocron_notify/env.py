@@ -44,7 +44,7 @@ AUTOCRON_SMTP_PASSWORD = "AUTOCRON_SMTP_PASSWORD"  # noqa: S105 - a variable nam
 AUTOCRON_SMTP_FROM = "AUTOCRON_SMTP_FROM"
 #: Recipients, comma-separated (``to_email``).
 AUTOCRON_SMTP_TO = "AUTOCRON_SMTP_TO"
-#: ``1``/``true`` for STARTTLS (``use_tls``).
+#: ``1``/``true`` for TLS, ``0``/``false`` for none (``use_tls``; unset: by port and login).
 AUTOCRON_SMTP_USE_TLS = "AUTOCRON_SMTP_USE_TLS"
 #: ``1``/``true`` for implicit TLS (``use_ssl``).
 AUTOCRON_SMTP_USE_SSL = "AUTOCRON_SMTP_USE_SSL"
