@@ -24,8 +24,10 @@ __all__ = [
     "BadInput",
     "CliError",
     "Duration",
+    "FiniteNumber",
     "State",
     "complete_task_names",
+    "database_option",
     "exit_code_for",
     "fmt_time",
     "open_scheduler",
@@ -123,11 +125,34 @@ def open_scheduler(ctx: click.Context, override: str | None = None, **options: A
 
 
 def require(scheduler: AutoCron, name: str) -> Task:
-    """The task named ``name``, or a ``BadInput`` error saying it does not exist."""
-    task = scheduler.get_task(name=name)
+    """The task named ``name`` (or with that id), or a ``BadInput`` error saying it does not exist.
+
+    The original AutoCron's ``run`` and ``stop`` took a task name or id, so an
+    id is looked up when no task has that name.
+    """
+    task = scheduler.get_task(name=name) or scheduler.get_task(task_id=name)
     if task is None:
         raise BadInput(f"no task named {name!r} (see 'autocron list')")
     return task
+
+
+def _set_database(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(State).store_url = value
+
+
+#: ``--database PATH`` after a subcommand: the original AutoCron accepted it there
+#: (``autocron list --database tasks.db``) as well as before it. Hidden, since
+#: the group's ``--store``/``--database`` is the documented spelling.
+database_option = click.option(
+    "--database",
+    metavar="PATH",
+    default=None,
+    hidden=True,
+    expose_value=False,
+    callback=_set_database,
+    help="The store's database (the group's --store).",
+)
 
 
 def complete_task_names(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[Any]:
@@ -170,6 +195,38 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only in cl
             return parse_interval(str(value), field=param.name if param and param.name else "duration")
         except ScheduleError as exc:
             self.fail(f"{value!r} is not a duration: expected {exc.expected}", param, ctx)
+
+
+class FiniteNumber(click.ParamType):  # type: ignore[type-arg]  # generic only in click 8.2+
+    """A finite number in ``(low, high]``: click's ``FloatRange`` lets NaN through.
+
+    Args:
+        low: the bound the value must be above.
+        high: the highest value allowed, or ``None`` for no upper bound.
+        unit: what the number counts, for the error message.
+    """
+
+    name = "number"
+
+    def __init__(self, low: float = 0.0, high: float | None = None, unit: str = "") -> None:
+        self.low = low
+        self.high = high
+        self.unit = unit
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        import math
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number) or number <= self.low or (self.high is not None and number > self.high):
+            upper = f" and at most {self.high:g}" if self.high is not None else ""
+            unit = f" {self.unit}" if self.unit else ""
+            self.fail(
+                f"{value!r} is not valid: expected a number{unit} above {self.low:g}{upper}", param, ctx
+            )
+        return number
 
 
 def fmt_time(moment: _dt.datetime | None) -> str | None:

@@ -17,8 +17,9 @@ import click
 
 from autocron_cli import output
 from autocron_cli._common import CliError, State, exit_code_for
+from autocron_cli._versions import PACKAGES
 
-__all__ = ["COMMANDS", "cli", "main"]
+__all__ = ["COMMANDS", "PACKAGES", "cli", "main"]
 
 #: Command name → ``module:attribute`` of its click command, in help order.
 COMMANDS = {
@@ -37,21 +38,13 @@ COMMANDS = {
     "dashboard": "autocron_cli.commands.extras:dashboard",
     "next": "autocron_cli.commands.inspect:next_times",
     "validate": "autocron_cli.commands.inspect:validate",
+    "import": "autocron_cli.commands.import_cmd:import_cmd",
     "os": "autocron_cli.commands.os_cmd:os_group",
     "notify": "autocron_cli.commands.extras:notify_group",
     "plugins": "autocron_cli.commands.inspect:plugins",
+    "doctor": "autocron_cli.commands.doctor:doctor",
     "completion": "autocron_cli.commands.inspect:completion",
 }
-
-PACKAGES = (
-    "autocron",
-    "autocron-core",
-    "autocron-store",
-    "autocron-os",
-    "autocron-notify",
-    "autocron-dash",
-    "autocron-cli",
-)
 
 
 class AutoCronGroup(click.Group):
@@ -122,24 +115,26 @@ def _print_versions(ctx: click.Context, _param: click.Parameter, value: bool) ->
     if not value or ctx.resilient_parsing:
         return
     import platform
-    from importlib.metadata import PackageNotFoundError, version
 
-    rows = []
-    for name in PACKAGES:
-        try:
-            rows.append((name, version(name)))
-        except PackageNotFoundError:
-            rows.append((name, "not installed"))
+    from autocron_cli._versions import package_versions
+
+    rows = [(name, ver or "not installed") for name, ver in package_versions()]
     rows.append(("python", platform.python_version()))
     width = max(len(name) for name, _ in rows)
     for name, ver in rows:
         output.line(f"{name.ljust(width)}  {ver}")
+    from autocron_cli._original import original_warning
+
+    warning = original_warning()
+    if warning is not None:
+        output.warning(warning)
     ctx.exit(0)
 
 
 @click.group(cls=AutoCronGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--store",
+    "--database",
     "store",
     metavar="URL",
     default=None,

@@ -27,6 +27,7 @@ __all__ = [
     "status",
     "table",
     "traceback",
+    "warning",
 ]
 
 T = TypeVar("T")
@@ -80,6 +81,16 @@ def error(message: str) -> None:
     text = f"autocron: error: {first}"
     if is_terminal(sys.stderr) and not _no_color():
         text = f"\x1b[31m{text}\x1b[0m"
+    sys.stderr.write(f"{text}\n")
+    sys.stderr.flush()
+
+
+def warning(message: str) -> None:
+    """Print a warning as one line on standard error."""
+    first = " ".join(message.strip().split("\n")[0].split())
+    text = f"autocron: warning: {first}"
+    if is_terminal(sys.stderr) and not _no_color():
+        text = f"\x1b[33m{text}\x1b[0m"
     sys.stderr.write(f"{text}\n")
     sys.stderr.flush()
 

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from autocron_cli import output
-from autocron_cli._common import CliError, Duration, complete_task_names, open_store
+from autocron_cli._common import CliError, Duration, complete_task_names, database_option, open_store
 
 __all__ = ["dashboard", "notify_group"]
 
@@ -21,6 +21,7 @@ __all__ = ["dashboard", "notify_group"]
 @click.option("--days", type=click.FloatRange(min=0, min_open=True), help="Only runs of the last N days.")
 @click.option("--last", "last_n", type=click.IntRange(min=1), help="Only each task's last N runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+@database_option
 @click.pass_context
 def dashboard(
     ctx: click.Context,

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import click
 
 from autocron_cli import output
-from autocron_cli._common import BadInput, complete_task_names, fmt_seconds, fmt_time, open_store
+from autocron_cli._common import (
+    BadInput,
+    complete_task_names,
+    database_option,
+    fmt_seconds,
+    fmt_time,
+    open_store,
+)
 
 __all__ = ["history", "stats"]
 
@@ -82,11 +92,42 @@ def _rate(value: float | None) -> str | None:
     return None if value is None else f"{value:.0%}"
 
 
+def _export(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write ``rows`` to ``path`` atomically: CSV for a ``.csv`` name, else JSON (as the original did)."""
+    path = path.expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8", newline="") as handle:
+            if path.suffix.lower() == ".csv":
+                import csv
+
+                writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["task"])
+                writer.writeheader()
+                writer.writerows(rows)
+            else:
+                json.dump(rows, handle, indent=2, default=str, ensure_ascii=False)
+                handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 @click.command()
 @click.argument("name", required=False, shell_complete=complete_task_names)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--export",
+    "export_path",
+    metavar="PATH",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write them to PATH instead: CSV if it ends in .csv, else JSON.",
+)
+@database_option
 @click.pass_context
-def stats(ctx: click.Context, name: str | None, as_json: bool) -> None:
+def stats(ctx: click.Context, name: str | None, as_json: bool, export_path: Path | None) -> None:
     """Show per-task statistics: counts, success rate, durations, lateness."""
     store = open_store(ctx)
     try:
@@ -95,6 +136,10 @@ def stats(ctx: click.Context, name: str | None, as_json: bool) -> None:
         items = _stats(store, name)
     finally:
         store.close()
+    if export_path is not None:
+        _export(export_path, [_stats_dict(item) for item in items])
+        output.line(f"Stats exported to {export_path}")
+        return
     if as_json:
         output.json_out([_stats_dict(item) for item in items])
         return

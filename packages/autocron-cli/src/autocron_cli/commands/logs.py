@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from autocron_cli import output
+from autocron_cli._common import complete_task_names
 
 __all__ = ["follow", "logs", "matches", "tail"]
 
@@ -84,6 +85,7 @@ def follow(
 
 
 @click.command()
+@click.argument("name", required=False, shell_complete=complete_task_names)
 @click.option(
     "--lines",
     "-n",
@@ -100,8 +102,14 @@ def follow(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Another log file (default: $AUTOCRON_HOME/logs/autocron.log).",
 )
-def logs(lines: int, keep_following: bool, task: str | None, log_file: Path | None) -> None:
-    """Show the scheduler's log: the same file `autocron start` and `autocron run` write."""
+def logs(name: str | None, lines: int, keep_following: bool, task: str | None, log_file: Path | None) -> None:
+    """Show the scheduler's log: the same file `autocron start` and `autocron run` write.
+
+    NAME (or --task NAME) keeps only the lines about that task.
+    """
+    if name is not None and task is not None and name != task:
+        raise click.UsageError(f"NAME {name!r} and --task {task!r} name different tasks; give one")
+    task = task or name
     path = log_file or default_log_path()
     if not path.exists():
         output.note(f"no log file at {path} yet: nothing has been logged")

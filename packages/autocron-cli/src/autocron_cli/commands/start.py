@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from autocron_cli import output
-from autocron_cli._common import BadInput, Duration, store_url
+from autocron_cli._common import BadInput, Duration, database_option, store_url
 
 __all__ = ["SYNC_EVERY", "start"]
 
@@ -131,6 +131,7 @@ def _close(server: Any) -> None:
 )
 @click.option("--max-workers", type=click.IntRange(min=1), help="Threads running tasks (default 4).")
 @click.option("--log-level", default=None, help="DEBUG, INFO (default), WARNING or ERROR.")
+@database_option
 @click.pass_context
 def start(
     ctx: click.Context,

@@ -15,7 +15,9 @@ from autocron_cli import output
 from autocron_cli._common import (
     BadInput,
     Duration,
+    FiniteNumber,
     complete_task_names,
+    database_option,
     fmt_time,
     open_scheduler,
     open_store,
@@ -49,6 +51,23 @@ def _describe_task(task: Any, count: int = 3) -> list[tuple[str, Any]]:
     return rows
 
 
+#: ``add_task`` keyword → the ``schedule`` flag that sets it, for error messages.
+_FLAGS = {
+    "retries": "--retries",
+    "retry_delay": "--retry-delay",
+    "timeout": "--timeout",
+    "overlap_policy": "--overlap",
+    "max_instances": "--max-instances",
+    "misfire_grace_time": "--misfire-grace-time",
+    "coalesce": "--no-coalesce",
+    "safe_mode": "--isolated",
+    "clean_env": "--clean-env",
+    "max_memory_mb": "--max-memory-mb",
+    "max_cpu_percent": "--max-cpu-percent",
+    "max_output_bytes": "--max-output-bytes",
+}
+
+
 @click.command()
 @click.argument("target", required=False, type=click.Path(dir_okay=False))
 @click.option("--command", "command_line", metavar="CMD", help="Run this command line instead of a script.")
@@ -79,10 +98,40 @@ def _describe_task(task: Any, count: int = 3) -> list[tuple[str, Any]]:
 )
 @click.option(
     "--overlap",
+    "--overlap-policy",
+    "overlap",
     type=click.Choice(["skip", "allow", "queue"]),
     default="skip",
     show_default=True,
     help="What to do when the previous run is still going.",
+)
+@click.option(
+    "--max-instances",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Runs at once with --overlap allow or queue (default 1).",
+)
+@click.option(
+    "--misfire-grace-time",
+    type=Duration(allow_zero=True),
+    default=None,
+    help="How late a run may still start (default 60s; 0: never late).",
+)
+@click.option("--no-coalesce", is_flag=True, help="Run every missed occurrence, not one for all.")
+@click.option("--disabled", is_flag=True, help="Add the task paused (start it with `autocron resume`).")
+@click.option("--isolated", is_flag=True, help="Safe mode: run it in a child process of its own.")
+@click.option("--clean-env", is_flag=True, help="Run it with a minimal environment.")
+@click.option(
+    "--max-memory-mb", type=click.IntRange(min=1), default=None, help="Memory limit of the run's process."
+)
+@click.option(
+    "--max-cpu-percent",
+    type=FiniteNumber(0, 100, "of a CPU"),
+    default=None,
+    help="CPU share of the run's process, above 0 and up to 100.",
+)
+@click.option(
+    "--max-output-bytes", type=click.IntRange(min=1), default=None, help="Keep at most this much output."
 )
 @click.option(
     "--os",
@@ -91,6 +140,7 @@ def _describe_task(task: Any, count: int = 3) -> list[tuple[str, Any]]:
     help="Install it in the operating system's scheduler instead of the AutoCron daemon.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the task as JSON.")
+@database_option
 @click.pass_context
 def schedule(
     ctx: click.Context,
@@ -106,6 +156,15 @@ def schedule(
     timeout: float | None,
     notify: tuple[str, ...],
     overlap: str,
+    max_instances: int | None,
+    misfire_grace_time: float | None,
+    no_coalesce: bool,
+    disabled: bool,
+    isolated: bool,
+    clean_env: bool,
+    max_memory_mb: int | None,
+    max_cpu_percent: float | None,
+    max_output_bytes: int | None,
     use_os: bool,
     as_json: bool,
 ) -> None:
@@ -124,15 +183,29 @@ def schedule(
         raise click.UsageError(
             "give exactly one of --every, --cron and --at" + (f" (got {', '.join(given)})" if given else "")
         )
+    if disabled and use_os:
+        raise click.UsageError(
+            "--disabled and --os do not go together: the OS scheduler would run it; "
+            "schedule it paused here and install it later with 'autocron os install'"
+        )
     if target is not None and not os.path.isfile(target):
         raise BadInput(f"script {target!r} does not exist or is not a file")
     options: dict[str, Any] = {"retries": retries, "overlap_policy": overlap}
-    if timezone is not None:
-        options["timezone"] = timezone
-    if retry_delay is not None:
-        options["retry_delay"] = retry_delay
-    if timeout is not None:
-        options["timeout"] = timeout
+    # Only the options given are passed: a task with the defaults shares core's default objects.
+    given_options = {
+        "timezone": timezone,
+        "retry_delay": retry_delay,
+        "timeout": timeout,
+        "max_instances": max_instances,
+        "misfire_grace_time": misfire_grace_time,
+        "coalesce": False if no_coalesce else None,
+        "safe_mode": True if isolated else None,
+        "clean_env": True if clean_env else None,
+        "max_memory_mb": max_memory_mb,
+        "max_cpu_percent": max_cpu_percent,
+        "max_output_bytes": max_output_bytes,
+    }
+    options.update((key, value) for key, value in given_options.items() if value is not None)
     if notify:
         options["notify"] = list(notify)
         from autocron_core.registry import NOTIFIERS
@@ -140,12 +213,25 @@ def schedule(
         for channel in notify:
             NOTIFIERS.get(channel)  # an unknown channel fails now, not at 3 a.m.
     with open_scheduler(ctx, use_os_scheduler=use_os) as scheduler:
-        task_id = scheduler.add_task(
-            name=name, script=target, command=command_line, every=every, cron=cron, at=at, **options
-        )
-        task = scheduler.get_task(task_id)
-        if task is None:  # pragma: no cover - add_task just added it
-            raise BadInput("the task vanished while it was being added")
+        from autocron_core.errors import TaskError
+        from autocron_core.task import build_task
+
+        options.setdefault("timezone", scheduler.timezone)
+        try:
+            task = build_task(
+                name, script=target, command=command_line, every=every, cron=cron, at=at, **options
+            )
+        except TaskError as exc:
+            flag = _FLAGS.get(exc.field)
+            if flag is None:
+                raise
+            # Core names its keyword; the user typed a flag.
+            detail = f" ({exc.detail})" if exc.detail else ""
+            raise BadInput(f"{flag} {exc.value!r}: expected {exc.expected}{detail}") from exc
+        # Paused before it is added, so that it is saved once, already paused, and
+        # a running `autocron start` never sees it active.
+        task.paused = disabled
+        task = scheduler.add(task)
         if as_json:
             output.json_out(task_dict(task))
             return
@@ -154,15 +240,19 @@ def schedule(
 
 
 @click.command("list")
+@click.option("--enabled", "only_enabled", is_flag=True, help="Only the tasks that are not paused.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@database_option
 @click.pass_context
-def list_tasks(ctx: click.Context, as_json: bool) -> None:
+def list_tasks(ctx: click.Context, only_enabled: bool, as_json: bool) -> None:
     """List every task: schedule, next and last run, last status, counts."""
     store = open_store(ctx)
     try:
         tasks = store.load_tasks()
     finally:
         store.close()
+    if only_enabled:
+        tasks = [task for task in tasks if not task.paused]
     if as_json:
         output.json_out([task_dict(task) for task in tasks])
         return
@@ -181,7 +271,7 @@ def list_tasks(ctx: click.Context, as_json: bool) -> None:
             for t in tasks
         ],
         status_column="last status",
-        empty="no tasks yet; add one with 'autocron schedule'",
+        empty="no enabled tasks" if only_enabled else "no tasks yet; add one with 'autocron schedule'",
     )
 
 
@@ -228,37 +318,48 @@ def show(ctx: click.Context, name: str, runs: int, as_json: bool) -> None:
         )
 
 
-def _remove(ctx: click.Context, name: str, use_os: bool) -> None:
+def _remove(ctx: click.Context, name: str, use_os: bool, as_json: bool) -> None:
     with open_scheduler(ctx) as scheduler:
-        if not scheduler.remove_task(name=name):
-            raise BadInput(f"no task named {name!r} (see 'autocron list')")
+        task = scheduler.get_task(name=name) or scheduler.get_task(task_id=name)
+        removed = task is not None and scheduler.remove_task(name=task.name)
+    if as_json:
+        # The original's `stop --json` shape, printed even when nothing was removed.
+        output.json_out({"removed": removed, "task": name})
+    if task is None or not removed:
+        raise BadInput(f"no task named {name!r} (see 'autocron list')")
     if use_os:
         from autocron_cli.commands.os_cmd import adapter_for
 
-        adapter_for(None).remove(name)
-    output.line(f"Removed task {name!r} (its history is kept).")
+        adapter_for(None).remove(task.name)
+    if not as_json:
+        output.line(f"Removed task {task.name!r} (its history is kept).")
 
 
 _NAME = click.argument("name", shell_complete=complete_task_names)
 _OS = click.option("--os", "use_os", is_flag=True, help="Also remove its entry from the OS scheduler.")
+_JSON = click.option("--json", "as_json", is_flag=True, help='Print {"removed": ..., "task": ...} as JSON.')
 
 
 @click.command()
 @_NAME
 @_OS
+@_JSON
+@database_option
 @click.pass_context
-def remove(ctx: click.Context, name: str, use_os: bool) -> None:
+def remove(ctx: click.Context, name: str, use_os: bool, as_json: bool) -> None:
     """Remove a task (its run history is kept). Alias: stop."""
-    _remove(ctx, name, use_os)
+    _remove(ctx, name, use_os, as_json)
 
 
 @click.command()
 @_NAME
 @_OS
+@_JSON
+@database_option
 @click.pass_context
-def stop(ctx: click.Context, name: str, use_os: bool) -> None:
+def stop(ctx: click.Context, name: str, use_os: bool, as_json: bool) -> None:
     """Remove a task; the older name of `autocron remove`."""
-    _remove(ctx, name, use_os)
+    _remove(ctx, name, use_os, as_json)
 
 
 @click.command()
