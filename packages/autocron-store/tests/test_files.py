@@ -76,7 +76,7 @@ def test_autocron_save_and_load_tasks_round_trip(tmp_path: Path, script: str) ->
     first.add_task("a", script=script, every="5m", retries=2)
     first.add_task("b", command="echo hi", cron="0 2 * * *")
     first.get_task(name="a").run_count = 5  # type: ignore[union-attr]
-    assert first.save_tasks(tmp_path / "t.yaml") == 2
+    assert first.save_tasks(tmp_path / "t.yaml") == str(tmp_path / "t.yaml")  # the path, as the original
     second = AutoCron(timezone="UTC")
     assert second.load_tasks(tmp_path / "t.yaml") == 2
     loaded = second.get_task(name="a")

@@ -20,6 +20,7 @@ from .errors import (
     TaskError,
     TaskExecutionError,
     TaskTimeoutError,
+    TimeParseError,
 )
 from .events import Event, EventKind
 from .policy import Policy
@@ -107,6 +108,7 @@ __all__ = [
     "TaskExecutionError",
     "TaskStats",
     "TaskTimeoutError",
+    "TimeParseError",
     "__version__",
     "build_task",
     "configure_logging",

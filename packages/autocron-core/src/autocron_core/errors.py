@@ -4,6 +4,14 @@ Every error mixes in the builtin with the same meaning, so callers that already
 catch ``ValueError`` or ``LookupError`` keep working. Constructors take the
 structured values (field, value, expected) and keep them as attributes, so a
 program can react to an error without parsing its message.
+
+Below the root, two branches keep the original AutoCron's two names (and their
+meaning): ``SchedulingError`` is everything that stops a task from being
+added, run, removed, saved or loaded (bad input, a missing plugin, a store or
+OS scheduler that refuses), and ``TaskExecutionError`` is a run that failed
+(a timeout, a command's non-zero exit). ``TimeParseError``, the original's
+error for bad intervals, cron expressions and time zones, is the base of
+``ScheduleError``.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ __all__ = [
     "TaskError",
     "TaskExecutionError",
     "TaskTimeoutError",
+    "TimeParseError",
 ]
 
 
@@ -33,7 +42,27 @@ class AutoCronError(Exception):
     """Root of every error AutoCron raises on purpose."""
 
 
-class _FieldError(AutoCronError):
+class SchedulingError(AutoCronError):
+    """A task could not be added, run, removed, saved or loaded.
+
+    The original AutoCron's name for every failure of ``add_task``,
+    ``run_task`` and ``remove_task``: catching it still catches them all.
+    """
+
+
+class TimeParseError(SchedulingError, ValueError):
+    """An interval, cron expression, time or time zone could not be read (the original's name)."""
+
+
+class TaskExecutionError(AutoCronError):
+    """A run failed in a way AutoCron itself detected (a timeout, a command's exit code).
+
+    The original AutoCron's name; an exception raised by a task's own function
+    reaches ``on_failure`` as it was raised, not wrapped in this.
+    """
+
+
+class _FieldError(SchedulingError):
     """An error about one input field: names the field, the value and what was expected."""
 
     def __init__(self, field: str, value: Any, expected: str, *, detail: str | None = None) -> None:
@@ -47,7 +76,7 @@ class _FieldError(AutoCronError):
         super().__init__(message)
 
 
-class ScheduleError(_FieldError, ValueError):
+class ScheduleError(_FieldError, TimeParseError):
     """A schedule (interval, cron expression, time, time zone) is not valid."""
 
 
@@ -55,7 +84,7 @@ class TaskError(_FieldError, ValueError):
     """A task definition is not valid, or names a task that does not exist."""
 
 
-class TaskTimeoutError(AutoCronError, TimeoutError):
+class TaskTimeoutError(TaskExecutionError, TimeoutError):
     """A run took longer than its task's ``timeout``."""
 
     def __init__(self, task: str, timeout: float) -> None:
@@ -64,7 +93,7 @@ class TaskTimeoutError(AutoCronError, TimeoutError):
         super().__init__(f"task {task!r} timed out after {timeout:g}s")
 
 
-class CommandFailedError(AutoCronError, RuntimeError):
+class CommandFailedError(TaskExecutionError, RuntimeError):
     """A script or command exited with a non-zero code; carries its output tail."""
 
     def __init__(self, program: str, returncode: int, output: str) -> None:
@@ -74,7 +103,7 @@ class CommandFailedError(AutoCronError, RuntimeError):
         super().__init__(f"{program} exited with code {returncode}")
 
 
-class ConfigError(AutoCronError, ValueError):
+class ConfigError(SchedulingError, ValueError):
     """A configuration file or mapping is not valid; says where when it knows."""
 
     def __init__(
@@ -97,11 +126,11 @@ class ConfigError(AutoCronError, ValueError):
         super().__init__(f"{where}{message}")
 
 
-class StoreError(AutoCronError, OSError):
+class StoreError(SchedulingError, OSError):
     """A store could not read or write; says which store and why."""
 
 
-class PluginNotFoundError(AutoCronError, LookupError):
+class PluginNotFoundError(SchedulingError, LookupError):
     """No installed package provides the plugin name that was asked for."""
 
     def __init__(self, group: str, name: str, installed: list[str], package: str | None) -> None:
@@ -114,14 +143,9 @@ class PluginNotFoundError(AutoCronError, LookupError):
         super().__init__(f"no {group} plugin named {name!r} is installed (installed: {have}){hint}")
 
 
-class OSAdapterError(AutoCronError, RuntimeError):
+class OSAdapterError(SchedulingError, RuntimeError):
     """The operating system's scheduler refused or cannot express a task."""
 
 
-class NotificationError(AutoCronError, RuntimeError):
+class NotificationError(SchedulingError, RuntimeError):
     """A notification could not be delivered or is misconfigured."""
-
-
-# The names the original single-package AutoCron used.
-SchedulingError = ScheduleError
-TaskExecutionError = TaskError

@@ -10,8 +10,9 @@ from collections.abc import Callable, Iterable, Mapping
 
 from ._engine import Engine, Waiter, _Retry, _Timer
 from ._lazylog import LazyLogger
+from ._pool import WorkerPool
 from .clock import Clock, SystemClock
-from .errors import PluginNotFoundError, TaskError
+from .errors import PluginNotFoundError, SchedulingError, TaskError
 from .events import Event, EventKind
 from .records import RunRecord
 from .registry import OS_ADAPTERS, open_store
@@ -32,11 +33,52 @@ __all__ = ["AutoCron"]
 logger = LazyLogger("autocron.scheduler")
 
 
-def _file_url(path: str | os.PathLike[str]) -> str:
-    text = os.fspath(path)
+def _file_url(path: str | os.PathLike[str] | None) -> str:
+    """The task file ``path`` names, ``~`` expanded; ``$AUTOCRON_HOME/tasks.yaml`` when ``None``."""
+    if path is None:
+        from .env import home_dir
+
+        return str(home_dir(create=True) / "tasks.yaml")
+    text = os.path.abspath(os.path.expanduser(os.fspath(path)))
     if not text.lower().endswith((".yaml", ".yml", ".json")):
-        raise TaskError("path", text, "a file name ending in .yaml, .yml or .json")
+        raise TaskError("path", os.fspath(path), "a file name ending in .yaml, .yml or .json")
     return text
+
+
+def _seconds_or_none(field: str, value: Any) -> float | None:
+    """``value`` as a finite number of seconds, 0 or more (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    import math
+
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise TaskError(field, value, "a finite number of seconds, 0 or more, or None")
+    return float(value)
+
+
+def _unwritable(task: Task) -> str | None:
+    """Why ``task`` cannot be written to a task file, or ``None`` when it can."""
+    import json
+
+    try:
+        json.dumps(task.to_dict(), allow_nan=False)
+    except TaskError as exc:  # a function that cannot be imported back by name
+        qualname = getattr(task.target, "__qualname__", "") or ""
+        if "<lambda>" in qualname:
+            return "a lambda"
+        if "<locals>" in qualname:
+            return "a function defined inside another function"
+        if getattr(task.target, "__module__", None) == "__main__":
+            return "a function in __main__"
+        return exc.expected
+    except (TypeError, ValueError):
+        return "arguments that are not plain data"
+    return None
 
 
 def _definition(task: Task) -> dict[str, Any]:
@@ -69,6 +111,14 @@ class AutoCron(Engine):
         notify: default notification channels for tasks that name none.
         notifications: per-channel settings, e.g. ``{"email": {...}}``.
         clock: a ``Clock`` (tests pass ``autocron_core.testing.FakeClock``).
+        shutdown_timeout: seconds ``stop()`` waits for running attempts when
+            it is given no ``timeout``; ``None`` (the default) waits until they end.
+        poll_interval: accepted for code written for the original AutoCron,
+            which polled; ignored here (with a ``DeprecationWarning``), since the
+            loop sleeps until the next task is due and wakes when tasks change.
+
+    Raises:
+        TaskError: ``max_workers``, ``shutdown_timeout`` or ``poll_interval`` is not valid.
     """
 
     def __init__(
@@ -84,9 +134,22 @@ class AutoCron(Engine):
         notify: Any = None,
         notifications: Mapping[str, Any] | None = None,
         clock: Clock | None = None,
+        shutdown_timeout: float | None = None,
+        poll_interval: float | None = None,
     ) -> None:
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise TaskError("max_workers", max_workers, "a whole number of at least 1")
+        self.shutdown_timeout = _seconds_or_none("shutdown_timeout", shutdown_timeout)
+        self.poll_interval = _seconds_or_none("poll_interval", poll_interval)
+        if poll_interval is not None:
+            import warnings
+
+            warnings.warn(
+                "AutoCron(poll_interval=...) is ignored: the scheduler does not poll, it sleeps "
+                "until the next task is due and wakes when tasks change",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         self.timezone = resolve_timezone(timezone)
         if log_path is not None:
             from .logs import configure_logging
@@ -180,15 +243,43 @@ class AutoCron(Engine):
         ``overlap_policy="skip"``, ``max_instances=1``,
         ``misfire_grace_time=60``, ``coalesce=True``, ``jitter=0``,
         ``start_at=None``, ``end_at=None``, ``tags=()``; see the user guide.
+        ``notifier=obj`` adds a channel for an object with the original
+        AutoCron's ``notify(message)`` method, besides ``notify``'s channels.
 
         Raises:
-            TaskError, ScheduleError: an option is invalid or a task of that name
-                exists; nothing has changed.
+            SchedulingError: the task could not be added; nothing has changed.
+                In particular ``TaskError`` or ``ScheduleError`` (also a
+                ``TimeParseError``): an option is invalid or a task of that
+                name exists.
         """
         options.setdefault("timezone", self.timezone)
-        task = build_task(name, func, script, command, every, cron, at, **options)
+        if "notifier" in options:
+            options["notify"] = self._with_notifier(options.get("notify"), options.pop("notifier"))
+        try:
+            task = build_task(name, func, script, command, every, cron, at, **options)
+        except SchedulingError:
+            raise
+        except (TypeError, ValueError, ArithmeticError) as exc:  # an input no validator foresaw
+            raise TaskError(
+                "add_task", name, "valid task options", detail=f"{type(exc).__name__}: {exc}"
+            ) from exc
         self.add(task)
         return task.task_id
+
+    def _with_notifier(self, notify: Any, notifier: Any) -> Any:
+        """``notify``'s channels (the scheduler's defaults when it names none) plus
+        ``notifier``, an object (or a list of them) taking a message string."""
+        from ._message_notifier import MessageNotifier
+        from .task import _channels
+
+        if notifier is None:
+            return notify
+        objects = list(notifier) if isinstance(notifier, (list, tuple)) else [notifier]
+        for obj in objects:
+            if not callable(getattr(obj, "notify", None)):
+                raise TaskError("notifier", notifier, "an object with a notify(message) method")
+        channels = _channels(notify) or self._notifications.defaults
+        return (*channels, *(MessageNotifier(obj) for obj in objects))
 
     def add(self, task: Task) -> Task:
         """Schedule a ``Task`` built by ``build_task`` (or a subclass's instance).
@@ -332,7 +423,7 @@ class AutoCron(Engine):
         return self._scheduling
 
     def start(self, blocking: bool = True) -> None:
-        """Start firing tasks.
+        """Start firing tasks; a stopped scheduler starts again where its tasks are now.
 
         Args:
             blocking: run the loop in this thread until ``stop()`` (from another
@@ -360,8 +451,10 @@ class AutoCron(Engine):
             if self._loop_thread is not None and self._loop_thread.is_alive():
                 self._stopping = True  # hand the loop over to this thread
                 self._cond.notify_all()
-        if self._loop_thread is not None:
-            self._loop_thread.join()
+        previous = self._loop_thread
+        # After a blocking start() in this thread ended, the old loop thread is this one.
+        if previous is not None and previous is not threading.current_thread():
+            previous.join()
         self._loop_thread = threading.current_thread()
         try:
             self._stopping = False
@@ -377,11 +470,20 @@ class AutoCron(Engine):
         attempts still apply while they finish. Only a scheduler that was
         started writes its tasks' state back: a short-lived one (the CLI's)
         must not overwrite what a running daemon recorded. Safe to call more
-        than once.
+        than once; ``start()`` afterwards fires the tasks again.
+
+        Args:
+            wait: wait for running attempts; otherwise return at once.
+            timeout: seconds to wait; ``None`` means the scheduler's
+                ``shutdown_timeout`` (itself ``None`` by default: no limit).
 
         Returns:
             Whether every running attempt finished in time.
         """
+        timeout = self.shutdown_timeout if timeout is None else _seconds_or_none("timeout", timeout)
+        import time
+
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             self._scheduling = False
             self._closed = True
@@ -392,7 +494,8 @@ class AutoCron(Engine):
         finished = self._pool.shutdown(wait=wait, timeout=timeout)
         for recorder in list(self._recorders):  # timed-out runs being written: let them land
             recorder.join(5)
-        self._aio.stop(timeout=timeout if wait else 0)
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        self._aio.stop(timeout=left if wait else 0)
         with self._lock:
             self._stopping = True
             self._heap.clear()
@@ -400,6 +503,10 @@ class AutoCron(Engine):
         loop = self._loop_thread
         if loop is not None and loop is not threading.current_thread() and loop.is_alive():
             loop.join(5)
+        with self._lock:
+            # A shut-down pool takes no jobs: a fresh one (its threads start on
+            # first use) lets run_task() and a later start() work again.
+            self._pool = WorkerPool(self._pool.size)
         if self._agent is not None:  # after the runs: their leases stay renewed while they finish
             self._agent.stop()
         self._notifications.close()
@@ -566,45 +673,93 @@ class AutoCron(Engine):
         return self._store.history(name, limit)
 
     # -- files and config -----------------------------------------------------
-    def save_tasks(self, path: str | os.PathLike[str]) -> int:
-        """Write every task to a YAML or JSON file (by suffix), atomically; needs autocron-store.
+    def save_tasks(self, path: str | os.PathLike[str] | None = None) -> str:
+        """Write the tasks to a YAML or JSON file (by suffix), atomically; needs autocron-store.
+
+        A task that cannot be written (a lambda, a nested function, a function
+        in ``__main__``, arguments that are not plain data) is left out, with
+        one ``UserWarning`` (and log line) naming every such task; the others
+        are written.
+
+        Args:
+            path: the file; ``$AUTOCRON_HOME/tasks.yaml`` (``~/.autocron/tasks.yaml``) by default.
 
         Returns:
-            How many tasks were written.
+            The absolute path of the file written, as the original AutoCron returned.
 
         Raises:
             PluginNotFoundError: autocron-store is not installed.
-            TaskError: some function tasks cannot be imported by name (all are listed).
+            TaskError: ``path`` does not end in .yaml, .yml or .json.
+            StoreError: the file could not be written; the old one is intact.
         """
-        store = open_store(_file_url(path))
+        target = _file_url(path)
+        tasks, skipped = [], []
+        for task in self.list_tasks():
+            reason = _unwritable(task)
+            if reason is None:
+                tasks.append(task)
+            else:
+                skipped.append(f"{task.name!r} ({reason})")
+        if skipped:
+            import warnings
+
+            message = (
+                f"save_tasks: {len(skipped)} task(s) cannot be written to a file and were left "
+                f"out of {target}: {', '.join(skipped)}; register them in code at start-up"
+            )
+            logger.warning("%s", message)
+            warnings.warn(message, UserWarning, stacklevel=2)
+        store = open_store(target)
         try:
-            return int(store.write_tasks(self.list_tasks()))
+            store.write_tasks(tasks)
         finally:
             store.close()
+        return target
 
-    def load_tasks(self, path: str | os.PathLike[str], replace: bool = False) -> int:
+    def load_tasks(self, path: str | os.PathLike[str] | None = None, replace: bool = False) -> int:
         """Add the tasks of a YAML or JSON file; needs autocron-store.
 
         Args:
-            replace: remove every current task first; otherwise tasks merge by
-                name (a loaded task replaces the one of the same name).
+            path: the file; ``$AUTOCRON_HOME/tasks.yaml`` (``~/.autocron/tasks.yaml``) by default.
+            replace: remove every current task first. Otherwise the file's
+                tasks are merged in, and a task whose name this scheduler
+                already has keeps the current one (one ``UserWarning`` names them).
 
         Returns:
-            How many tasks were loaded.
+            How many tasks were added.
+
+        Raises:
+            PluginNotFoundError: autocron-store is not installed.
+            TaskError: the file does not exist or has another suffix.
+            ConfigError: the file is corrupt or holds tasks that cannot be rebuilt.
         """
-        if not os.path.exists(os.fspath(path)):  # a missing file would read as an empty store
-            raise TaskError("path", os.fspath(path), "an existing task file")
-        store = open_store(_file_url(path))
+        target = _file_url(path)
+        if not os.path.exists(target):  # a missing file would read as an empty store
+            raise TaskError("path", os.fspath(path) if path is not None else target, "an existing task file")
+        store = open_store(target)
         try:
             tasks = store.load_tasks()
         finally:
             store.close()
-        for current in self.list_tasks():
-            if replace or any(t.name == current.name for t in tasks):
+        if replace:
+            for current in self.list_tasks():
                 self.remove_task(name=current.name)
+        kept = [task.name for task in tasks if task.name in self._tasks]
+        if kept:
+            import warnings
+
+            message = (
+                f"load_tasks: {len(kept)} task(s) in {target} not loaded, since a task of the same "
+                f"name exists (pass replace=True to replace every task): {', '.join(map(repr, kept))}"
+            )
+            logger.warning("%s", message)
+            warnings.warn(message, UserWarning, stacklevel=2)
+        added = 0
         for task in tasks:
-            self.add(task)
-        return len(tasks)
+            if task.name not in self._tasks:
+                self.add(task)
+                added += 1
+        return added
 
     @classmethod
     def from_config(cls, source: Any, **overrides: Any) -> AutoCron:

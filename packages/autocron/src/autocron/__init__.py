@@ -36,14 +36,40 @@ _LAZY = {
     "serve_metrics": "autocron_dash",
 }
 
-__all__ = [n for n in _core_all if n != "__version__"] + sorted(_LAZY)  # noqa: PLE0605
+# The original package's metadata names, read from this distribution's own
+# metadata (pyproject.toml's authors and license), so no value is typed twice.
+_ABOUT = ("__author__", "__email__", "__license__", "__version__")
+
+__all__ = [n for n in _core_all if n != "__version__"] + sorted(_LAZY) + list(_ABOUT)  # noqa: PLE0605
+
+
+def _about(name: str) -> str:
+    """``__version__``, ``__author__``, ``__email__`` or ``__license__`` of the autocron distribution."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        meta = metadata("autocron")
+    except PackageNotFoundError:  # pragma: no cover - a source tree without install
+        return "unknown"
+    if name == "__version__":
+        return str(meta["Version"])
+    if name == "__license__":
+        found = (meta.get_all("License-Expression") or []) + (meta.get_all("License") or [])
+        return str(found[0]) if found else "unknown"
+    from email.utils import getaddresses
+
+    # PEP 621 authors with an email land in Author-email as "Name <address>".
+    people = getaddresses(meta.get_all("Author-email") or [])
+    if name == "__author__":
+        return ", ".join(n for n, _ in people if n) or ", ".join(meta.get_all("Author") or ["unknown"])
+    return ", ".join(a for _, a in people if a) or "unknown"
 
 
 def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        from importlib.metadata import version
-
-        return version("autocron")
+    if name in _ABOUT:
+        value = _about(name)
+        globals()[name] = value
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'autocron' has no attribute {name!r}")
