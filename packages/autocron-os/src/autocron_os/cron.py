@@ -9,6 +9,10 @@ it is inert) and the cron line itself::
 Every other line of the crontab is kept byte for byte. The command is quoted
 with ``shlex.quote`` for ``/bin/sh`` and every ``%`` is written ``\\%``,
 because cron turns a bare ``%`` into a newline.
+
+Lines the original AutoCron wrote (``... # AutoCron: <name>``, see ``_legacy``)
+are listed as legacy entries, removed by ``remove(name)`` and replaced by
+``install`` of a task of the same name, in the same crontab write.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from autocron_core.task import Task
 from autocron_core.timezones import zone_name
 
 from ._calendar import cron_interval, is_system_zone
+from ._legacy import LEGACY_ORIGIN, SeedCronLine, parse_seed_cron_line
 from .base import Command, OSAdapter, Runner
 
 __all__ = ["CronAdapter", "cron_line_for"]
@@ -188,6 +193,19 @@ class CronAdapter(OSAdapter):
             i += 1
         return found
 
+    def _legacy(self, lines: list[str]) -> dict[int, SeedCronLine]:
+        """Line index -> the original AutoCron's entry on it (never one of our own lines)."""
+        ours = {i for start, count, _ in self._find(lines).values() for i in range(start, start + count)}
+        found = {}
+        for i, line in enumerate(lines):
+            if i not in ours and (seed := parse_seed_cron_line(line)) is not None:
+                found[i] = seed
+        return found
+
+    def _legacy_for(self, lines: list[str], name: str) -> set[int]:
+        """Indexes of the original's lines written for task ``name`` (1.0-1.2 and 1.3 may both be there)."""
+        return {i for i, seed in self._legacy(lines).items() if seed.belongs_to(name)}
+
     def _install(self, task: Task, command: Command) -> InstalledEntry:
         block = [MARKER_PREFIX + self.marker(task.name, task.schedule) + "\n"]
         schedule = task.schedule
@@ -197,10 +215,15 @@ class CronAdapter(OSAdapter):
         block.append(line + "\n")
         lines = self._split(self.read())
         existing = self._find(lines).get(task.name)
+        # The original's line for this task goes in the same write, so it never runs beside ours.
+        drop = self._legacy_for(lines, task.name)
         if existing is not None:
             start, count, _ = existing
-            lines[start : start + count] = block
-        else:
+            drop.update(range(start + 1, start + count))
+            lines[start] = "".join(block)
+            drop.discard(start)
+        lines = [text for i, text in enumerate(lines) if i not in drop]
+        if existing is None:
             if lines and not lines[-1].endswith("\n"):
                 lines[-1] += "\n"  # a crontab's last entry must end with a newline
             lines += block
@@ -213,19 +236,28 @@ class CronAdapter(OSAdapter):
         )
 
     def remove(self, name: str) -> bool:
-        """Delete the task's lines from the crontab; whether there were any."""
+        """Delete the task's lines from the crontab; whether there were any.
+
+        Also deletes the line the original AutoCron wrote for ``name``, and nothing else.
+        """
         lines = self._split(self.read())
+        drop = self._legacy_for(lines, name)
         existing = self._find(lines).get(name)
-        if existing is None:
+        if existing is not None:
+            start, count, _ = existing
+            drop.update(range(start, start + count))
+        if not drop:
             return False
-        start, count, _ = existing
-        del lines[start : start + count]
-        self.write("".join(lines))
+        self.write("".join(text for i, text in enumerate(lines) if i not in drop))
         logger.info("removed task %r from the crontab", name)
         return True
 
     def list(self) -> list[InstalledEntry]:
-        """The entries AutoCron installed, with their cron schedule."""
+        """The entries AutoCron installed, with their cron schedule.
+
+        Lines the original AutoCron wrote follow, with ``legacy=True`` and the
+        name as its line holds it.
+        """
         lines = self._split(self.read())
         entries: list[InstalledEntry] = []
         for name, (start, count, data) in self._find(lines).items():
@@ -242,6 +274,15 @@ class CronAdapter(OSAdapter):
             entries.append(
                 InstalledEntry(name, schedule, f"crontab of {self.user or 'the current user'}", details)
             )
+        for i, seed in self._legacy(lines).items():
+            details = {
+                "line": lines[i].rstrip("\n"),
+                "command": list(seed.argv),
+                "origin": LEGACY_ORIGIN,
+                "release": seed.release,
+            }
+            where = f"crontab of {self.user or 'the current user'}"
+            entries.append(InstalledEntry(seed.name, seed.when, where, details, legacy=True))
         return entries
 
 
