@@ -45,6 +45,8 @@ from sqlalchemy.schema import CreateColumn, CreateIndex
 
 from autocron_core.errors import StoreError
 
+from .seed_import import check_not_seed
+
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "build_tables", "prepare_schema", "stats_schema"]
 
 logger = logging.getLogger("autocron.store.sql")
@@ -185,8 +187,12 @@ def prepare_schema(conn: Connection, tables: Tables, where: str, now_us: int) ->
     """Create missing tables and migrate forward; returns the version found (0 for a new database).
 
     Raises:
+        SeedDatabaseError: an SQLite database holds the original AutoCron's tables.
         StoreError: the database was written by a newer AutoCron, or a migration is missing.
     """
+    if conn.dialect.name == "sqlite":
+        # The original AutoCron's tables share our tasks table's name: report its file, create nothing.
+        check_not_seed(conn, tables.tasks.name, conn.engine.url.database)
     found = 0
     if inspect(conn).has_table(tables.version.name):
         row = conn.execute(select(tables.version.c.version).where(tables.version.c.id == 1)).first()
