@@ -73,7 +73,7 @@ _FLAGS = {
 @click.option("--command", "command_line", metavar="CMD", help="Run this command line instead of a script.")
 @click.option("--name", help="Task name (default: the script's or command's name).")
 @click.option("--every", metavar="INTERVAL", help='Fire every INTERVAL, e.g. "30s", "5m", "1h30m".')
-@click.option("--cron", metavar="EXPR", help='Fire on a cron expression, e.g. "*/15 * * * *".')
+@click.option("--cron", metavar="EXPR", help='Fire on a cron expression, e.g. "0 9 * * 1-5".')
 @click.option("--at", "at", metavar="TIME", help='Fire once, at an ISO time such as "2026-12-01T09:30".')
 @click.option("--timezone", metavar="TZ", help="IANA time zone of the schedule (default: local).")
 @click.option(
@@ -107,12 +107,14 @@ _FLAGS = {
 )
 @click.option(
     "--max-instances",
+    metavar="N",
     type=click.IntRange(min=1),
     default=None,
     help="Runs at once with --overlap allow or queue (default 1).",
 )
 @click.option(
     "--misfire-grace-time",
+    metavar="SECONDS",
     type=Duration(allow_zero=True),
     default=None,
     help="How late a run may still start (default 60s; 0: never late).",
@@ -122,16 +124,25 @@ _FLAGS = {
 @click.option("--isolated", is_flag=True, help="Safe mode: run it in a child process of its own.")
 @click.option("--clean-env", is_flag=True, help="Run it with a minimal environment.")
 @click.option(
-    "--max-memory-mb", type=click.IntRange(min=1), default=None, help="Memory limit of the run's process."
+    "--max-memory-mb",
+    metavar="MB",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Memory limit of the run's process, in MiB.",
 )
 @click.option(
     "--max-cpu-percent",
+    metavar="PERCENT",
     type=FiniteNumber(0, 100, "of a CPU"),
     default=None,
     help="CPU share of the run's process, above 0 and up to 100.",
 )
 @click.option(
-    "--max-output-bytes", type=click.IntRange(min=1), default=None, help="Keep at most this much output."
+    "--max-output-bytes",
+    metavar="BYTES",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep at most this much of its output.",
 )
 @click.option(
     "--os",
