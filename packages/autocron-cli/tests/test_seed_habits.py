@@ -164,6 +164,8 @@ def test_list_enabled_hides_paused_tasks(autocron, script: Path) -> None:
     autocron("schedule", str(script), "--every", "5m", "--name", "off", "--disabled")
     shown = [task["name"] for task in json.loads(autocron("list", "--enabled", "--json").stdout)]
     assert shown == ["active"]
+    every = json.loads(autocron("list", "--json").stdout)
+    assert {task["name"]: task["enabled"] for task in every} == {"active": True, "off": False}
     table = autocron("list", "--enabled").stdout
     assert "active" in table
     assert "off" not in table

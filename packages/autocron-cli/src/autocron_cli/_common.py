@@ -291,6 +291,7 @@ def task_dict(task: Task) -> dict[str, Any]:
         schedule=task.schedule.describe(),
         timezone=zone_name(task.timezone),
         status=task_status(task),
+        enabled=not task.paused,  # the original's name for "not paused", which its scripts filter on
         next_run=task.next_run.isoformat() if task.next_run else None,
         last_run=task.last_run.isoformat() if task.last_run else None,
         runs=task.run_count,
