@@ -272,3 +272,12 @@ def test_database_after_the_command(autocron, tmp_path: Path, script: Path) -> N
     listed = json.loads(autocron("list", "--json", "--database", str(database)).stdout)
     assert [task["name"] for task in listed] == ["hello"]
     assert json.loads(autocron("list", "--json").stdout) == []  # the test's default store is untouched
+
+
+def test_bare_autocron_shows_the_help(autocron) -> None:
+    """`autocron` with no command prints the help and exits 0, as the original did."""
+    result = autocron()
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("Usage: autocron [OPTIONS] COMMAND [ARGS]...")
+    assert "schedule" in result.stdout
+    assert result.stderr == ""
