@@ -357,7 +357,7 @@ def _tasks_of(entries: list[dict[str, Any]], notes: list[str]) -> tuple[list[Tas
             try:
                 rebuilt = _read_document(document, notes)
             except ConfigError as exc:
-                problems.append((f"task {name!r}", exc.reason))
+                problems.append((f"task {name!r}", exc.reason.removeprefix(f"task {name!r}: ")))
                 continue
             tasks.extend(rebuilt)
     return tasks, problems
