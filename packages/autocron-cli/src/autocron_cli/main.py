@@ -39,7 +39,6 @@ COMMANDS = {
     "next": "autocron_cli.commands.inspect:next_times",
     "validate": "autocron_cli.commands.inspect:validate",
     "import": "autocron_cli.commands.import_cmd:import_cmd",
-    "import": "autocron_cli.commands.import_cmd:import_cmd",
     "os": "autocron_cli.commands.os_cmd:os_group",
     "notify": "autocron_cli.commands.extras:notify_group",
     "plugins": "autocron_cli.commands.inspect:plugins",
@@ -86,6 +85,11 @@ class AutoCronGroup(click.Group):
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
+            # Bare `autocron` shows the help and succeeds, as the original did (and click
+            # before 8.2, which raises NoArgsIsHelpError, a usage error, since).
+            if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+                output.line(exc.ctx.get_help())
+                sys.exit(0)
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
             output.error(exc.format_message() + hint)
             sys.exit(exc.exit_code)
