@@ -268,10 +268,14 @@ def test_raising_listener_and_callbacks_change_nothing(
 
 
 def test_callbacks_receive_the_event(scheduler: AutoCron, clock: FakeClock) -> None:
-    """on_success and on_failure are called with the run's event."""
+    """on_success and on_failure whose parameter is named event are called with the run's event."""
     got: list[Event] = []
-    scheduler.add_task("good", func=lambda: None, every="1s", on_success=got.append)
-    scheduler.add_task("bad", func=lambda: 1 / 0, every="1s", on_failure=got.append)
+
+    def keep(event: Event) -> None:
+        got.append(event)
+
+    scheduler.add_task("good", func=lambda: None, every="1s", on_success=keep)
+    scheduler.add_task("bad", func=lambda: 1 / 0, every="1s", on_failure=keep)
     clock.advance(1)
     assert scheduler.settle()
     kinds = sorted((e.task_name, e.kind.value) for e in got)

@@ -18,9 +18,10 @@ from functools import partial
 
 from ._aio import AsyncRunner
 from ._lazylog import ERROR, INFO, WARNING, LazyLogger
+from ._options import FAILURE_WANTS_EVENT, SUCCESS_WANTS_EVENT
 from ._pool import WorkerPool
 from ._runctx import run_slot
-from .errors import CommandFailedError
+from .errors import AutoCronError, CommandFailedError, TaskTimeoutError
 from .events import Event, EventKind, Listeners
 from .policy import QUEUE_LIMIT
 from .records import RunRecord, RunStatus
@@ -48,6 +49,7 @@ _RUNNING, _SUCCEEDED, _FAILED, _TIMED_OUT = (
     RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.TIMED_OUT
 )  # fmt: skip
 _STARTED_EVENT, _SUCCEEDED_EVENT = EventKind.STARTED, EventKind.SUCCEEDED
+_NO_ARGUMENT = object()  # what a callback of the original's on_success() form is called with
 # States of Run.cancel for a sync function past its timeout (see Run).
 _ABANDONED, _HELD, _ENDED = "abandoned", "held", "ended"
 
@@ -111,9 +113,11 @@ class Run:
     so never in ``__init__``) is a retry waiting for the thread to end.
     """
 
-    __slots__ = ("attempt", "cancel", "done", "engine", "process", "record", "scheduled_us",
+    __slots__ = ("attempt", "cancel", "done", "engine", "exc", "process", "record", "scheduled_us",
                  "task", "task_name", "then", "thread", "waiter")  # fmt: skip
-    then: _Retry  # annotation only: the slot stays unset until a retry waits for this attempt
+    # Annotations only: these slots stay unset (no cost per run) until needed.
+    then: _Retry  # a retry waiting for this timed-out attempt's thread
+    exc: BaseException  # the attempt's exception, for on_failure(exc)
 
     def __init__(
         self, engine: Engine, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None
@@ -144,8 +148,10 @@ class Run:
             result = task.execute()
         except CommandFailedError as exc:
             status, error, output = _FAILED, str(exc), exc.output
+            self.exc = exc
         except Exception as exc:
             status, error = _FAILED, f"{type(exc).__name__}: {exc}"
+            self.exc = exc
         else:
             status, error = _SUCCEEDED, None
             if task.kind != "func" and isinstance(result, str):
@@ -493,6 +499,7 @@ class Engine:
                         None,
                     )
                 elif error is not None:
+                    run.exc = error
                     args = (RunStatus.FAILED, f"{type(error).__name__}: {error}", None)
                 else:
                     args = (RunStatus.SUCCEEDED, None, None)
@@ -740,11 +747,14 @@ class Engine:
             )
         elif failed:
             kind = EventKind.TIMED_OUT if status is _TIMED_OUT else EventKind.FAILED
-            event = self._emit(kind, task, record=record, error=error, force=options.on_failure is not None)
+            wants_event = bool(options.callback_event & FAILURE_WANTS_EVENT)
+            event = self._emit(kind, task, record=record, error=error, force=wants_event)
             if kind is EventKind.TIMED_OUT and self._listeners.wants(EventKind.FAILED):
                 self._emit(EventKind.FAILED, task, record=record, error=error)
-            if options.on_failure is not None and event is not None:
-                self._callback(options.on_failure, event, task)
+            if options.on_failure is not None:
+                self._callback(
+                    options.on_failure, (event if wants_event else _final_exception(run, status, error)), task
+                )
         elif (  # a success event is built only when a callback, a listener or the notifier wants it
             options.on_success is not None
             or _SUCCEEDED_EVENT in self._listened
@@ -753,15 +763,10 @@ class Engine:
                 and self._notifications.wants(task, _SUCCEEDED_EVENT, recovered)
             )
         ):
-            event = self._emit(
-                _SUCCEEDED_EVENT,
-                task,
-                record=record,
-                recovered=recovered,
-                force=options.on_success is not None,
-            )
-            if options.on_success is not None and event is not None:
-                self._callback(options.on_success, event, task)
+            wants_event = bool(options.callback_event & SUCCESS_WANTS_EVENT)
+            event = self._emit(_SUCCEEDED_EVENT, task, record=record, recovered=recovered, force=wants_event)
+            if options.on_success is not None:
+                self._callback(options.on_success, event if wants_event else _NO_ARGUMENT, task)
         waiter = run.waiter
         if waiter is not None and not retry:
             waiter.succeeded = not failed
@@ -803,8 +808,24 @@ class Engine:
         return event
 
     @staticmethod
-    def _callback(callback: Any, event: Event, task: Task) -> None:
+    def _callback(callback: Any, argument: Any, task: Task) -> None:
+        """Call a task's callback with ``argument`` (none for ``_NO_ARGUMENT``); log what it raises."""
         try:
-            callback(event)
+            if argument is _NO_ARGUMENT:
+                callback()
+            else:
+                callback(argument)
         except Exception:
             logger.exception("task %r: callback %r raised", task.name, callback)
+
+
+def _final_exception(run: Run, status: RunStatus, error: str | None) -> BaseException:
+    """What ``on_failure(exc)`` gets, as the original AutoCron documented: the final
+    attempt's exception; ``TaskTimeoutError`` for a timeout (the run's own exception,
+    if any, is its cause); an ``AutoCronError`` with the recorded error otherwise."""
+    raised: BaseException | None = getattr(run, "exc", None)
+    if status is _TIMED_OUT:
+        timeout = TaskTimeoutError(run.task_name, run.task.policy.timeout or 0.0)
+        timeout.__cause__ = raised
+        return timeout
+    return raised if raised is not None else AutoCronError(error or status.value)

@@ -12,7 +12,11 @@ else:
     from ._tuples import NamedTuple
 
 
-__all__ = ["TaskOptions"]
+__all__ = ["FAILURE_WANTS_EVENT", "SUCCESS_WANTS_EVENT", "TaskOptions"]
+
+#: Bits of ``TaskOptions.callback_event``: which callbacks receive the run's Event.
+SUCCESS_WANTS_EVENT = 1
+FAILURE_WANTS_EVENT = 2
 
 
 class TaskOptions(NamedTuple):
@@ -30,3 +34,6 @@ class TaskOptions(NamedTuple):
     email_config: Mapping[str, Any] | None = None
     on_success: Callable[..., Any] | None = None
     on_failure: Callable[..., Any] | None = None
+    #: Which callbacks receive the run's Event instead of the original's arguments
+    #: (bits ``SUCCESS_WANTS_EVENT`` / ``FAILURE_WANTS_EVENT``, decided by ``_callbacks``).
+    callback_event: int = 0

@@ -216,8 +216,13 @@ class Task:
         self.policy = policy
         if (args or kwargs or func_ref or start_at or end_at or tags or notify or email_config or on_success
                 or on_failure or notify_on != _DEFAULT_OPTIONS.notify_on):  # fmt: skip
+            callback_event = 0
+            if on_success is not None or on_failure is not None:
+                from ._callbacks import event_mask  # imports inspect: only for tasks with callbacks
+
+                callback_event = event_mask(on_success, on_failure)
             self.options = TaskOptions(args, kwargs, func_ref, start_at, end_at, tags, notify, notify_on,
-                                       email_config, on_success, on_failure)  # fmt: skip
+                                       email_config, on_success, on_failure, callback_event)  # fmt: skip
         else:
             self.options = _DEFAULT_OPTIONS
         self.next_run_us: int | None = None
@@ -286,12 +291,14 @@ class Task:
 
     @property
     def on_success(self) -> Callable[..., Any] | None:
-        """Called with the event of each successful occurrence."""
+        """Called after each successful occurrence: ``on_success()``, or with the
+        run's Event when its first parameter is named ``event`` or annotated ``Event``."""
         return self.options.on_success
 
     @property
     def on_failure(self) -> Callable[..., Any] | None:
-        """Called with the event of each failed occurrence."""
+        """Called after each failed occurrence's final attempt: ``on_failure(exc)`` with
+        the final exception, or with the run's Event when it declares one (as ``on_success``)."""
         return self.options.on_failure
 
     # -- state as datetimes -------------------------------------------------
@@ -547,7 +554,7 @@ def build_task(
             raise TaskError("notify_on", sorted(wanted - _NOTIFY_ON_ALL), "any of " + ", ".join(NOTIFY_ON))
     for cb_name, cb in (("on_success", on_success), ("on_failure", on_failure)):
         if cb is not None and not callable(cb):
-            raise TaskError(cb_name, cb, "a callable taking one Event, or None")
+            raise TaskError(cb_name, cb, "a callable or None")
     tag_tuple: tuple[str, ...] = ()
     if tags:
         if isinstance(tags, str):
