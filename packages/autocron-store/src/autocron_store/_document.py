@@ -11,6 +11,7 @@ import datetime as _dt
 import json
 import logging
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,6 +21,7 @@ from autocron_core.task import SECRET_KEYS, Task
 
 __all__ = [
     "FORMAT_VERSION",
+    "TaskFileWarning",
     "document_format",
     "dump_document",
     "entries_of",
@@ -32,10 +34,25 @@ logger = logging.getLogger("autocron.store.files")
 #: The document version this code writes (and the newest it reads).
 FORMAT_VERSION = 2
 _LEGACY_VERSIONS = ("1.0", "1", 1, 1.0)
-_LEGACY_KEYS = frozenset({
-    "task_id", "name", "script", "schedule_type", "schedule_value", "retries", "retry_delay", "timeout",
-    "notify", "email_config", "enabled", "last_run", "next_run", "run_count", "fail_count",
-})  # fmt: skip
+
+
+class TaskFileWarning(UserWarning):
+    """A field of a task file that could not be carried over; the message names it and its task."""
+
+
+# The fields the original AutoCron's ``Task.to_dict`` wrote (v1.0 to its last
+# release), by what becomes of them here.
+_SEED_SCHEDULE = frozenset({"schedule_type", "schedule_value", "every", "cron"})
+_SEED_STATE = frozenset({"enabled", "last_run", "next_run", "run_count", "fail_count"})
+#: Options with the same name and meaning here; ``None`` means the default.
+_SEED_OPTIONS = ("retries", "retry_delay", "timeout", "notify", "email_config", "timezone",
+                 "overlap_policy", "max_instances", "coalesce")  # fmt: skip
+#: Resource options; ``False``/``None`` means off, which is the default here too.
+_SEED_LIMITS = ("safe_mode", "clean_env", "max_memory_mb", "max_cpu_percent", "max_output_bytes")
+#: Counters this version does not keep per task (run history counts skips and misses instead).
+_SEED_COUNTERS = ("skipped_count", "misfire_count")
+_SEED_KEYS = frozenset({"task_id", "name", "script", "misfire_grace_time", *_SEED_OPTIONS,
+                        *_SEED_LIMITS, *_SEED_COUNTERS}) | _SEED_SCHEDULE | _SEED_STATE  # fmt: skip
 
 
 def document_format(path: str) -> str:
@@ -113,51 +130,154 @@ def dump_document(entries: list[dict[str, Any]], fmt: str, saved_at: _dt.datetim
     return str(text).encode("utf-8")
 
 
-def _legacy_moment(value: Any) -> str | None:
-    # The old AutoCron wrote naive local times (datetime.now()).
+def _warn(path: str, line: int | None, name: Any, text: str) -> None:
+    where = f"{path}:{line}" if line else path
+    warnings.warn(f"{where}: task {name!r}: {text}", TaskFileWarning, stacklevel=4)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _legacy_moment(entry: Mapping[str, Any], key: str, path: str, line: int | None) -> str | None:
+    # The original wrote aware times in the task's zone; before 1.2 naive local ones (datetime.now()).
+    value = entry.get(key)
     if not value:
         return None
-    moment = value if isinstance(value, _dt.datetime) else _dt.datetime.fromisoformat(str(value))
+    try:
+        moment = value if isinstance(value, _dt.datetime) else _dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(
+            f"task {entry.get('name')!r}: {key}={value!r}: expected an ISO 8601 time",
+            path=path,
+            line=line,
+            field=key,
+        ) from None
     if moment.tzinfo is None:
         moment = moment.astimezone()
     return moment.isoformat()
 
 
-def _from_legacy(entry: Any, path: str, line: int | None) -> Any:
-    if not isinstance(entry, Mapping):
-        return entry
-    kind = entry.get("schedule_type")
-    if kind not in ("interval", "cron"):
+def _legacy_count(entry: Mapping[str, Any], key: str, path: str, line: int | None) -> int:
+    value = entry.get(key) or 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigError(
-            f"schedule_type={kind!r}: expected 'interval' or 'cron'",
+            f"task {entry.get('name')!r}: {key}={value!r}: expected a whole number of at least 0",
             path=path,
             line=line,
-            field="schedule_type",
+            field=key,
         )
-    converted: dict[str, Any] = {"name": entry.get("name"), "script": entry.get("script")}
+    return value
+
+
+def _legacy_schedule(entry: Mapping[str, Any], path: str, line: int | None) -> tuple[str, Any]:
+    """``("every" | "cron", value)``, read as the original read it: ``schedule_type`` and
+    ``schedule_value`` first, its later ``every``/``cron`` copies when those are missing."""
+    kind = entry.get("schedule_type")
+    if kind not in ("interval", "cron"):
+        if entry.get("every") is not None:
+            kind = "interval"
+        elif entry.get("cron") is not None:
+            kind = "cron"
+        else:
+            raise ConfigError(
+                f"task {entry.get('name')!r}: schedule_type={kind!r}: expected 'interval' or 'cron'",
+                path=path,
+                line=line,
+                field="schedule_type",
+            )
+    key = "every" if kind == "interval" else "cron"
+    value = entry.get("schedule_value")
+    if value is None:
+        value = entry.get(key)
+    elif entry.get(key) is not None and entry[key] != value:
+        text = f"{key}={entry[key]!r} differs from schedule_value={value!r}; schedule_value is used"
+        _warn(path, line, entry.get("name"), text + ", as the original did")
+    return key, value
+
+
+def _known_options() -> frozenset[str]:
+    """The options ``build_task`` accepts (its keywords and the ``Policy`` fields)."""
+    import inspect
+
+    from autocron_core.policy import Policy
+    from autocron_core.task import build_task
+
+    return frozenset(inspect.signature(build_task).parameters) | frozenset(Policy._fields)
+
+
+def _from_legacy(entry: Any, path: str, line: int | None) -> Any:
+    """One task of the original AutoCron's document, as an entry of the current format.
+
+    Every field its ``Task.to_dict`` wrote is carried over. What cannot be
+    (an unknown field, a non-zero ``skipped_count``/``misfire_count``, a
+    resource option this installation does not provide) is named in a
+    ``TaskFileWarning``; nothing is dropped silently.
+    """
+    if not isinstance(entry, Mapping):
+        return entry
+    name = entry.get("name")
+    converted: dict[str, Any] = {"name": name}
+    script = entry.get("script")
+    if isinstance(script, str) and script.strip():
+        # The original ran a relative script from its working directory; so does this.
+        converted["script"] = os.path.abspath(os.path.expanduser(script.strip()))
+    else:
+        converted["script"] = script
     if entry.get("task_id"):
         converted["task_id"] = str(entry["task_id"])
-    converted["every" if kind == "interval" else "cron"] = entry.get("schedule_value")
-    for key in ("retries", "retry_delay", "timeout", "notify", "email_config"):
-        if entry.get(key) is not None:
-            converted[key] = entry[key]
-    try:
-        converted["state"] = {
-            "next_run": _legacy_moment(entry.get("next_run")),
-            "last_run": _legacy_moment(entry.get("last_run")),
-            "run_count": int(entry.get("run_count") or 0),
-            "fail_count": int(entry.get("fail_count") or 0),
-            "paused": not entry.get("enabled", True),
-        }
-    except (TypeError, ValueError) as exc:
+    key, value = _legacy_schedule(entry, path, line)
+    converted[key] = value
+    for option in _SEED_OPTIONS:
+        if entry.get(option) is not None:
+            converted[option] = entry[option]
+    if "misfire_grace_time" in entry:  # None is meaningful: however late
+        converted["misfire_grace_time"] = entry["misfire_grace_time"]
+    limits = [k for k in _SEED_LIMITS if entry.get(k) not in (None, False)]
+    known = _known_options() if limits else frozenset()
+    for option in limits:
+        if option in known:
+            converted[option] = entry[option]
+        else:
+            text = f"{option}={_short(entry[option])} is not supported by this installation"
+            _warn(path, line, name, text + " of AutoCron and was not loaded")
+    for counter in _SEED_COUNTERS:
+        if entry.get(counter):
+            text = f"{counter}={_short(entry[counter])} has no counterpart here"
+            _warn(path, line, name, text + " (run history counts skipped and missed runs) and was not loaded")
+    for field in entry:
+        if field not in _SEED_KEYS:
+            _warn(path, line, name, f"unknown field {field!r} (= {_short(entry[field])}) was not loaded")
+    enabled = entry.get("enabled", True)
+    if not isinstance(enabled, bool):
         raise ConfigError(
-            f"task {entry.get('name')!r}: bad run state ({exc})", path=path, line=line
-        ) from None
+            f"task {name!r}: enabled={enabled!r}: expected true or false",
+            path=path,
+            line=line,
+            field="enabled",
+        )
+    converted["state"] = {
+        "next_run": _legacy_moment(entry, "next_run", path, line),
+        "last_run": _legacy_moment(entry, "last_run", path, line),
+        "run_count": _legacy_count(entry, "run_count", path, line),
+        "fail_count": _legacy_count(entry, "fail_count", path, line),
+        "paused": not enabled,
+    }
     return converted
 
 
 def read_document(path: str) -> tuple[list[Any], list[Task]]:
     """Parse a task document; returns its raw entries (in the current format) and their tasks.
+
+    A document of the original AutoCron (``version: "1.0"``) is converted
+    entry by entry: every field its ``Task.to_dict`` wrote is carried over
+    (``enabled: false`` becomes a paused task; a relative ``script`` is read
+    from the working directory, as the original ran it). Each field that
+    cannot be carried over is named, with its task, in a ``TaskFileWarning``
+    issued through ``warnings.warn`` (catch them with
+    ``warnings.catch_warnings(record=True)``); an unknown field is one of
+    them, never an error.
 
     Raises:
         ConfigError: unreadable, corrupt or truncated file, a newer format, or
