@@ -40,32 +40,78 @@ MONTHS = [
 ]
 
 
+# schtasks /Query /FO CSV /V's columns (English Windows), in its order.
+HEADER = [
+    "HostName",
+    "TaskName",
+    "Next Run Time",
+    "Status",
+    "Logon Mode",
+    "Last Run Time",
+    "Last Result",
+    "Author",
+    "Task To Run",
+    "Start In",
+    "Comment",
+    "Scheduled Task State",
+    "Idle Time",
+    "Power Management",
+    "Run As User",
+    "Delete Task If Not Rescheduled",
+    "Stop Task If Runs X Hours and X Mins",
+    "Schedule",
+    "Schedule Type",
+    "Start Time",
+    "Start Date",
+    "End Date",
+    "Days",
+    "Months",
+    "Repeat: Every",
+    "Repeat: Until: Time",
+    "Repeat: Until: Duration",
+    "Repeat: Stop If Still Running",
+]
+
+
+def _row(path: str, comment: str, run: str, **more: str) -> list[str]:
+    values = {"HostName": "PC", "TaskName": path, "Comment": comment, "Task To Run": run, **more}
+    return [values.get(column, "N/A") for column in HEADER]
+
+
 class FakeSchtasks:
-    """Keeps the XML each /Create gets and answers /Query /FO CSV /V like schtasks."""
+    """Keeps the XML each /Create gets and answers /Query /FO CSV /V like schtasks.
+
+    ``others`` holds tasks that exist already (the original AutoCron's, a user's): path -> row.
+    """
 
     def __init__(self) -> None:
         self.tasks: dict[str, bytes] = {}
+        self.others: dict[str, list[str]] = {}
         self.calls: list[list[str]] = []
+        self.fail_create = False
 
     def __call__(self, argv: list[str], stdin: str | None) -> tuple[int, str, str]:
         self.calls.append(argv)
         if argv[1] == "/Create":
+            if self.fail_create:
+                return 1, "", "ERROR: Access is denied."
             with open(argv[argv.index("/XML") + 1], "rb") as handle:
                 self.tasks[argv[3]] = handle.read()
             return 0, "SUCCESS\n", ""
         if argv[1] == "/Delete":
-            return (0, "", "") if self.tasks.pop(argv[3], None) else (1, "", "ERROR: not found")
+            found = self.tasks.pop(argv[3], None) or self.others.pop(argv[3], None)
+            return (0, "", "") if found else (1, "", "ERROR: not found")
         out = io.StringIO()
         writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-        header = ["HostName", "TaskName", "Next Run Time", "Comment", "Task To Run"]
-        writer.writerow(header)
-        writer.writerow(["PC", "\\Microsoft\\Other", "N/A", "autocron: not ours", "x.exe"])
-        writer.writerow(header)  # schtasks repeats the header per folder
+        writer.writerow(HEADER)
+        writer.writerow(_row("\\Microsoft\\Other", "autocron: not ours", "x.exe"))
+        writer.writerows(self.others.values())
+        writer.writerow(HEADER)  # schtasks repeats the header per folder
         for path, xml in self.tasks.items():
             root = ET.fromstring(xml.decode("utf-16"))
             comment = root.find("t:RegistrationInfo/t:Description", NS).text  # type: ignore[union-attr]
             for _ in root.find("t:Triggers", NS) or [None]:  # one row per trigger
-                writer.writerow(["PC", path, "N/A", comment, "python.exe"])
+                writer.writerow(_row(path, comment or "", "python.exe"))
         return 0, out.getvalue(), ""
 
 
@@ -92,11 +138,12 @@ def _xml(fake: FakeSchtasks, path: str) -> ET.Element:
 def test_schtasks_argv(adapter: WindowsAdapter, fake: FakeSchtasks) -> None:
     """Create, query and delete use the exact schtasks arguments under \\AutoCron\\."""
     adapter.install(command_task("backup", Cron("0 3 * * *", "UTC")))
-    create = fake.calls[0]
+    query, create = fake.calls
+    assert query == ["schtasks", "/Query", "/FO", "CSV", "/V"]  # for the original AutoCron's task
     assert create[:5] == ["schtasks", "/Create", "/TN", "\\AutoCron\\backup", "/XML"]
     assert create[5].endswith(".xml") and create[6:] == ["/F"]
     assert adapter.remove("backup")
-    assert fake.calls[1:] == [
+    assert fake.calls[2:] == [
         ["schtasks", "/Query", "/FO", "CSV", "/V"],
         ["schtasks", "/Delete", "/TN", "\\AutoCron\\backup", "/F"],
     ]
@@ -293,3 +340,85 @@ def test_percent_refused(adapter: WindowsAdapter) -> None:
     """Task Scheduler expands %VAR% in arguments, so % in a name is refused."""
     with pytest.raises(Exception, match="expands %"):
         adapter.install(command_task("100%", Interval("1h")))
+
+
+# What the original AutoCron (autocron-scheduler) registered: \AutoCron_<sanitized name> in the
+# root folder, described "AutoCron scheduled task: AutoCron_<sanitized name>".
+SEED_TASKS = {
+    "\\AutoCron_daily_report": _row(
+        "\\AutoCron_daily_report",
+        "AutoCron scheduled task: AutoCron_daily_report",
+        '"C:\\Python311\\python.exe" C:\\jobs\\report.py',
+        **{"Schedule Type": "Daily", "Start Time": "9:00:00 AM", "Repeat: Every": "Disabled"},
+    ),
+    "\\AutoCron_poll": _row(
+        "\\AutoCron_poll",
+        "AutoCron scheduled task: AutoCron_poll",
+        '"C:\\Python311\\python.exe" C:\\jobs\\poll.py',
+        **{"Schedule Type": "One Time Only, Minute", "Repeat: Every": "0 Hour(s), 5 Minute(s)"},
+    ),
+}
+# A user's own tasks that merely look like the original's.
+USER_TASKS = {
+    "\\AutoCron_backup": _row("\\AutoCron_backup", "my own backup job", "backup.exe"),
+    "\\Tools\\AutoCron_sync": _row(
+        "\\Tools\\AutoCron_sync", "AutoCron scheduled task: AutoCron_sync", "sync.exe"
+    ),
+    "\\AutoCron_Sync": _row("\\AutoCron_Sync", "AutoCron scheduled task: AutoCron_Sync", "sync.exe"),
+}
+
+
+@pytest.fixture
+def seeded(fake: FakeSchtasks) -> FakeSchtasks:
+    """The fake schtasks holding the original AutoCron's tasks beside a user's look-alikes."""
+    fake.others = {**SEED_TASKS, **USER_TASKS}
+    return fake
+
+
+def test_seed_tasks_listed_as_legacy(adapter: WindowsAdapter, seeded: FakeSchtasks) -> None:
+    """`os list` shows the original's \\AutoCron_<name> tasks, marked legacy, and no look-alike."""
+    entries = adapter.list()
+    assert [(e.name, e.location, e.schedule, e.legacy) for e in entries] == [
+        ("daily_report", "\\AutoCron_daily_report", "Daily", True),
+        ("poll", "\\AutoCron_poll", "One Time Only, Minute, every 0 Hour(s), 5 Minute(s)", True),
+    ]
+    assert entries[0].details == {
+        "origin": "autocron-scheduler",
+        "command": '"C:\\Python311\\python.exe" C:\\jobs\\report.py',
+    }
+
+
+def test_remove_deletes_seed_task(adapter: WindowsAdapter, seeded: FakeSchtasks) -> None:
+    """`os remove NAME` deletes the original's task for NAME, mapped as it named it, and nothing else."""
+    assert adapter.remove("Daily Report") is True
+    assert seeded.calls == [
+        ["schtasks", "/Query", "/FO", "CSV", "/V"],
+        ["schtasks", "/Delete", "/TN", "\\AutoCron_daily_report", "/F"],
+    ]
+    assert adapter.remove("poll") is True
+    assert seeded.calls[-1] == ["schtasks", "/Delete", "/TN", "\\AutoCron_poll", "/F"]
+    for name in ("backup", "sync", "Sync", "poll"):
+        assert adapter.remove(name) is False
+    assert seeded.others == USER_TASKS
+    assert all(call[1] == "/Query" for call in seeded.calls[4:])
+
+
+def test_install_replaces_seed_task(adapter: WindowsAdapter, seeded: FakeSchtasks) -> None:
+    """Installing a task the original had registered creates ours, then deletes the old one: one runs."""
+    adapter.install(command_task("Daily Report", Cron("0 9 * * *", "UTC")))
+    ours = adapter.task_path("Daily Report")
+    query, create, delete = seeded.calls
+    assert query == ["schtasks", "/Query", "/FO", "CSV", "/V"]
+    assert create[:4] == ["schtasks", "/Create", "/TN", ours]
+    assert delete == ["schtasks", "/Delete", "/TN", "\\AutoCron_daily_report", "/F"]
+    assert [(e.name, e.legacy) for e in adapter.list()] == [("poll", True), ("Daily Report", False)]
+    assert seeded.others == {"\\AutoCron_poll": SEED_TASKS["\\AutoCron_poll"], **USER_TASKS}
+
+
+def test_failed_install_keeps_seed_task(adapter: WindowsAdapter, seeded: FakeSchtasks) -> None:
+    """When Task Scheduler refuses the new task, the original's task stays, so the job still runs."""
+    seeded.fail_create = True
+    with pytest.raises(Exception, match="Access is denied"):
+        adapter.install(command_task("poll", Interval("5m")))
+    assert [call[1] for call in seeded.calls] == ["/Query", "/Create"]
+    assert seeded.others == {**SEED_TASKS, **USER_TASKS}

@@ -3,6 +3,10 @@
 ``schtasks /Create /TN "\\AutoCron\\<id>" /XML <file> /F`` installs a task,
 ``/Delete /TN ... /F`` removes it and ``/Query /FO CSV /V`` lists them. The
 task's description holds the marker (task name and schedule, as JSON).
+
+Tasks the original AutoCron created (``\\AutoCron_<name>`` in the root folder,
+see ``_legacy``) are listed as legacy entries, deleted by ``remove(name)`` and
+deleted after ``install`` of a task of the same name has succeeded.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from autocron_core.task import Task
 from autocron_core.timezones import UTC
 
 from ._calendar import check_calendar_host
+from ._legacy import LEGACY_ORIGIN, seed_windows_id, seed_windows_path
 from ._taskxml import NS, calendar_triggers, time_trigger
 from .base import Command, OSAdapter, Runner
 
@@ -138,6 +143,8 @@ class WindowsAdapter(OSAdapter):
     def _install(self, task: Task, command: Command) -> InstalledEntry:
         command = Command(command.argv, {})
         xml = self.render(task, command)
+        # Looked up before anything changes, so a failing query leaves the host as it was.
+        legacy = self._legacy_path(task.name, self.list())
         handle, path = tempfile.mkstemp(prefix="autocron-", suffix=".xml")
         try:
             with os.fdopen(handle, "wb") as out:
@@ -145,19 +152,37 @@ class WindowsAdapter(OSAdapter):
             self.run([self.schtasks, "/Create", "/TN", self.task_path(task.name), "/XML", path, "/F"])
         finally:
             os.unlink(path)
+        if legacy is not None:
+            # Deleted only once ours exists: the task never stops running, and never runs twice after.
+            self.run([self.schtasks, "/Delete", "/TN", legacy, "/F"])
+            logger.info("replaced the original AutoCron's task %s with %s", legacy, self.task_path(task.name))
         return InstalledEntry(
             task.name, task.schedule.describe(), self.task_path(task.name), {"command": command.argv}
         )
 
+    @staticmethod
+    def _legacy_path(name: str, entries: list[InstalledEntry]) -> str | None:
+        """The listed task the original AutoCron created for ``name``, if there is one."""
+        path = seed_windows_path(name)
+        return path if any(e.legacy and e.location == path for e in entries) else None
+
     def remove(self, name: str) -> bool:
-        """Delete the task; whether it existed."""
-        if all(entry.name != name for entry in self.list()):
-            return False
-        self.run([self.schtasks, "/Delete", "/TN", self.task_path(name), "/F"])
-        return True
+        """Delete the task, and the original AutoCron's task for ``name``; whether either existed."""
+        entries = self.list()
+        paths = [self.task_path(name)] if any(not e.legacy and e.name == name for e in entries) else []
+        legacy = self._legacy_path(name, entries)
+        if legacy is not None:
+            paths.append(legacy)
+        for path in paths:
+            self.run([self.schtasks, "/Delete", "/TN", path, "/F"])
+        return bool(paths)
 
     def list(self) -> list[InstalledEntry]:
-        """The tasks under ``\\AutoCron\\`` that AutoCron created."""
+        """The tasks under ``\\AutoCron\\`` that AutoCron created.
+
+        The original AutoCron's tasks follow, with ``legacy=True`` and the
+        sanitized name it gave them (``\\AutoCron_my_task`` is ``my_task``).
+        """
         out, _ = self.run([self.schtasks, "/Query", "/FO", "CSV", "/V"])
         rows = list(csv.reader(io.StringIO(out)))
         if not rows:
@@ -172,6 +197,10 @@ class WindowsAdapter(OSAdapter):
             if row == header or len(row) <= max(name_col, comment_col):
                 continue  # the header repeats per folder
             path, comment = row[name_col], row[comment_col]
+            ident = seed_windows_id(path, comment)
+            if ident is not None and path not in seen:
+                seen[path] = self._legacy_entry(ident, path, dict(zip(header, row, strict=False)))
+                continue
             if not path.startswith(FOLDER) or not comment.startswith(MARK) or path in seen:
                 continue
             data = self.parse_marker(comment[len(MARK) :])
@@ -181,3 +210,12 @@ class WindowsAdapter(OSAdapter):
             text = ", ".join(f"{k}={v}" for k, v in sorted(source.items()))
             seen[path] = InstalledEntry(str(data["task"]), text, path, {"source": source})
         return list(seen.values())
+
+    @staticmethod
+    def _legacy_entry(ident: str, path: str, row: dict[str, str]) -> InstalledEntry:
+        """A listed task of the original AutoCron, with what ``schtasks /V`` says of it."""
+        kind = row.get("Schedule Type", "").strip()
+        every = row.get("Repeat: Every", "").strip()
+        schedule = kind + (f", every {every}" if every and every not in ("N/A", "Disabled") else "")
+        details = {"origin": LEGACY_ORIGIN, "command": row.get("Task To Run", "").strip()}
+        return InstalledEntry(ident, schedule or "unknown", path, details, legacy=True)
