@@ -45,7 +45,7 @@ from sqlalchemy.schema import CreateColumn, CreateIndex
 
 from autocron_core.errors import StoreError
 
-from .seed_import import check_not_seed
+from ._seed_schema import check_not_seed
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "build_tables", "prepare_schema", "stats_schema"]
 

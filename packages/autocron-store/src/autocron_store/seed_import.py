@@ -21,7 +21,6 @@ import datetime as _dt
 import json
 import math
 import os
-import shlex
 import sqlite3
 import tempfile
 import unicodedata
@@ -36,6 +35,7 @@ from autocron_core.records import RunRecord, RunStatus
 from autocron_core.task import MAX_NAME, Task
 
 from ._document import read_document
+from ._seed_schema import SEED_TASK_COLUMNS, SeedDatabaseError, check_not_seed
 
 __all__ = [
     "SEED_NODE",
@@ -56,32 +56,8 @@ SEED_NODE = "autocron-scheduler"
 #: The original's database schema version (``PRAGMA user_version``).
 SEED_USER_VERSION = 1
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-# Columns only the original's ``tasks`` table has; ours has ``definition`` and ``kind`` instead.
-_SEED_TASK_COLUMNS = frozenset({"payload_json", "schedule_type", "schedule_value"})
 
 DATABASE, TASK_FILE, ANALYTICS = "database", "task file", "analytics"
-
-
-class SeedDatabaseError(StoreError):
-    """The database holds the original AutoCron's tables, which this store cannot use as they are.
-
-    Attributes:
-        path: the database file.
-        tasks: how many tasks it holds.
-        executions: how many executions it holds.
-        command: the ``autocron`` command line that imports it in place.
-    """
-
-    def __init__(self, path: str, tasks: int, executions: int, command: str) -> None:
-        self.path = path
-        self.tasks = tasks
-        self.executions = executions
-        self.command = command
-        super().__init__(
-            f"{path} is a database of the original AutoCron (autocron-scheduler: {tasks} tasks, "
-            f"{executions} executions) and was left untouched; run '{command}' to move it to "
-            f"{os.path.basename(path)}.seed-backup-<date> and import it into a new database in its place"
-        )
 
 
 # -- detection ------------------------------------------------------------------
@@ -110,54 +86,11 @@ def _counts(conn: sqlite3.Connection) -> tuple[int, int] | None:
     has_executions = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'executions'"
     ).fetchone()
-    if not columns.issuperset(_SEED_TASK_COLUMNS) or not has_executions:
+    if not columns.issuperset(SEED_TASK_COLUMNS) or not has_executions:
         return None
     tasks = int(conn.execute("SELECT COUNT(*) FROM tasks").fetchone()[0])
     executions = int(conn.execute("SELECT COUNT(*) FROM executions").fetchone()[0])
     return tasks, executions
-
-
-def check_not_seed(conn: Any, table: str, path: str | None) -> None:
-    """Raise ``SeedDatabaseError`` when an SQLite database's ``table`` is the original's ``tasks``.
-
-    Called by ``prepare_schema`` before it creates anything, so such a file is
-    never half-converted (ours would add ``runs`` beside its ``tasks``, then
-    fail on a missing column). One ``PRAGMA table_info``: cheap at every open.
-
-    Args:
-        conn: an SQLAlchemy connection to an SQLite database.
-        table: the name our ``tasks`` table would have.
-        path: the database file (``None`` in memory).
-    """
-    from sqlalchemy import func, select, text
-    from sqlalchemy import table as table_clause
-
-    columns = set(conn.execute(text("SELECT name FROM pragma_table_info(:t)"), {"t": table}).scalars())
-    if not columns.issuperset(_SEED_TASK_COLUMNS):
-        return
-    tasks = int(conn.execute(select(func.count()).select_from(table_clause(table))).scalar_one())
-    has_executions = conn.execute(
-        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'executions'")
-    ).first()
-    executions = (
-        int(conn.execute(text("SELECT COUNT(*) FROM executions")).scalar_one()) if has_executions else 0
-    )
-    where = os.path.abspath(path) if path else ":memory:"
-    raise SeedDatabaseError(where, tasks, executions, _import_command(where))
-
-
-def _import_command(path: str) -> str:
-    from autocron_core.env import AUTOCRON_DATABASE, home_dir
-
-    raw = os.environ.get(AUTOCRON_DATABASE)
-    if raw:
-        default = raw if "://" in raw else os.path.abspath(os.path.expanduser(raw))
-        default = default.removeprefix("sqlite:///")
-    else:
-        default = str(home_dir() / "autocron.db")
-    if os.path.abspath(default) == path:
-        return "autocron import"
-    return f"autocron --store {shlex.quote(path)} import"
 
 
 def seed_default_paths() -> list[str]:
