@@ -32,6 +32,7 @@ def adapter_for(name: str | None) -> Any:
     return factory()
 
 
+_LEGACY = " (left by an older version: autocron-scheduler)"
 _ADAPTER = click.option(
     "--adapter", metavar="NAME", help="cron, systemd, launchd or windows (default: this platform's)."
 )
@@ -52,13 +53,17 @@ def os_list(adapter: str | None, as_json: bool) -> None:
         output.json_out(
             [
                 {"name": e.name, "schedule": e.schedule, "location": e.location, "details": e.details}
+                | {"legacy": getattr(e, "legacy", False)}  # left by the original autocron-scheduler
                 for e in entries
             ]
         )
         return
     output.table(
         ["name", "schedule", "location"],
-        [(e.name, e.schedule, e.location) for e in entries],
+        [
+            (e.name, e.schedule, e.location + (_LEGACY if getattr(e, "legacy", False) else ""))
+            for e in entries
+        ],
         empty="no AutoCron entries in the OS scheduler",
     )
 
