@@ -141,7 +141,7 @@ def _short(value: Any) -> str:
 
 
 def _legacy_moment(entry: Mapping[str, Any], key: str, path: str, line: int | None) -> str | None:
-    # The original wrote aware times in the task's zone; before 1.2 naive local ones (datetime.now()).
+    # Later versions of the original wrote aware times; up to 1.2 naive local ones (datetime.now()).
     value = entry.get(key)
     if not value:
         return None
