@@ -179,3 +179,17 @@ def test_import_without_path_and_nothing_found_exits_2(elsewhere: Path) -> None:
     assert result.exit_code == 2
     assert "give the PATH" in result.stderr
     assert "analytics.json" in result.stderr
+
+
+def test_dry_run_in_place_counts_what_the_new_database_would_prune(autocron_home: Path, script: str) -> None:
+    """A dry run on the default seed database reports the same counts as the import that follows."""
+    old = {"task_name": "backup", "timestamp": "2001-01-01T00:00:00+00:00", "success": True, "duration": 1.0}
+    seed.make_seed_db(
+        autocron_home / "autocron.db", [seed.seed_payload("backup", script)], [*EXECUTIONS, old]
+    )
+    dry = json.loads(autocron("import", "--dry-run", "--json").stdout)
+    assert dry["moved"]["to"].startswith(str(autocron_home / "autocron.db.seed-backup-"))
+    assert (autocron_home / "autocron.db").exists()
+    real = json.loads(autocron("import", "--json").stdout)
+    counts = [{k: item["sources"][0][k] for k in ("runs_imported", "runs_expired")} for item in (dry, real)]
+    assert counts[0] == counts[1] == {"runs_imported": 2, "runs_expired": 1}

@@ -438,6 +438,7 @@ def import_seed(
     replace: bool = False,
     dry_run: bool = False,
     now: _dt.datetime | None = None,
+    retention: tuple[int | None, float | None] | None = None,
 ) -> ImportReport:
     """Save ``data``'s tasks and run records into ``store``.
 
@@ -454,6 +455,8 @@ def import_seed(
         replace: save over tasks of the same name.
         dry_run: count what would be done, write nothing.
         now: the moment retention is measured from (default: now).
+        retention: ``(keep_runs, keep_days)`` to apply instead of the store's own
+            (a dry run without a store: the limits the new database will have).
     """
     report = ImportReport(
         data.path, data.kind, problems=list(data.problems), notes=list(data.notes), dry_run=dry_run
@@ -473,7 +476,9 @@ def import_seed(
         (report.replaced if task.name in existing else report.imported).append(task.name)
         if not dry_run and store is not None:
             store.save_task(task)
-    kept = _within_retention(data.runs, store, now or _dt.datetime.now(_dt.timezone.utc))
+    if retention is None:
+        retention = (getattr(store, "keep_runs", None), getattr(store, "keep_days", None))
+    kept = _within_retention(data.runs, retention, now or _dt.datetime.now(_dt.timezone.utc))
     report.runs_expired = len(data.runs) - len(kept)
     if dry_run:
         present = _present_keys(store, kept)
@@ -490,9 +495,10 @@ def import_seed(
     return report
 
 
-def _within_retention(runs: list[RunRecord], store: Store | None, now: _dt.datetime) -> list[RunRecord]:
-    keep_days = getattr(store, "keep_days", None)
-    keep_runs = getattr(store, "keep_runs", None)
+def _within_retention(
+    runs: list[RunRecord], retention: tuple[int | None, float | None], now: _dt.datetime
+) -> list[RunRecord]:
+    keep_runs, keep_days = retention
     kept = runs
     if keep_days:
         cutoff = now - _dt.timedelta(days=keep_days)

@@ -100,7 +100,8 @@ def import_cmd(
         seed_database_counts,
     )
 
-    target = _sqlite_file(store_url(ctx))
+    url = store_url(ctx)
+    target = _sqlite_file(url)
     # The store is the original's database itself: it is imported first, from a backup.
     occupied = target if target is not None and seed_database_counts(target) is not None else None
     sources = list(dict.fromkeys(os.path.abspath(os.path.expanduser(p)) for p in paths))
@@ -127,8 +128,12 @@ def import_cmd(
             data[0].path = moved["to"]
     if occupied is None or not dry_run:  # a dry run in place imports into what would be a new database
         store = open_store(ctx)
+    # Without a store (a dry run in place), count with the limits the new database will have.
+    retention = _retention_of(url) if store is None else None
     try:
-        reports = [import_seed(item, store, replace=replace, dry_run=dry_run) for item in data]
+        reports = [
+            import_seed(item, store, replace=replace, dry_run=dry_run, retention=retention) for item in data
+        ]
     finally:
         if store is not None:
             store.close()
@@ -159,3 +164,15 @@ def _default_places() -> list[str]:
     from autocron_store.seed_import import seed_default_paths
 
     return seed_default_paths()
+
+
+def _retention_of(url: str) -> tuple[int | None, float | None]:
+    from urllib.parse import parse_qs, urlsplit
+
+    from autocron_store import DEFAULT_KEEP_DAYS, DEFAULT_KEEP_RUNS
+    from autocron_store.retention import check_retention
+
+    query = {key: values[-1] for key, values in parse_qs(urlsplit(url).query).items()}
+    return check_retention(
+        int(query.get("keep_runs", DEFAULT_KEEP_RUNS)), float(query.get("keep_days", DEFAULT_KEEP_DAYS))
+    )
