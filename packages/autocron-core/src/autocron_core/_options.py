@@ -37,3 +37,9 @@ class TaskOptions(NamedTuple):
     #: Which callbacks receive the run's Event instead of the original's arguments
     #: (bits ``SUCCESS_WANTS_EVENT`` / ``FAILURE_WANTS_EVENT``, decided by ``_callbacks``).
     callback_event: int = 0
+    # The original AutoCron's isolation and resource options (see _limits and _isolation).
+    safe_mode: bool = False
+    max_memory_mb: int | None = None
+    clean_env: bool = False
+    max_output_bytes: int | None = None
+    max_cpu_percent: float | None = None

@@ -11,11 +11,19 @@ from typing import Any
 from ._runctx import current_run
 from .errors import CommandFailedError
 
-#: How much of a script's or command's combined stdout/stderr a run record keeps.
+#: How much of a script's or command's combined stdout/stderr a run record keeps
+#: (a task's ``max_output_bytes`` changes it).
 OUTPUT_TAIL_BYTES = 8192
 
 
-def run_argv(argv: list[str], cwd: str | None = None, label: str | None = None) -> str:
+def run_argv(
+    argv: list[str],
+    cwd: str | None = None,
+    label: str | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    tail_bytes: int = OUTPUT_TAIL_BYTES,
+) -> str:
     """Run ``argv`` to completion and return the tail of its output.
 
     The process gets its own process group (its own console group on Windows)
@@ -25,6 +33,8 @@ def run_argv(argv: list[str], cwd: str | None = None, label: str | None = None) 
         argv: the program and its arguments (never run through a shell).
         cwd: the working folder.
         label: how errors name the program (default: its file name).
+        env: the child's environment (default: this process's).
+        tail_bytes: how many bytes of output to keep, the last ones.
 
     Raises:
         CommandFailedError: the exit code was not zero.
@@ -36,7 +46,13 @@ def run_argv(argv: list[str], cwd: str | None = None, label: str | None = None) 
     else:
         kwargs["start_new_session"] = True
     proc = subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd, **kwargs
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
+        env=env,
+        **kwargs,
     )
     run = current_run()
     if run is not None:
@@ -51,10 +67,10 @@ def run_argv(argv: list[str], cwd: str | None = None, label: str | None = None) 
         for chunk in iter(lambda: os.read(fd, 65536), b""):
             chunks.append(chunk)
             kept += len(chunk)
-            while kept - len(chunks[0]) >= OUTPUT_TAIL_BYTES:
+            while kept - len(chunks[0]) >= tail_bytes:
                 kept -= len(chunks.popleft())
     returncode = proc.wait()
-    output = b"".join(chunks)[-OUTPUT_TAIL_BYTES:].decode("utf-8", "replace")
+    output = b"".join(chunks)[-tail_bytes:].decode("utf-8", "replace")
     if returncode != 0:
         raise CommandFailedError(label or os.path.basename(argv[0]), returncode, output)
     return output

@@ -206,6 +206,11 @@ class Task:
         email_config: Mapping[str, Any] | None = None,
         on_success: Callable[..., Any] | None = None,
         on_failure: Callable[..., Any] | None = None,
+        safe_mode: bool = False,
+        max_memory_mb: int | None = None,
+        clean_env: bool = False,
+        max_output_bytes: int | None = None,
+        max_cpu_percent: float | None = None,
     ) -> None:
         self.task_id = task_id or f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
         self.name = name
@@ -215,14 +220,18 @@ class Task:
         self.timezone = timezone
         self.policy = policy
         if (args or kwargs or func_ref or start_at or end_at or tags or notify or email_config or on_success
-                or on_failure or notify_on != _DEFAULT_OPTIONS.notify_on):  # fmt: skip
+                or on_failure or notify_on != _DEFAULT_OPTIONS.notify_on or safe_mode or clean_env
+                or max_memory_mb is not None or max_output_bytes is not None
+                or max_cpu_percent is not None):  # fmt: skip
             callback_event = 0
             if on_success is not None or on_failure is not None:
                 from ._callbacks import event_mask  # imports inspect: only for tasks with callbacks
 
                 callback_event = event_mask(on_success, on_failure)
             self.options = TaskOptions(args, kwargs, func_ref, start_at, end_at, tags, notify, notify_on,
-                                       email_config, on_success, on_failure, callback_event)  # fmt: skip
+                                       email_config, on_success, on_failure, callback_event,
+                                       safe_mode, max_memory_mb, clean_env, max_output_bytes,
+                                       max_cpu_percent)  # fmt: skip
         else:
             self.options = _DEFAULT_OPTIONS
         self.next_run_us: int | None = None
@@ -240,8 +249,8 @@ class Task:
         self._async = (
             _is_coroutine_function(cls.execute)
             if cls.execute is not Task.execute
-            else kind == "func" and _is_coroutine_function(target)
-        )
+            else kind == "func" and not safe_mode and _is_coroutine_function(target)
+        )  # a safe-mode coroutine runs to its end in the child: the worker waits for the child
 
     # -- options --------------------------------------------------------------
     @property
@@ -301,6 +310,32 @@ class Task:
         the final exception, or with the run's Event when it declares one (as ``on_success``)."""
         return self.options.on_failure
 
+    @property
+    def safe_mode(self) -> bool:
+        """Whether a function task runs in a child process (no effect on scripts and commands)."""
+        return self.options.safe_mode
+
+    @property
+    def max_memory_mb(self) -> int | None:
+        """The child process's address-space limit in MiB (RLIMIT_AS), or ``None``."""
+        return self.options.max_memory_mb
+
+    @property
+    def clean_env(self) -> bool:
+        """Whether the child process gets a minimal environment."""
+        return self.options.clean_env
+
+    @property
+    def max_output_bytes(self) -> int | None:
+        """How many bytes of a script's or command's output tail a run record keeps
+        (``None``: the default, 8 KiB)."""
+        return self.options.max_output_bytes
+
+    @property
+    def max_cpu_percent(self) -> float | None:
+        """The child's CPU-time budget as a share of the timeout (RLIMIT_CPU), or ``None``."""
+        return self.options.max_cpu_percent
+
     # -- state as datetimes -------------------------------------------------
     @property
     def next_run(self) -> _dt.datetime | None:
@@ -343,21 +378,43 @@ class Task:
         raises ``CommandFailedError``. An async function returns a coroutine,
         which the scheduler awaits on its event-loop thread.
         """
+        options = self.options
         if self.kind == "func":
-            options = self.options
+            if options is _DEFAULT_OPTIONS:  # most tasks: no arguments, no option to look at
+                return self.target()
+            if options.safe_mode:
+                from ._isolation import run_isolated
+
+                ref = options.func_ref or ""  # set by build_task for every safe-mode function
+                return run_isolated(ref, options, self.policy.timeout, self.name)
             if options.kwargs:
                 return self.target(*options.args, **options.kwargs)
             return self.target(*options.args)
         from ._process import run_argv
 
-        argv = (
-            [sys.executable, self.target, *map(str, self.args)]
-            if self.kind == "script"
-            else list(self.target)
-        )
         if self.kind == "script":
-            return run_argv(argv, cwd=os.path.dirname(self.target), label=os.path.basename(self.target))
-        return run_argv(argv)
+            argv = [sys.executable, self.target, *map(str, self.args)]
+            cwd: str | None = os.path.dirname(self.target)
+            label = os.path.basename(self.target)
+        else:
+            argv, cwd, label = list(self.target), None, os.path.basename(self.target[0])
+        if options is _DEFAULT_OPTIONS or not (
+            options.clean_env
+            or options.max_output_bytes is not None
+            or options.max_memory_mb is not None
+            or options.max_cpu_percent is not None
+        ):
+            return run_argv(argv, cwd=cwd, label=label)
+        from ._limits import child_argv, clean_environment
+        from ._process import OUTPUT_TAIL_BYTES
+
+        return run_argv(
+            child_argv(argv, options, self.policy.timeout),
+            cwd=cwd,
+            label=label,
+            env=clean_environment() if options.clean_env else None,
+            tail_bytes=options.max_output_bytes or OUTPUT_TAIL_BYTES,
+        )
 
     # -- persistence --------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -405,6 +462,11 @@ class Task:
             data["notify_on"] = sorted(self.notify_on)
         if self.email_config:
             data["email_config"] = {k: v for k, v in self.email_config.items() if k not in SECRET_KEYS}
+        options = self.options
+        for field in _LIMIT_FIELDS:  # written only when set, as the other options
+            value = getattr(options, field)
+            if value is not None and value is not False:
+                data[field] = value
         data["state"] = {
             "next_run": None if self.next_run_us is None else from_utc_us(self.next_run_us).isoformat(),
             "last_run": None if self.last_run_us is None else from_utc_us(self.last_run_us).isoformat(),
@@ -445,6 +507,7 @@ class Task:
 
 
 _DEFAULT_POLICY = make_policy()
+_LIMIT_FIELDS = ("safe_mode", "max_memory_mb", "clean_env", "max_output_bytes", "max_cpu_percent")
 _DEFAULT_NOTIFY_ON = frozenset({"failure", "recovery"})
 _NOTIFY_ON_ALL = frozenset(NOTIFY_ON)
 
@@ -472,6 +535,11 @@ def build_task(
     task_id: str | None = None,
     cron_seconds: bool = False,
     task_class: type[Task] = Task,
+    safe_mode: bool = False,
+    max_memory_mb: int | None = None,
+    clean_env: bool = False,
+    max_output_bytes: int | None = None,
+    max_cpu_percent: float | None = None,
     **policy: Any,
 ) -> Task:
     """Validate ``add_task``'s options and return a new ``Task`` (not yet scheduled).
@@ -568,12 +636,42 @@ def build_task(
         raise TaskError("args", args, "a list or tuple of arguments")
     if email_config is not None and not isinstance(email_config, Mapping):
         raise TaskError("email_config", email_config, "a mapping of email settings")
+    made_policy = make_policy(**policy) if policy else _DEFAULT_POLICY
+    limits: dict[str, Any] = {}
+    if (safe_mode is not False or clean_env is not False or max_memory_mb is not None
+            or max_output_bytes is not None or max_cpu_percent is not None):  # fmt: skip
+        from ._limits import check_limits
+
+        safe, memory, clean, output, cpu = check_limits(
+            kind,
+            safe_mode=safe_mode,
+            max_memory_mb=max_memory_mb,
+            clean_env=clean_env,
+            max_output_bytes=max_output_bytes,
+            max_cpu_percent=max_cpu_percent,
+            timeout=made_policy.timeout,
+        )
+        if safe and kind == "func":
+            from ._isolation import check_picklable, isolated_reference
+
+            if func_ref is None:
+                func_ref = isolated_reference(target)
+                if func_ref is None:
+                    raise TaskError(
+                        "func",
+                        target,
+                        'a module-level function importable as "module:qualname" when safe_mode=True '
+                        "(the child process imports it by name; not a lambda, a closure or __main__)",
+                    )
+            check_picklable(tuple(args) if args else (), dict(kwargs) if kwargs else None)
+        limits = {"safe_mode": safe, "max_memory_mb": memory, "clean_env": clean,
+                  "max_output_bytes": output, "max_cpu_percent": cpu}  # fmt: skip
     return task_class(
         name,
         kind,
         target,
         schedule,
-        make_policy(**policy) if policy else _DEFAULT_POLICY,
+        made_policy,
         args=tuple(args) if args else (),
         kwargs=dict(kwargs) if kwargs else None,
         timezone=tz,
@@ -587,4 +685,5 @@ def build_task(
         email_config=dict(email_config) if email_config else None,
         on_success=on_success,
         on_failure=on_failure,
+        **limits,
     )
