@@ -10,6 +10,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -261,20 +262,31 @@ class TestCustomNotifier:
 class TestConstructor:
     """Every argument the original's ``AutoCron()`` took is accepted."""
 
-    def test_every_original_argument_is_accepted(self) -> None:
+    def test_every_original_argument_is_accepted(self, tmp_path: Path) -> None:
         """AutoCron(log_path=, log_level=, max_workers=, use_os_scheduler=, timezone=, poll_interval=,
         shutdown_timeout=) builds a scheduler."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            scheduler = AutoCron(
-                log_level="WARNING",
-                max_workers=2,
-                use_os_scheduler=False,
-                timezone="UTC",
-                poll_interval=0.25,
-                shutdown_timeout=5.0,
-            )
-        assert scheduler.max_workers == 2 and scheduler.shutdown_timeout == 5.0
+        root = logging.getLogger("autocron")
+        level = root.level
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                scheduler = AutoCron(
+                    log_path=str(tmp_path / "autocron.log"),
+                    log_level="WARNING",
+                    max_workers=2,
+                    use_os_scheduler=False,
+                    timezone="UTC",
+                    poll_interval=0.25,
+                    shutdown_timeout=5.0,
+                )
+            assert scheduler.max_workers == 2 and scheduler.shutdown_timeout == 5.0
+            assert (tmp_path / "autocron.log").exists()
+        finally:  # leave logging as the other tests expect it
+            for handler in list(root.handlers):
+                if str(getattr(handler, "baseFilename", "")).startswith(str(tmp_path)):
+                    root.removeHandler(handler)
+                    handler.close()
+            root.setLevel(level)
 
     def test_poll_interval_warns_that_it_is_ignored(self) -> None:
         """poll_interval= gives a DeprecationWarning saying the scheduler does not poll."""
