@@ -54,14 +54,19 @@ def test_grammar_names_ranges_steps_lists_l_hash_aliases(expr: str, expected: li
     assert fires(expr, "UTC", "2026-01-01T00:00", 3) == expected
 
 
-def test_seconds_field_only_when_asked_for() -> None:
-    """Six fields put seconds first, and only with seconds=True."""
+def test_seconds_field_first_only_when_asked_for() -> None:
+    """Six fields put seconds first with seconds=True, and last (croniter's order) without."""
     assert fires("*/20 0 0 * * *", "UTC", "2026-01-01T00:00", 3, seconds=True) == [
         "01-01 00:00:20",
         "01-01 00:00:40",
         "01-02 00:00:00",
     ]
-    with pytest.raises(ScheduleError, match="found 6 fields"):
+    assert fires("0 0 * * * */20", "UTC", "2026-01-01T00:00", 3) == [
+        "01-01 00:00:20",
+        "01-01 00:00:40",
+        "01-02 00:00:00",
+    ]
+    with pytest.raises(ScheduleError, match="day-of-month field has 0"):
         Cron("*/20 0 0 * * *", "UTC")
 
 
@@ -92,12 +97,12 @@ def test_a_day_field_starting_with_star_means_both_must_match() -> None:
         ("* * * 13 *", "month field has 13"),
         ("* * * * 8", "day-of-week field has 8"),
         ("* * * *", "found 4 fields"),
-        ("* * * * * * *", "found 7 fields"),
+        ("* * * * * * * *", "found 8 fields"),
         ("*/0 * * * *", "step must be"),
         ("5-1 * * * *", "runs backwards"),
         ("* * * FOO *", "'FOO', which is not a number or a name"),
         ("@sometimes", "unknown alias"),
-        ("0 0 15W * *", "W (nearest weekday)"),
+        ("0 0 W * *", "W takes one day"),
         ("0 0 * * MON#6", "#n takes n from 1 to 5"),
         ("0 0 30 2 *", "never fires"),
         ("1,,2 * * * *", "empty list item"),

@@ -177,11 +177,11 @@ def test_parse_interval_reads_exactly_the_documented_grammar(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     ["*/5 * * * *", " 0 9 * * 1-5 ", "0 0 1 1 * 2027", "@daily", "  @hourly  ", "@every_5", "@", "@dai-ly",
-     "5m", "1h 30m", "90", "1 2 3 4", "1 2 3 4 5 6 7", "1h 2m 3s 4h 5m", ""],
+     "5m", "1h 30m", "90", "1 2 3 4", "1 2 3 4 5 6 7", "1 2 3 4 5 6 7 8", "1h 2m 3s 4h 5m", ""],
 )  # fmt: skip
 def test_looks_like_cron_tells_cron_text_from_intervals(text: str) -> None:
-    """A config's ``schedule:`` text is cron when it is a nickname or has five or six fields."""
+    """A config's ``schedule:`` text is cron when it is a nickname or has five to seven fields."""
     from autocron_core.schedules import looks_like_cron
 
-    regex = re.compile(r"^\s*(@\w+|\S+(\s+\S+){4,5})\s*$")
+    regex = re.compile(r"^\s*(@\w+|\S+(\s+\S+){4,6})\s*$")
     assert looks_like_cron(text) == (bool(regex.match(text)) and not _NUMBER.fullmatch(text))

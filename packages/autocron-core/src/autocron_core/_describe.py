@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from .cron import ALIASES
-
 _DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 _MONTHS = ["", "January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December"]  # fmt: skip
 _NAMES = {name[:3].lower(): str(i) for i, name in enumerate(_DAYS)} | {
     name[:3].lower(): str(i) for i, name in enumerate(_MONTHS) if name
 }
+_ORDINALS = {"1": "first", "2": "second", "3": "third", "4": "fourth", "5": "fifth"}
 
 
 def _plain(field: str) -> str:
@@ -21,25 +20,51 @@ def _list(field: str, names: list[str] | None = None) -> str:
     for part in field.split(","):
         ends = [_plain(p) for p in part.split("-")]
         if names is not None:
-            ends = [names[int(e) % len(names)] if e.isdigit() else e for e in ends]
+            ends = [names[int(e) % len(names)] if e.isascii() and e.isdigit() else e for e in ends]
         parts.append(" to ".join(ends))
     return ", ".join(parts)
 
 
-def describe_cron(expr: str, seconds: bool, zone: str) -> str:
-    """Describe a cron expression: ``"0 9 * * 1-5"`` → ``"at 09:00 on Monday to Friday (Europe/London)"``."""
-    text = " ".join(expr.split())
-    alias = ALIASES.get(text.lower())
-    fields = (alias or text).split(" ")
-    sec = fields.pop(0) if seconds and not alias else "0"
-    minute, hour, dom, month, dow = fields
-    if minute.isdigit() and hour.isdigit():
+def _dom(item: str) -> str:
+    upper = item.upper()
+    if upper == "L":
+        return "the last day of the month"
+    if upper == "LW":
+        return "the last weekday of the month"
+    if upper.endswith("W"):
+        return f"the weekday nearest day {item[:-1]} of the month"
+    if upper.endswith("-L"):
+        return f"days {item[:-2]} to the last of the month"
+    return f"day {item} of the month"
+
+
+def _dow(item: str) -> str:
+    upper = item.upper()
+    if item in ("*", "?"):
+        return "every day"
+    if "#" in item:
+        day, nth = item.split("#", 1)
+        return f"the {_ORDINALS.get(nth, nth + '.')} {_list(day, _DAYS)} of the month"
+    if upper.endswith("L") or upper.startswith("L"):
+        day = item[:-1] if upper.endswith("L") else item[1:]
+        return f"the last {_list(day, _DAYS)} of the month"
+    return _list(item, _DAYS)
+
+
+def describe_cron(texts: tuple[str | None, str, str, str, str, str, str | None], zone: str) -> str:
+    """Describe a parsed expression's fields (seconds, the five classic fields, year).
+
+    ``"0 9 * * 1-5"`` → ``"at 09:00 on Monday to Friday (Europe/London)"``.
+    """
+    sec, minute, hour, dom, month, dow, year = texts
+    sec = sec or "0"
+    if minute.isascii() and minute.isdigit() and hour.isascii() and hour.isdigit():
         when = f"at {int(hour):02d}:{int(minute):02d}" + (
-            f":{int(sec):02d}" if sec.isdigit() and sec != "0" else ""
+            f":{int(sec):02d}" if sec.isascii() and sec.isdigit() and int(sec) else ""
         )
     else:
         pieces = []
-        if seconds and sec != "0":
+        if sec != "0":
             pieces.append("every second" if sec == "*" else f"at second {sec}")
         if minute == "*":
             pieces.append("every minute")
@@ -56,15 +81,13 @@ def describe_cron(expr: str, seconds: bool, zone: str) -> str:
         when = " ".join(p for p in pieces if p)
     days = []
     if dom not in ("*", "?"):
-        days.append("on the last day of the month" if dom.upper() == "L" else f"on day {dom} of the month")
+        days.append("on " + ", ".join(_dom(item) for item in dom.split(",")))
     if dow not in ("*", "?"):
-        if "#" in dow:
-            day, nth = dow.split("#", 1)
-            days.append(f"on the {nth}. {_list(day, _DAYS)} of the month")
-        else:
-            days.append(f"on {_list(dow, _DAYS)}")
+        days.append("on " + ", ".join(_dow(item) for item in dow.split(",")))
     joiner = " or " if len(days) == 2 and not dom.startswith("*") and not dow.startswith("*") else " and "
     description = when + (" " + joiner.join(days) if days else "")
     if month not in ("*", "?"):
         description += f" in {_list(month, _MONTHS)}"
+    if year not in (None, "*", "?"):
+        description += f" in {year.replace(',', ', ')}"
     return f"{description} ({zone})"

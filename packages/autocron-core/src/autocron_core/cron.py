@@ -1,10 +1,11 @@
 """Cron expressions, evaluated in an IANA time zone with Debian cron's rules.
 
-The grammar (names, ranges, steps, lists, ``L``, ``#``) is parsed by
-``_cronfields`` and the walk through time is ours, because both must match the
-cron daemon that ``autocron-os`` writes crontabs for, so an expression means
-the same in-process and in the OS (croniter 7 reads ``12-12`` as ``*``; see
-docs/architecture.md):
+The grammar is croniter's dialect (the original AutoCron used croniter): names,
+ranges, steps, lists, ``L``, ``W``, ``#``, aliases, a seconds field and a year
+field; ``_cronfields`` parses it. The walk through time is ours, because it must
+match the cron daemon that ``autocron-os`` writes crontabs for, so an
+expression means the same in-process and in the OS (croniter 5 and later read
+``12-12`` as ``*``; see docs/schedules.md):
 
 * Day fields: when both day-of-month and day-of-week are restricted a day
   matches either; when either field begins with ``*`` (also ``*/4``) both must
@@ -14,6 +15,10 @@ docs/architecture.md):
   first instant after the gap; one whose time occurs twice fires at the first
   occurrence. Other (*wildcard*) jobs follow the wall clock: nothing is made up
   for the gap, and the repeated hour runs again.
+
+Field order: five fields are ``minute hour day-of-month month day-of-week``.
+Six put seconds last, as croniter does, unless ``seconds=True`` puts them
+first. Seven add the year after the seconds (croniter's order).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from ._cronfields import FieldError, parse_field
+from ._cronfields import FieldError, parse_dom, parse_dow, parse_field
 from .errors import ScheduleError
 from .schedules import Schedule
 from .timezones import UTC, resolve_timezone, zone_name
@@ -41,11 +46,17 @@ ALIASES = {
     "@hourly": "0 * * * *",
 }
 FIELD_NAMES = ("minute", "hour", "day-of-month", "month", "day-of-week")
-_EXPECTED = (
-    "five fields: minute (0-59) hour (0-23) day-of-month (1-31 or L) month (1-12 or JAN-DEC) "
-    "day-of-week (0-7 or SUN-SAT, with #n), or an alias such as @daily"
+_FIVE = (
+    "minute (0-59) hour (0-23) day-of-month (1-31, L, nW or LW) month (1-12 or JAN-DEC) "
+    "day-of-week (0-7 or SUN-SAT, with #n or nL)"
 )
-_EXPECTED_SECONDS = "six fields, seconds (0-59) first, then " + _EXPECTED.split(": ", 1)[1]
+_EXPECTED = (
+    f"five fields: {_FIVE}; a sixth for seconds (0-59) and a seventh for the year (1970-2099) may follow; "
+    "or an alias such as @daily"
+)
+_EXPECTED_SECONDS = (
+    f"six fields, seconds (0-59) first, then {_FIVE}; a seventh for the year (1970-2099) may follow"
+)
 # How far ahead to look before deciding an expression never fires (covers Feb 29
 # on a given weekday, which recurs within 28 years).
 _HORIZON_DAYS = 366 * 29
@@ -55,14 +66,37 @@ _MAX_SHIFT = _dt.timedelta(hours=3)
 _ONE_DAY = _dt.timedelta(days=1)
 
 
+def _month_length(day: _dt.date) -> int:
+    return ((day.replace(day=28) + _dt.timedelta(days=4)).replace(day=1) - _ONE_DAY).day
+
+
+def _nearest_weekday(n: int, day: _dt.date) -> int | None:
+    """The day of ``day``'s month that ``nW`` names (Quartz's rule), or None when the month lacks day n."""
+    length = _month_length(day)
+    if n > length:
+        return None
+    weekday = day.replace(day=n).weekday()  # Monday = 0
+    if weekday == 5:  # Saturday: the Friday before, or the Monday after the 1st
+        return n - 1 if n > 1 else n + 2
+    if weekday == 6:  # Sunday: the Monday after, or the Friday before the last day
+        return n + 1 if n < length else n - 2
+    return n
+
+
 class _Spec:
     """The parsed fields of one expression; shared by every ``Cron`` with that text."""
 
     __slots__ = (
+        "_dom_more",
+        "_dow_more",
+        "_plain",
         "dom",
         "dom_last",
+        "dom_last_weekday",
+        "dom_nearest",
         "dom_star",
         "dow",
+        "dow_last",
         "dow_star",
         "fixed",
         "hours",
@@ -70,33 +104,66 @@ class _Spec:
         "months",
         "nth",
         "seconds",
+        "texts",
+        "unportable",
+        "years",
     )
 
-    def __init__(self, fields: list[str], seconds_field: str | None) -> None:
-        minutes, _, _ = parse_field(fields[0], "minute")
-        hours, _, _ = parse_field(fields[1], "hour")
-        dom, self.dom_last, _ = parse_field(fields[2], "day-of-month")
-        months, _, _ = parse_field(fields[3], "month")
-        dow, _, nth = parse_field(fields[4], "day-of-week")
-        self.seconds = sorted(parse_field(seconds_field, "second")[0]) if seconds_field else [0]
-        self.minutes = sorted(minutes)
-        self.hours = sorted(hours)
+    def __init__(self, fields: list[str], seconds_field: str | None, year_field: str | None) -> None:
+        dom, self.dom_last, self.dom_last_weekday, nearest = parse_dom(fields[2])
+        plain, nth, last = parse_dow(fields[4])
+        self.seconds = sorted(parse_field(seconds_field, "second")) if seconds_field else [0]
+        self.minutes = sorted(parse_field(fields[0], "minute"))
+        self.hours = sorted(parse_field(fields[1], "hour"))
+        self.months = frozenset(parse_field(fields[3], "month"))
+        years = None if year_field in (None, "*", "?") else frozenset(parse_field(year_field, "year"))
+        self.years = years
         self.dom = frozenset(dom)
-        self.months = frozenset(months)
-        self.dow = frozenset(dow)
+        self.dom_nearest = frozenset(nearest)
+        self._plain = frozenset(plain)
         self.nth = {day: frozenset(ns) for day, ns in nth.items()}
+        self.dow = frozenset(plain | nth.keys())
+        self.dow_last = frozenset(last)
+        # Only expressions that use L, W, #n or nL pay for checking them.
+        self._dom_more = self.dom_last or self.dom_last_weekday or bool(nearest)
+        self._dow_more = bool(nth or last)
         self.dom_star = fields[2].startswith(("*", "?"))
         self.dow_star = fields[4].startswith(("*", "?"))
-        self.fixed = not fields[0].startswith("*") and not fields[1].startswith("*")
+        self.fixed = not fields[0].startswith(("*", "?")) and not fields[1].startswith(("*", "?"))
+        self.texts = (seconds_field, fields[0], fields[1], fields[2], fields[3], fields[4], year_field)
+        unportable = []
+        if nearest:
+            unportable.append("nW (nearest weekday)")
+        if self.dom_last_weekday:
+            unportable.append("LW (last weekday of the month)")
+        if last:
+            unportable.append("nL (last such weekday of the month)")
+        if years is not None:
+            unportable.append("a year field")
+        self.unportable = tuple(unportable)
+
+    def _dom_extra(self, day: _dt.date) -> bool:
+        if self.dom_last and (day + _ONE_DAY).day == 1:
+            return True
+        if self.dom_last_weekday and day.weekday() < 5:
+            following = (day + _ONE_DAY, day + _dt.timedelta(days=2), day + _dt.timedelta(days=3))
+            # The last weekday: no later weekday of the same month follows it.
+            if not any(d.month == day.month and d.weekday() < 5 for d in following):
+                return True
+        return any(_nearest_weekday(n, day) == day.day for n in self.dom_nearest)
+
+    def _dow_extra(self, day: _dt.date, weekday: int) -> bool:
+        ns = self.nth.get(weekday)
+        if ns is not None and (day.day - 1) // 7 + 1 in ns:
+            return True
+        return weekday in self.dow_last and day.day + 7 > _month_length(day)
 
     def day_matches(self, day: _dt.date) -> bool:
         if day.month not in self.months:
             return False
-        dom_ok = day.day in self.dom or (self.dom_last and (day + _ONE_DAY).day == 1)
+        dom_ok = day.day in self.dom or (self._dom_more and self._dom_extra(day))
         weekday = (day.weekday() + 1) % 7  # cron counts from Sunday = 0
-        dow_ok = weekday in self.dow and (
-            weekday not in self.nth or (day.day - 1) // 7 + 1 in self.nth[weekday]
-        )
+        dow_ok = weekday in self._plain or (self._dow_more and self._dow_extra(day, weekday))
         if self.dom_star or self.dow_star:
             return dom_ok and dow_ok
         return dom_ok or dow_ok
@@ -123,40 +190,38 @@ class _Spec:
                         yield h, m, s
 
 
-_SPECS: dict[tuple[str, ...], _Spec] = {}
+_SPECS: dict[tuple[str | None, ...], _Spec] = {}
 _INSTANCES: dict[tuple[str, str, bool], Cron] = {}
 _LOCK = threading.Lock()
 
 
-def _split(expr: str, seconds: bool) -> tuple[list[str], str | None]:
+def _split(expr: str, seconds: bool) -> tuple[list[str], str | None, str | None]:
+    """The five classic fields, the seconds field and the year field of ``expr``."""
     text = " ".join(expr.split())
     expected = _EXPECTED_SECONDS if seconds else _EXPECTED
     if text.startswith("@"):
         alias = ALIASES.get(text.lower())
-        if alias is None or seconds:
-            raise ScheduleError(
-                "cron", expr, expected, detail=f"unknown alias {text!r}" if alias is None else None
-            )
-        return alias.split(), None
+        if alias is None:
+            raise ScheduleError("cron", expr, expected, detail=f"unknown alias {text!r}")
+        return alias.split(), None, None
     fields = text.split(" ")
-    want = 6 if seconds else 5
-    if len(fields) != want:
+    if not (6 if seconds else 5) <= len(fields) <= 7:
         raise ScheduleError("cron", expr, expected, detail=f"found {len(fields)} fields")
-    for field in fields:
-        if "w" in field.lower().replace("wed", "") and not field.lower().startswith("@"):
-            raise ScheduleError(
-                "cron", expr, expected, detail="the W (nearest weekday) form is not supported"
-            )
-    return (fields[1:], fields[0]) if seconds else (fields, None)
+    year = fields.pop(6) if len(fields) == 7 else None
+    if seconds:
+        return fields[1:], fields[0], year
+    return fields[:5], (fields[5] if len(fields) == 6 else None), year
 
 
-def _build_spec(expr: str, fields: list[str], seconds_field: str | None, seconds: bool) -> _Spec:
-    key = (*fields, seconds_field or "")
+def _build_spec(
+    expr: str, fields: list[str], seconds_field: str | None, year_field: str | None, seconds: bool
+) -> _Spec:
+    key = (*fields, seconds_field, year_field)
     spec = _SPECS.get(key)
     if spec is not None:
         return spec
     try:
-        spec = _Spec(fields, seconds_field)
+        spec = _Spec(fields, seconds_field, year_field)
     except FieldError as exc:
         raise ScheduleError(
             "cron", expr, _EXPECTED_SECONDS if seconds else _EXPECTED, detail=str(exc)
@@ -169,9 +234,10 @@ def _build_spec(expr: str, fields: list[str], seconds_field: str | None, seconds
 class Cron(Schedule):
     """A cron expression evaluated in a time zone (IANA name, ``tzinfo`` or ``"local"``).
 
-    Five fields, or six with seconds first when ``seconds=True``. Equal
-    expressions share one parse, and tasks with the same expression and zone
-    share one ``Cron`` object and its last next-fire computation.
+    Five fields; six with seconds last (croniter's order), or first when
+    ``seconds=True``; seven with the year after those six. Equal expressions
+    share one parse, and tasks with the same expression and zone share one
+    ``Cron`` object and its last next-fire computation.
     """
 
     __slots__ = ("_memo", "_spec", "expr", "seconds", "tz")
@@ -191,15 +257,19 @@ class Cron(Schedule):
         cached = _INSTANCES.get(key)
         if cached is not None:
             return cached
-        fields, seconds_field = _split(expr, seconds)
+        fields, seconds_field, year_field = _split(expr, seconds)
         self = super().__new__(cls)
         self.expr = expr.strip()
         self.tz = tz
         self.seconds = seconds
-        self._spec = _build_spec(expr, fields, seconds_field, seconds)
+        self._spec = spec = _build_spec(expr, fields, seconds_field, year_field, seconds)
         self._memo = None
-        # An expression that cannot fire (Feb 30) is a mistake to report now, not silence.
-        if self._search(_dt.datetime.now(UTC)) is None:
+        # An expression that cannot fire (Feb 30) is a mistake to report now, not
+        # silence. One whose years are all past did fire: it is valid and done.
+        probe = _dt.datetime.now(UTC)
+        if spec.years is not None:
+            probe = _dt.datetime(min(spec.years) - 1, 12, 30, tzinfo=UTC)
+        if self._search(probe) is None:
             raise ScheduleError(
                 "cron", expr, "an expression that matches at least one day", detail="it never fires"
             )
@@ -220,7 +290,12 @@ class Cron(Schedule):
         """The parsed fields (read-only by convention): ``seconds``, ``minutes``, ``hours``,
         ``dom`` and ``dom_last`` (``L``), ``months``, ``dow`` (0 = Sunday), ``nth``
         (weekday → the n of ``DAY#n``), ``dom_star``/``dow_star`` (the day-field rule)
-        and ``fixed``. OS adapters translate these into their own calendar syntax."""
+        and ``fixed``. OS adapters translate these into their own calendar syntax.
+
+        ``unportable`` names the forms used that no OS adapter translates
+        (``nW``, ``LW``, ``nL`` and a year field, held in ``dom_nearest``,
+        ``dom_last_weekday``, ``dow_last`` and ``years``); it is empty for the
+        classic grammar, so an adapter refuses an expression when it is not."""
         return self._spec
 
     @property
@@ -277,8 +352,18 @@ class Cron(Schedule):
         stop_wall: _dt.datetime | None = None
         day = begin.date()
         last_day = day + _dt.timedelta(days=_HORIZON_DAYS)
+        years = spec.years
+        if years is not None:
+            last_day = _dt.date(max(years), 12, 31)
         after: _dt.time | None = begin.time()
         while day <= last_day:
+            if years is not None and day.year not in years:
+                later = [y for y in years if y > day.year]
+                if not later:
+                    break
+                day = _dt.date(min(later), 1, 1)
+                after = None
+                continue
             if day.month not in spec.months:
                 day = (day.replace(day=1) + _dt.timedelta(days=32)).replace(day=1)
                 after = None
@@ -307,7 +392,7 @@ class Cron(Schedule):
     def describe(self) -> str:
         from ._describe import describe_cron
 
-        return describe_cron(self.expr, self.seconds, zone_name(self.tz))
+        return describe_cron(self._spec.texts, zone_name(self.tz))
 
     def __eq__(self, other: object) -> bool:
         return (

@@ -294,7 +294,7 @@ def looks_like_cron(text: str) -> bool:
     if len(words) == 1:  # a nickname such as @daily
         word = words[0]
         return len(word) > 1 and word[0] == "@" and word[1:].replace("_", "a").isalnum()
-    return 5 <= len(words) <= 6
+    return 5 <= len(words) <= 7  # croniter's seconds and year fields
 
 
 _INTERVALS: dict[Any, Interval] = {}
