@@ -387,3 +387,56 @@ class TestRestart:
             assert rounds.acquire(timeout=5)
         thread.join(5)
         assert not errors, errors
+
+
+class TestSeedPositionalOrder:
+    """Calls written for the original AutoCron by position keep their meaning."""
+
+    def test_autocron_takes_the_originals_positional_order(self, tmp_path: Path) -> None:
+        """AutoCron(log_path, log_level, max_workers, use_os_scheduler, timezone) in the original order."""
+        log = tmp_path / "logs" / "autocron.log"
+        scheduler = AutoCron(str(log), "DEBUG", 2, False, "Asia/Kolkata", store="memory://")
+        try:
+            assert scheduler.max_workers == 2
+            assert str(scheduler.timezone) == "Asia/Kolkata"
+            assert log.exists()
+        finally:
+            scheduler.close()
+            logging.getLogger("autocron").handlers.clear()
+
+    def test_autocron_store_is_keyword_only(self) -> None:
+        """Only the original's seven arguments go by position; an eighth is a clear TypeError."""
+        with pytest.raises(TypeError):
+            AutoCron(None, "INFO", 4, False, None, None, None, "memory://")  # type: ignore[misc]
+
+    def test_add_task_takes_the_originals_positional_order(self) -> None:
+        """add_task(name, func, script, every, cron, retries, retry_delay, timeout, ...) by position."""
+        scheduler = AutoCron(clock=FakeClock(T0))
+        scheduler.add_task("sync", job, None, "5m", None, 3, 10, 30)
+        task = scheduler.get_task(name="sync")
+        assert task is not None
+        assert (task.policy.retries, task.policy.retry_delay, task.policy.timeout) == (3, 10.0, 30.0)
+        assert task.schedule.describe() == "every 5m"
+
+    def test_add_task_refuses_an_option_given_twice(self) -> None:
+        """An option given by position and by name is refused, naming it; nothing is added."""
+        scheduler = AutoCron(clock=FakeClock(T0))
+        with pytest.raises(TaskError, match="retries"):
+            scheduler.add_task("sync", job, None, "5m", None, 3, retries=4)
+        assert scheduler.list_tasks() == []
+
+    def test_schedule_decorator_takes_the_originals_positional_order(self) -> None:
+        """@schedule(every, cron, retries, retry_delay, timeout) by position, as the original read it."""
+        reset_global_scheduler()
+        try:
+            get_global_scheduler(clock=FakeClock(T0))
+
+            @schedule("15m", None, 2, 5, 60)
+            def refresh() -> None:
+                """A decorated task."""
+
+            task = get_global_scheduler().get_task(name="refresh")
+            assert task is not None
+            assert (task.policy.retries, task.policy.retry_delay, task.policy.timeout) == (2, 5.0, 60.0)
+        finally:
+            reset_global_scheduler()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from .scheduler import AutoCron
+from .scheduler import AutoCron, _take_positional
 
 TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
 if TYPE_CHECKING:
@@ -41,8 +41,19 @@ def reset_global_scheduler() -> None:
         current.stop(wait=False)
 
 
+#: ``@schedule``'s positional parameters after ``cron``, in the original AutoCron's order.
+SEED_SCHEDULE_ORDER = (
+    "retries", "retry_delay", "timeout", "notify", "email_config", "on_success", "on_failure",
+)  # fmt: skip
+
+
 def schedule(
-    every: Any = None, cron: Any = None, at: Any = None, name: str | None = None, **options: Any
+    every: Any = None,
+    cron: Any = None,
+    *positional: Any,
+    at: Any = None,
+    name: str | None = None,
+    **options: Any,
 ) -> Callable[[F], F]:
     """Register the decorated function on the global scheduler; it stays callable as before.
 
@@ -51,9 +62,15 @@ def schedule(
         @schedule(every="5m", retries=3)
         def sync_inbox(): ...
 
+    By position it takes the original AutoCron's order (``every, cron,
+    retries, retry_delay, timeout, notify, email_config, on_success,
+    on_failure``); ``at``, ``name`` and the rest are keywords.
+
     Raises:
         TaskError, ScheduleError: at decoration time, for an invalid option.
     """
+    if positional:
+        _take_positional(positional, SEED_SCHEDULE_ORDER, options)
 
     def register(func: F) -> F:
         get_global_scheduler().add_task(name=name, func=func, every=every, cron=cron, at=at, **options)

@@ -88,6 +88,24 @@ def _definition(task: Task) -> dict[str, Any]:
     return data
 
 
+#: ``add_task``'s positional parameters after ``cron``, in the original AutoCron's order.
+SEED_ADD_TASK_ORDER = (
+    "retries", "retry_delay", "timeout", "notify", "email_config", "on_success", "on_failure",
+    "safe_mode", "max_memory_mb", "max_cpu_percent", "timezone", "overlap_policy", "max_instances",
+    "misfire_grace_time", "coalesce", "clean_env", "max_output_bytes",
+)  # fmt: skip
+
+
+def _take_positional(values: tuple[Any, ...], order: tuple[str, ...], options: dict[str, Any]) -> None:
+    """Name positional arguments by ``order`` into ``options``, refusing extras and doubles."""
+    if len(values) > len(order):
+        raise TaskError("add_task", values, f"at most {len(order)} options after cron= by position")
+    for field, value in zip(order, values, strict=False):  # fewer values than names
+        if field in options:
+            raise TaskError(field, value, "one value, given by position or by name, not both")
+        options[field] = value
+
+
 def _default_node_id() -> str:
     import socket
 
@@ -96,6 +114,9 @@ def _default_node_id() -> str:
 
 class AutoCron(Engine):
     """A scheduler: tasks, a loop thread that fires them, and workers that run them.
+
+    Every argument but the first seven (the original AutoCron's, in its
+    order) is keyword-only.
 
     Args:
         timezone: default zone for tasks' cron expressions and naive times
@@ -121,21 +142,24 @@ class AutoCron(Engine):
         TaskError: ``max_workers``, ``shutdown_timeout`` or ``poll_interval`` is not valid.
     """
 
+    # The positional order is the original AutoCron's (log_path first), so that
+    # code written for it keeps its meaning; everything this project added is
+    # keyword-only.
     def __init__(
         self,
-        timezone: str | _dt.tzinfo | None = None,
-        max_workers: int = 4,
-        store: Any = None,
         log_path: str | os.PathLike[str] | None = None,
         log_level: str | int | None = "INFO",
+        max_workers: int = 4,
         use_os_scheduler: Any = False,
-        node_id: str | None = None,
+        timezone: str | _dt.tzinfo | None = None,
+        poll_interval: float | None = None,
+        shutdown_timeout: float | None = None,
         *,
+        store: Any = None,
+        node_id: str | None = None,
         notify: Any = None,
         notifications: Mapping[str, Any] | None = None,
         clock: Clock | None = None,
-        shutdown_timeout: float | None = None,
-        poll_interval: float | None = None,
     ) -> None:
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise TaskError("max_workers", max_workers, "a whole number of at least 1")
@@ -226,14 +250,18 @@ class AutoCron(Engine):
         name: str | None = None,
         func: Callable[..., Any] | str | None = None,
         script: str | os.PathLike[str] | None = None,
-        command: str | Iterable[str] | None = None,
         every: Any = None,
         cron: Any = None,
+        *positional: Any,
+        command: str | Iterable[str] | None = None,
         at: Any = None,
         **options: Any,
     ) -> str:
         """Add a task and return its id.
 
+        The positional order is the original AutoCron's (``name, func, script,
+        every, cron, retries, retry_delay, timeout, ...``: see
+        ``SEED_ADD_TASK_ORDER``); ``command``, ``at`` and the rest are keywords.
         Exactly one target (``func``, ``script``, ``command``) and exactly one
         schedule (``every``, ``cron``, ``at``). Options: ``args``, ``kwargs``,
         ``retries=0``, ``retry_delay=60``, ``backoff=2.0``,
@@ -252,6 +280,8 @@ class AutoCron(Engine):
                 ``TimeParseError``): an option is invalid or a task of that
                 name exists.
         """
+        if positional:
+            _take_positional(positional, SEED_ADD_TASK_ORDER, options)
         options.setdefault("timezone", self.timezone)
         if "notifier" in options:
             options["notify"] = self._with_notifier(options.get("notify"), options.pop("notifier"))
