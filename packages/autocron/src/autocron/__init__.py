@@ -62,7 +62,7 @@ def _about(name: str) -> str:
     people = getaddresses(meta.get_all("Author-email") or [])
     if name == "__author__":
         return ", ".join(n for n, _ in people if n) or ", ".join(meta.get_all("Author") or ["unknown"])
-    return ", ".join(a for _, a in people if a) or "unknown"
+    return ", ".join(a for _, a in people if a)  # no address published: an empty string
 
 
 def __getattr__(name: str) -> Any:
