@@ -440,3 +440,14 @@ class TestSeedPositionalOrder:
             assert (task.policy.retries, task.policy.retry_delay, task.policy.timeout) == (2, 5.0, 60.0)
         finally:
             reset_global_scheduler()
+
+
+def test_tasks_maps_ids_to_tasks_as_the_original_did() -> None:
+    """scheduler.tasks is the original's dict of task id to Task; editing the copy changes nothing."""
+    scheduler = AutoCron(clock=FakeClock(T0))
+    first = scheduler.add_task("a", job, every="5m")
+    second = scheduler.add_task("b", job, every="1h")
+    assert list(scheduler.tasks) == [first, second]
+    assert [t.name for t in scheduler.tasks.values()] == ["a", "b"]
+    scheduler.tasks.clear()
+    assert len(scheduler.tasks) == 2

@@ -385,6 +385,13 @@ class AutoCron(Engine):
         with self._lock:
             return list(self._tasks.values())
 
+    @property
+    def tasks(self) -> dict[str, Task]:
+        """Every task by its id, in the order they were added: the original
+        AutoCron's ``scheduler.tasks``. A copy: changing it changes nothing here."""
+        with self._lock:
+            return {task.task_id: task for task in self._tasks.values()}
+
     def pause_task(self, name: str) -> None:
         """Stop firing ``name`` until ``resume_task``; a run in progress finishes.
 
