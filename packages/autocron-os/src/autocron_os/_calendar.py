@@ -81,6 +81,8 @@ def day_terms(cron: Cron) -> list[DayTerm]:
         OSAdapterError: ``L`` is combined with ``#n``, which no host expresses.
     """
     spec = spec_of(cron)
+    if spec.unportable:
+        raise OSAdapterError(f"{cron.expr!r}: no OS scheduler expresses {', '.join(spec.unportable)}")
     dom_terms: list[DayTerm] = []
     if spec.dom:
         dom_terms.append(DayTerm(None, frozenset(spec.dom)))

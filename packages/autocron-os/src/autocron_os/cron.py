@@ -38,7 +38,8 @@ __all__ = ["CronAdapter", "cron_line_for"]
 logger = logging.getLogger("autocron.os.cron")
 
 MARKER_PREFIX = "# autocron: "
-_MAX = {"minute": 59, "hour": 23, "day-of-month": 31, "month": 12, "day-of-week": 7}
+# a/step runs to these; 6 for the day of week, as croniter reads it (core's cron.py).
+_MAX = {"minute": 59, "hour": 23, "day-of-month": 31, "month": 12, "day-of-week": 6}
 _FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
 
 
@@ -51,11 +52,13 @@ def _debian_fields(cron: Cron) -> str:
     Raises:
         OSAdapterError: the expression uses ``L``, ``#n`` or seconds, which Debian's cron lacks.
     """
-    if cron.seconds:
+    if cron.seconds or cron.spec.seconds != [0]:
         raise OSAdapterError(f"cron has no seconds field: {cron.expr!r} cannot be expressed")
+    if cron.spec.unportable:
+        raise OSAdapterError(f"{cron.expr!r}: Debian's cron cannot express {', '.join(cron.spec.unportable)}")
     if cron.expr.startswith("@"):
         return cron.expr.lower()
-    fields = cron.expr.split()
+    fields = cron.expr.split()[:5]  # a sixth (seconds 0) and seventh (any year) add nothing here
     out = []
     for field, text in zip(_FIELDS, fields, strict=False):
         if "#" in text:
@@ -69,6 +72,16 @@ def _debian_fields(cron: Cron) -> str:
                 body = "*"
             elif slash and body != "*" and "-" not in body:
                 body = f"{body}-{_MAX[field]}"
+            elif field == "day-of-month" and body.upper().endswith("-L"):
+                body = body[:-1] + "31"  # croniter's a-L; Debian skips days a month lacks
+            elif (
+                field == "day-of-week"
+                and body.lower().endswith(("-0", "-sun"))
+                and body.lower()[:2] not in ("0-", "su")
+            ):
+                if slash:  # croniter's FRI-SUN/2 steps to Saturday and then adds Sunday
+                    raise OSAdapterError(f"{cron.expr!r}: Debian's cron has no stepped range through Sunday")
+                body = body.partition("-")[0] + "-7"
             items.append(body + slash + step)
         out.append(",".join(items))
     return " ".join(out)
