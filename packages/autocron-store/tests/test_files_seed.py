@@ -88,7 +88,7 @@ def test_seed_task_file_keeps_every_field(project: Path, name: str) -> None:
 
     report = tasks["weekly_report"]
     assert report.to_dict()["cron"] == "0 9 * * 1" and report.timezone == resolve_timezone("UTC")
-    assert report.policy == build_task("x", command="true", every="1h").policy  # the original's defaults
+    assert report.policy == build_task("x", command="true", every="1h", timeout=1800).policy
     assert (report.run_count, report.last_run) == (
         1,
         dt.datetime(2025, 11, 3, 9, 0, 0, 4211, dt.timezone.utc),
@@ -101,14 +101,35 @@ def test_seed_resource_options_are_kept(project: Path, name: str) -> None:
     tasks, messages = load(project / name)
     expected = {
         "data_sync": {"safe_mode": True, "max_memory_mb": 256, "clean_env": True, "max_output_bytes": 65536},
-        "weekly_report": {"safe_mode": True, "max_cpu_percent": 50},
+        # The original's default output cap (1 MB) is kept as written: it is a cap here too.
+        "weekly_report": {
+            "safe_mode": True,
+            "max_cpu_percent": 50,
+            "timeout": 1800,
+            "max_output_bytes": 1000000,
+        },
     }
     for task_name, options in expected.items():
         task = tasks[task_name]
         built = build_task(task_name, script=task.target, every="1h", **options).to_dict()
         saved = task.to_dict()
         assert {k: saved.get(k) for k in H3_OPTIONS} == {k: built.get(k) for k in H3_OPTIONS}
-    assert not [m for m in messages if "not supported" in m]
+    assert not [m for m in messages if "cannot be kept" in m]
+
+
+def test_seed_limit_refused_here_is_named_and_the_task_loads(tmp_path: Path) -> None:
+    """max_cpu_percent without a timeout (the original ignored it) is left out with a warning naming it."""
+    script = tmp_path / "job.py"
+    script.write_text("pass\n")
+    entry = {"name": "job", "script": str(script), "schedule_type": "interval", "schedule_value": "5m"}
+    path = tmp_path / "tasks.json"
+    path.write_text(
+        json.dumps({"version": "1.0", "tasks": [{**entry, "max_cpu_percent": 50, "timeout": None}]})
+    )
+    tasks, messages = load(path)
+    assert list(tasks) == ["job"]
+    assert tasks["job"].to_dict().get("max_cpu_percent") is None
+    assert any("'job'" in m and "max_cpu_percent=50 cannot be kept here" in m for m in messages)
 
 
 @pytest.mark.parametrize("name", ["tasks.yaml", "tasks.json"])

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from autocron_core.config import load_config, tasks_from_config
-from autocron_core.errors import ConfigError, TaskError
-from autocron_core.task import SECRET_KEYS, Task
+from autocron_core.errors import AutoCronError, ConfigError, TaskError
+from autocron_core.task import SECRET_KEYS, Task, build_task
 
 __all__ = [
     "FORMAT_VERSION",
@@ -197,14 +197,32 @@ def _legacy_schedule(entry: Mapping[str, Any], path: str, line: int | None) -> t
     return key, value
 
 
-def _known_options() -> frozenset[str]:
-    """The options ``build_task`` accepts (its keywords and the ``Policy`` fields)."""
-    import inspect
+def _drop_refused_limits(converted: dict[str, Any], carried: list[str], path: str, line: int | None) -> None:
+    """Leave out each resource option that ``build_task`` refuses here, naming it in a warning.
 
-    from autocron_core.policy import Policy
-    from autocron_core.task import build_task
-
-    return frozenset(inspect.signature(build_task).parameters) | frozenset(Policy._fields)
+    The original stored these options without always honouring them (it
+    ignored ``max_cpu_percent``); here a task that asks for one gets it or is
+    refused, for instance ``max_memory_mb`` where no limit can be enforced, or
+    ``max_cpu_percent`` without a ``timeout``. Loading a file keeps every task
+    and says which limit it could not keep. Other problems are left for the
+    task to report when it is built.
+    """
+    options = {k: v for k, v in converted.items() if k not in ("state", "task_id")}
+    while carried:
+        try:
+            build_task(**options)
+        except TaskError as exc:
+            if exc.field not in carried:
+                return
+            reason = exc.expected + (f"; {exc.detail}" if exc.detail else "")
+            text = f"{exc.field}={_short(options[exc.field])} cannot be kept here (expected {reason})"
+            _warn(path, line, converted.get("name"), text + " and was not loaded")
+            carried.remove(exc.field)
+            del options[exc.field], converted[exc.field]
+        except AutoCronError:
+            return
+        else:
+            return
 
 
 def _from_legacy(entry: Any, path: str, line: int | None) -> Any:
@@ -212,8 +230,8 @@ def _from_legacy(entry: Any, path: str, line: int | None) -> Any:
 
     Every field its ``Task.to_dict`` wrote is carried over. What cannot be
     (an unknown field, a non-zero ``skipped_count``/``misfire_count``, a
-    resource option this installation does not provide) is named in a
-    ``TaskFileWarning``; nothing is dropped silently.
+    resource option refused here) is named in a ``TaskFileWarning``; nothing
+    is dropped silently.
     """
     if not isinstance(entry, Mapping):
         return entry
@@ -235,13 +253,8 @@ def _from_legacy(entry: Any, path: str, line: int | None) -> Any:
     if "misfire_grace_time" in entry:  # None is meaningful: however late
         converted["misfire_grace_time"] = entry["misfire_grace_time"]
     limits = [k for k in _SEED_LIMITS if entry.get(k) not in (None, False)]
-    known = _known_options() if limits else frozenset()
     for option in limits:
-        if option in known:
-            converted[option] = entry[option]
-        else:
-            text = f"{option}={_short(entry[option])} is not supported by this installation"
-            _warn(path, line, name, text + " of AutoCron and was not loaded")
+        converted[option] = entry[option]
     for counter in _SEED_COUNTERS:
         if entry.get(counter):
             text = f"{counter}={_short(entry[counter])} has no counterpart here"
@@ -257,6 +270,8 @@ def _from_legacy(entry: Any, path: str, line: int | None) -> Any:
             line=line,
             field="enabled",
         )
+    if limits:  # rare: only tasks that set one pay for a trial build
+        _drop_refused_limits(converted, limits, path, line)
     converted["state"] = {
         "next_run": _legacy_moment(entry, "next_run", path, line),
         "last_run": _legacy_moment(entry, "last_run", path, line),
