@@ -34,6 +34,7 @@ def test_schedule_policy_flags_of_the_original(autocron, store, script: Path) ->
         "--no-coalesce",
     )
     assert result.exit_code == 0, result.stderr
+    assert "queue, up to 3 at once, late start up to 30s, every missed run" in result.stdout
     (task,) = store.load_tasks()
     assert task.policy.overlap_policy == "queue"
     assert task.policy.max_instances == 3
@@ -63,8 +64,11 @@ def test_schedule_isolation_flags_of_the_original(autocron, store, script: Path)
         "4096",
         "--max-cpu-percent",
         "50",
+        "--timeout",
+        "10m",
     )
     assert result.exit_code == 0, result.stderr
+    assert "safe mode, clean environment, memory 256 MiB, CPU 50%, output 4096 bytes" in result.stdout
     (task,) = store.load_tasks()
     saved = task.to_dict()
     assert saved["safe_mode"] is True
@@ -114,6 +118,9 @@ BAD_VALUES = [
     ("--max-cpu-percent", "nan"),
     ("--max-cpu-percent", "inf"),
     ("--max-cpu-percent", "half"),
+    ("--max-cpu-percent", "0.5"),
+    ("--max-memory-mb", str(10**12)),
+    ("--max-output-bytes", str(10**12)),
     ("--overlap-policy", "sometimes"),
 ]
 
@@ -145,7 +152,7 @@ def test_any_text_for_a_numeric_flag_is_saved_valid_or_refused_cleanly(
     autocron, store, script: Path, flag: str, value: str
 ) -> None:
     """Any text for a numeric flag is saved as a finite positive value or refused with exit 2."""
-    result = autocron("schedule", str(script), "--every", "5m", flag, value)
+    result = autocron("schedule", str(script), "--every", "5m", "--timeout", "1h", flag, value)
     if result.exit_code == 0:
         (task,) = store.load_tasks()
         saved = task.to_dict().get(flag[2:].replace("-", "_"))  # absent when it equals the default
@@ -156,6 +163,14 @@ def test_any_text_for_a_numeric_flag_is_saved_valid_or_refused_cleanly(
         (line,) = result.stderr.strip().splitlines()
         assert flag in line
         assert store.load_tasks() == []
+
+
+def test_max_cpu_percent_needs_a_timeout(autocron, store, script: Path) -> None:
+    """--max-cpu-percent without --timeout is refused, saying that --timeout is needed."""
+    result = autocron("schedule", str(script), "--every", "5m", "--max-cpu-percent", "50")
+    assert result.exit_code == 2
+    assert "--max-cpu-percent 50 needs --timeout" in result.stderr
+    assert store.load_tasks() == []
 
 
 def test_list_enabled_hides_paused_tasks(autocron, script: Path) -> None:

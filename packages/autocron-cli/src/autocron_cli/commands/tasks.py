@@ -31,6 +31,38 @@ from autocron_cli._common import (
 __all__ = ["list_tasks", "pause", "remove", "resume", "schedule", "show", "stop"]
 
 
+def _overlap(policy: Any) -> str:
+    """The overlap policy, with what differs from the defaults (instances, misfire grace, coalescing)."""
+    parts = [policy.overlap_policy]
+    if policy.overlap_policy != "skip":
+        parts.append(f"up to {policy.max_instances} at once")
+    if policy.misfire_grace_time != 60:
+        grace = policy.misfire_grace_time
+        if grace is None:
+            parts.append("late start however late")
+        else:
+            parts.append("no late start" if grace == 0 else f"late start up to {grace:g}s")
+    if not policy.coalesce:
+        parts.append("every missed run")
+    return ", ".join(parts)
+
+
+def _limits(task: Any) -> str:
+    """The original's isolation options a task uses, as one line (empty when none)."""
+    parts = []
+    if task.safe_mode:
+        parts.append("safe mode")
+    if task.clean_env:
+        parts.append("clean environment")
+    if task.max_memory_mb is not None:
+        parts.append(f"memory {task.max_memory_mb} MiB")
+    if task.max_cpu_percent is not None:
+        parts.append(f"CPU {task.max_cpu_percent:g}%")
+    if task.max_output_bytes is not None:
+        parts.append(f"output {task.max_output_bytes} bytes")
+    return ", ".join(parts)
+
+
 def _describe_task(task: Any, count: int = 3) -> list[tuple[str, Any]]:
     from autocron_core.timezones import zone_name
 
@@ -42,10 +74,13 @@ def _describe_task(task: Any, count: int = 3) -> list[tuple[str, Any]]:
         ("time zone", zone_name(task.timezone)),
         ("retries", f"{policy.retries} (first after {policy.retry_delay:g}s)" if policy.retries else 0),
         ("timeout", f"{policy.timeout:g}s" if policy.timeout else "none"),
-        ("overlap", policy.overlap_policy),
+        ("overlap", _overlap(policy)),
         ("notify", ", ".join(str(c) for c in task.notify) or "none"),
         ("status", task_status(task)),
     ]
+    limits = _limits(task)
+    if limits:
+        rows.insert(-1, ("isolation", limits))
     times = upcoming(task, count)
     rows.append(("next runs", ", ".join(fmt_time(t) or "" for t in times) or "none (it will not fire again)"))
     return rows
@@ -135,7 +170,7 @@ _FLAGS = {
     metavar="PERCENT",
     type=FiniteNumber(0, 100, "of a CPU"),
     default=None,
-    help="CPU share of the run's process, above 0 and up to 100.",
+    help="CPU share of the run's process over --timeout, 1 to 100.",
 )
 @click.option(
     "--max-output-bytes",
@@ -198,6 +233,10 @@ def schedule(
         raise click.UsageError(
             "--disabled and --os do not go together: the OS scheduler would run it; "
             "schedule it paused here and install it later with 'autocron os install'"
+        )
+    if max_cpu_percent is not None and timeout is None:
+        raise BadInput(
+            f"--max-cpu-percent {max_cpu_percent:g} needs --timeout: the CPU budget is that share of it"
         )
     if target is not None and not os.path.isfile(target):
         raise BadInput(f"script {target!r} does not exist or is not a file")
