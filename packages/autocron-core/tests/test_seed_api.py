@@ -228,6 +228,7 @@ class TestCustomNotifier:
             fresh.notifications.flush()
         assert len(box.messages) == 1
         assert "smtp down" in caplog.text
+        assert "through Exploding raised" in caplog.text  # the user's class, not the wrapper's
         assert fresh.history("t")[0].status.value == "failed"
         assert fresh.run_task(name="t", timeout=5) is False  # the scheduler still runs the task
 
@@ -451,3 +452,12 @@ def test_tasks_maps_ids_to_tasks_as_the_original_did() -> None:
     assert [t.name for t in scheduler.tasks.values()] == ["a", "b"]
     scheduler.tasks.clear()
     assert len(scheduler.tasks) == 2
+
+
+def test_tags_that_are_not_a_list_name_the_field() -> None:
+    """add_task(tags=5) is a TaskError naming tags, not a stray TypeError."""
+    scheduler = AutoCron(clock=FakeClock(T0))
+    with pytest.raises(TaskError) as caught:
+        scheduler.add_task("a", job, every="5m", tags=5)
+    assert caught.value.field == "tags"
+    assert scheduler.list_tasks() == []

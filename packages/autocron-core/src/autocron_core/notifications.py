@@ -392,7 +392,12 @@ class NotificationDispatcher:
             _CURRENT.reset(token)
 
     def _deliver_one(self, channel: Any, task: Task, event: Event, notice: Notice) -> None:
-        label = channel if isinstance(channel, str) else type(channel).__name__
+        # A wrapped object (notifier=) names itself by what it wraps.
+        label = (
+            channel
+            if isinstance(channel, str)
+            else str(getattr(channel, "name", "") or type(channel).__name__)
+        )
         try:
             notifier = self.resolve(channel, task)
             if takes_message(notifier):

@@ -627,6 +627,8 @@ def build_task(
     if tags:
         if isinstance(tags, str):
             tags = (tags,)
+        elif not isinstance(tags, Iterable):
+            raise TaskError("tags", tags, "a list of non-empty strings")
         tag_tuple = tuple(tags)
         if not all(isinstance(t, str) and t for t in tag_tuple):
             raise TaskError("tags", tags, "a list of non-empty strings")
