@@ -13,12 +13,15 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from ._readers import MAX_DOCUMENT_BYTES, Lines, read_json, read_yaml
 from .errors import AutoCronError, ConfigError
 from .task import SECRET_KEYS, Task, build_task
 
 __all__ = [
+    "STORE_OPTIONS",
     "TASK_KEYS",
     "TASK_KEY_ALIASES",
+    "check_store_option",
     "load_config",
     "notification_defaults",
     "scheduler_from_config",
@@ -45,95 +48,38 @@ TASK_KEYS = (
 TASK_KEY_ALIASES = {"email": "email_config"}
 
 
-class _Lines:
-    """Line numbers of mappings and their keys, as the parser saw them."""
-
-    def __init__(self) -> None:
-        self.of: dict[int, tuple[int, dict[str, int]]] = {}
-
-    def line(self, mapping: Any, key: str | None = None) -> int | None:
-        entry = self.of.get(id(mapping))
-        if entry is None:
-            return None
-        return entry[1].get(key, entry[0]) if key else entry[0]
-
-
-def _read_yaml(text: str, path: str, lines: _Lines) -> Any:
-    try:
-        import yaml
-    except ImportError:
-        raise ConfigError(
-            "reading YAML needs PyYAML: pip install autocron-store (or PyYAML)", path=path
-        ) from None
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    def mapping(loader: Any, node: Any) -> dict[str, Any]:
-        value = {}
-        keys = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            value[key] = loader.construct_object(value_node, deep=True)
-            keys[str(key)] = key_node.start_mark.line + 1
-        lines.of[id(value)] = (node.start_mark.line + 1, keys)
-        return value
-
-    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
-    try:
-        return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
-            path=path,
-            line=mark.line + 1 if mark else None,
-        ) from None
-
-
-def _read_json(text: str, path: str, lines: _Lines) -> Any:
-    import json
-
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno) from None
-    # JSON parsers give no positions; find each task's line by its name.
-    tasks = data.get("tasks") if isinstance(data, dict) else None
-    if isinstance(tasks, list):
-        text_lines = text.splitlines()
-        for entry in tasks:
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                needle = json.dumps(entry["name"])
-                for number, line in enumerate(text_lines, 1):
-                    if needle in line and '"name"' in line:
-                        lines.of[id(entry)] = (number, {})
-                        break
-    return data
+_Lines = Lines  # the older private name, read by autocron-store
 
 
 def load_config(source: Any) -> tuple[dict[str, Any], str | None, _Lines]:
     """Read a config mapping or file; returns the mapping, its path and its line table.
 
     Raises:
-        ConfigError: unreadable file, bad syntax, or not a mapping at the top.
+        ConfigError: unreadable file, bad syntax, or not a mapping at the top;
+            also a key repeated in one mapping, a list or mapping used as a
+            key, nesting deeper than 64 levels, YAML aliases that expand the
+            document by more than 100,000 values, or a file over 32 MB.
     """
     lines = _Lines()
     if isinstance(source, Mapping):
         return dict(source), None, lines
     path = os.fspath(source)
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        raise ConfigError(f"the file is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB", path=path)
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text: {exc.reason}", path=path) from None
     suffix = os.path.splitext(path)[1].lower()
     if suffix == ".json":
-        data = _read_json(text, path, lines)
+        data = read_json(text, path, lines)
     elif suffix in (".yaml", ".yml"):
-        data = _read_yaml(text, path, lines)
+        data = read_yaml(text, path, lines)
     else:
         raise ConfigError("expected a .yaml, .yml or .json file", path=path)
     if data is None:
@@ -244,6 +190,7 @@ def tasks_from_config(
             options = task_kwargs_from_config(entry, path=path, line=line, warn=warn)
             options.setdefault("timezone", timezone)
             state = options.pop("state", None)
+            _check_state(state, options.get("anchor"), path, lines.line(entry, "state") or line)
             if state is not None or "task_id" in options or "anchor" in options:
                 task = Task.from_dict({**options, **({"state": state} if state else {})})
             else:
@@ -258,7 +205,7 @@ def tasks_from_config(
             if collect is None:
                 raise
             collect.append(exc)
-        except (AutoCronError, TypeError) as exc:
+        except (AutoCronError, TypeError, ValueError, OverflowError) as exc:
             field = getattr(exc, "field", None)
             where = lines.line(entry, field) if field and isinstance(entry, Mapping) else line
             label = entry.get("name", f"#{index + 1}") if isinstance(entry, Mapping) else f"#{index + 1}"
@@ -267,6 +214,71 @@ def tasks_from_config(
                 raise error from None
             collect.append(error)
     return tasks
+
+
+_STATE_KEYS = ("next_run", "last_run", "run_count", "fail_count", "paused", "last_status")
+_STATUSES = ("succeeded", "failed", "timed_out", "skipped", "missed", "abandoned", "running")
+
+
+def _moment_problem(value: Any) -> str | None:
+    """Why ``value`` is not an aware ISO 8601 time a task can hold (``None`` when it is)."""
+    import datetime as _dt
+
+    from .schedules import from_utc_us, to_utc_us
+
+    if not isinstance(value, str):
+        return "an ISO 8601 time with a UTC offset"
+    try:
+        moment = _dt.datetime.fromisoformat(value)
+    except ValueError:
+        return "an ISO 8601 time with a UTC offset"
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return "an ISO 8601 time with a UTC offset"
+    try:
+        from_utc_us(to_utc_us(moment))  # 9999-12-31T23:00-05:00 is beyond year 9999 in UTC
+    except OverflowError:
+        return "a time up to 9999-12-31 in UTC"
+    return None
+
+
+def _check_state(state: Any, anchor: Any, path: str | None, line: int | None) -> None:
+    """Refuse a task entry's ``state:`` or ``anchor:`` that ``Task.from_dict`` could not read.
+
+    Task files carry both; a hand edit or a corrupt copy must name the field,
+    not fail deep inside with a bare ``ValueError``.
+
+    Raises:
+        ConfigError: naming ``state.<key>`` or ``anchor``, its value and what was expected.
+    """
+
+    def fail(field: str, value: Any, expected: str) -> ConfigError:
+        return ConfigError(f"{field}={value!r}: expected {expected}", path=path, line=line, field=field)
+
+    if anchor is not None:
+        problem = _moment_problem(anchor)
+        if problem:
+            raise fail("anchor", anchor, problem)
+    if state is None:
+        return
+    if not isinstance(state, Mapping):
+        raise fail("state", state, f"a mapping of {', '.join(_STATE_KEYS)}")
+    for key, value in state.items():
+        field = f"state.{key}"
+        if key not in _STATE_KEYS:
+            raise fail(field, value, f"one of the keys {', '.join(_STATE_KEYS)}")
+        if value is None:
+            continue
+        if key in ("next_run", "last_run"):
+            problem = _moment_problem(value)
+            if problem:
+                raise fail(field, value, problem)
+        elif key in ("run_count", "fail_count"):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+                raise fail(field, value, "a whole number of at least 0")
+        elif key == "paused" and not isinstance(value, bool):
+            raise fail(field, value, "true or false")
+        elif key == "last_status" and value not in _STATUSES:
+            raise fail(field, value, f"one of {', '.join(_STATUSES)}")
 
 
 def _default_names(value: Any) -> list[str] | None:
@@ -467,6 +479,59 @@ def validate_config(source: Any) -> list[ConfigError]:
     return problems
 
 
+#: Options a store URL's query may carry, with what each must be.
+STORE_OPTIONS = {
+    "keep_runs": "a whole number of runs (0 keeps all)",
+    "keep_days": "a number of days (0 keeps all)",
+    "busy_timeout": "a whole number of milliseconds",
+    "lease": "a number of seconds above 0",
+    "prefix": "letters, digits and _ for a table name prefix",
+}
+
+
+def check_store_option(key: str, value: Any) -> Any:
+    """One store option as the store uses it: from a URL query (text) or a config (a number).
+
+    ``keep_runs`` and ``busy_timeout`` become ``int``, ``keep_days`` and
+    ``lease`` ``float``, ``prefix`` stays text.
+
+    Raises:
+        ConfigError: naming the option, its value and what was expected.
+    """
+    import math
+
+    expected = STORE_OPTIONS.get(key)
+    if expected is None:
+        raise ConfigError(f"unknown store option {key!r} (known: {', '.join(STORE_OPTIONS)})", field=key)
+    error = ConfigError(f"{key}={value!r}: expected {expected}", field=key)
+    if key == "prefix":
+        if (
+            not isinstance(value, str)
+            or len(value) > 32
+            or not all(c.isascii() and (c.isalnum() or c == "_") for c in value)
+        ):
+            raise error
+        return value
+    if isinstance(value, bool):
+        raise error
+    if key in ("keep_runs", "busy_timeout"):
+        if isinstance(value, str):
+            text = value.strip()
+            if not (text.isascii() and text.isdigit()):
+                raise error
+            value = int(text)
+        if not isinstance(value, int) or not 0 <= value < 2**31:
+            raise error
+        return value
+    try:
+        number = float(value) if isinstance(value, (str, int, float)) else math.nan
+    except (ValueError, OverflowError):
+        raise error from None
+    if not math.isfinite(number) or number < 0 or (key == "lease" and number == 0) or number > 1e9:
+        raise error
+    return number
+
+
 def store_from_config(value: Any, *, path: str | None = None, line: int | None = None) -> Any:
     """The ``store:`` section as ``AutoCron(store=...)`` takes it.
 
@@ -490,11 +555,17 @@ def store_from_config(value: Any, *, path: str | None = None, line: int | None =
                 field=str(unknown[0]),
             )
         options = {k: v for k, v in value.items() if k != "url" and v is not None}
+        for key, option in options.items():
+            try:
+                check_store_option(key, option)
+            except ConfigError as exc:
+                raise ConfigError(f"store.{exc.reason}", path=path, line=line, field=key) from None
         value = value.get("url")
     if not isinstance(value, str) or not value:
         raise ConfigError(
             "store: expected a URL or path, or a mapping with url:", path=path, line=line, field="store"
         )
+    _check_url_options(value, path, line)
     if path and "://" not in value and not os.path.isabs(os.path.expanduser(value)):
         value = os.path.join(os.path.dirname(os.path.abspath(path)), value)
     elif path and value.startswith("sqlite:///") and not value.startswith("sqlite:////"):
@@ -508,6 +579,21 @@ def store_from_config(value: Any, *, path: str | None = None, line: int | None =
             value = f"sqlite:///{value}" if not value.lower().endswith((".yaml", ".yml", ".json")) else value
         value += ("&" if "?" in value else "?") + urlencode(options)
     return value
+
+
+def _check_url_options(url: str, path: str | None, line: int | None) -> None:
+    """Check the store options in a URL's query (``?keep_runs=lots`` is refused here, not at start)."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    if "?" not in url:
+        return
+    query = urlsplit(url).query if "://" in url else url.split("?", 1)[1]
+    for key, option in parse_qsl(query, keep_blank_values=True):
+        if key in STORE_OPTIONS:
+            try:
+                check_store_option(key, option)
+            except ConfigError as exc:
+                raise ConfigError(f"store: {exc.reason}", path=path, line=line, field=key) from None
 
 
 def _warn_literal_secrets(section: Any, where: str, path: str | None) -> None:
