@@ -74,12 +74,12 @@ def configure_logging(
 
     log_path = Path(path) if path is not None else home_dir(create=True) / "logs" / "autocron.log"
     log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not log_path.exists():
-        log_path.touch(mode=0o600)
-    from logging.handlers import RotatingFileHandler  # brings socket and pickle: only when configuring
+    from ._logfile import PrivateRotatingFileHandler  # brings socket and pickle: only when configuring
 
     handlers: list[logging.Handler] = []
-    file_handler = RotatingFileHandler(log_path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+    file_handler = PrivateRotatingFileHandler(
+        log_path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+    )
     file_handler.setFormatter(logging.Formatter(_FORMAT))
     handlers.append(file_handler)
     if console if console is not None else sys.stderr.isatty():
