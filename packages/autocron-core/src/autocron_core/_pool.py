@@ -285,7 +285,8 @@ class WorkerPool:
     def _wait_idle(self, timeout: float | None) -> None:
         self._idle_waiters += 1
         try:
-            self._idle.wait(timeout)
+            # Waits past TIMEOUT_MAX (about 49 days on Windows) raise OverflowError.
+            self._idle.wait(None if timeout is None else min(timeout, threading.TIMEOUT_MAX))
         finally:
             self._idle_waiters -= 1
 

@@ -6,8 +6,6 @@ hundred thousand tasks with default options cost one policy object.
 
 from __future__ import annotations
 
-import datetime as _dt
-import math
 import threading
 
 from .errors import TaskError
@@ -19,12 +17,15 @@ if TYPE_CHECKING:
 else:
     from ._tuples import NamedTuple
 
-__all__ = ["NOTIFY_ON", "OVERLAP_POLICIES", "QUEUE_LIMIT", "Policy", "make_policy"]
+__all__ = ["MAX_BACKOFF", "NOTIFY_ON", "OVERLAP_POLICIES", "QUEUE_LIMIT", "Policy", "make_policy"]
 
 OVERLAP_POLICIES = ("skip", "allow", "queue")
 NOTIFY_ON = ("failure", "success", "retry", "recovery", "missed")
 #: Occurrences a ``queue`` task holds while its instances are busy; more are skipped.
 QUEUE_LIMIT = 100
+#: The largest ``backoff`` factor: finite (``inf`` times a zero delay is NaN), and
+#: already past any sensible growth (the delay is capped by ``max_retry_delay``).
+MAX_BACKOFF = 1000.0
 
 
 class Policy(NamedTuple):
@@ -58,8 +59,18 @@ class Policy(NamedTuple):
     jitter: float = 0.0
 
     def retry_delay_for(self, attempt: int) -> float:
-        """Seconds to wait after failed ``attempt`` (1-based) before the next one."""
-        return float(min(self.retry_delay * self.backoff ** (attempt - 1), self.max_retry_delay))
+        """Seconds to wait after failed ``attempt`` (1-based) before the next one.
+
+        Never more than ``max_retry_delay``, never NaN: ``backoff ** n`` may pass
+        a float's range after many attempts, and then the ceiling applies.
+        """
+        delay = self.retry_delay
+        if attempt > 1 and delay and self.backoff != 1.0:
+            try:
+                delay *= self.backoff ** (attempt - 1)
+            except OverflowError:
+                return self.max_retry_delay
+        return delay if delay < self.max_retry_delay else self.max_retry_delay
 
     @property
     def instance_limit(self) -> int:
@@ -72,20 +83,12 @@ _LOCK = threading.Lock()
 
 
 def _seconds(name: str, value: Any, *, allow_zero: bool, allow_none: bool) -> float | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or value is None:
-        raise TaskError(name, value, "a number of seconds" + (" or None" if allow_none else ""))
-    if isinstance(value, (str, _dt.timedelta)):
-        try:
-            return parse_interval(value, field=name)
-        except ValueError:
-            raise TaskError(name, value, 'a number of seconds or a duration such as "90s" or "5m"') from None
-    if not isinstance(value, (int, float)) or math.isnan(value):
+    """A duration option in seconds, through the one duration check (``parse_interval``)."""
+    if value is None:
+        if allow_none:
+            return None
         raise TaskError(name, value, "a number of seconds")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise TaskError(name, value, "a number of seconds " + ("at least 0" if allow_zero else "above 0"))
-    return float(value)
+    return parse_interval(value, field=name, allow_zero=allow_zero, error=TaskError)
 
 
 _RAW: dict[tuple[Any, ...], Policy] = {}
@@ -101,7 +104,8 @@ def make_policy(**options: Any) -> Policy:
     """
     # Most tasks repeat one of a few option sets: remember each validated set as given.
     try:
-        raw = tuple(sorted(options.items()))
+        # The type is part of the key: True == 1 and 1 == 1.0 must not share a verdict.
+        raw = tuple(sorted((key, type(value), value) for key, value in options.items()))
         known = _RAW.get(raw)
     except TypeError:  # an unhashable value: validate it (and explain it) the long way
         return _make_policy(**options)
@@ -132,8 +136,14 @@ def _make_policy(
     """
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise TaskError("retries", retries, "a whole number of retries, 0 or more")
-    if isinstance(backoff, bool) or not isinstance(backoff, (int, float)) or not backoff >= 1:
-        raise TaskError("backoff", backoff, "a factor of at least 1.0 (1.0 keeps the delay constant)")
+    if (
+        isinstance(backoff, bool)
+        or not isinstance(backoff, (int, float))
+        or not 1 <= backoff <= MAX_BACKOFF  # also refuses NaN; inf times a zero delay is NaN
+    ):
+        raise TaskError(
+            "backoff", backoff, f"a factor from 1.0 to {MAX_BACKOFF:g} (1.0 keeps the delay constant)"
+        )
     if overlap_policy not in OVERLAP_POLICIES:
         raise TaskError("overlap_policy", overlap_policy, "one of " + ", ".join(OVERLAP_POLICIES))
     if isinstance(max_instances, bool) or not isinstance(max_instances, int) or max_instances < 1:

@@ -10,17 +10,37 @@ from __future__ import annotations
 import datetime as _dt
 import math
 
-from .errors import ScheduleError
+from .errors import ScheduleError, TaskError
 from .timezones import UTC, resolve_timezone
 
 TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["At", "Interval", "Schedule", "format_interval", "parse_interval", "parse_schedule"]
+__all__ = [
+    "LATEST",
+    "MAX_SECONDS",
+    "At",
+    "Interval",
+    "Schedule",
+    "format_interval",
+    "parse_interval",
+    "parse_schedule",
+]
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=UTC)
 _US = 1_000_000
+
+#: The longest duration AutoCron accepts anywhere (an interval, a timeout, a retry
+#: delay, jitter, a grace time): 100 years of 365.25 days. Any "now + duration"
+#: then stays far inside ``datetime``'s range (year 9999) and inside the integer
+#: microsecond arithmetic; longer waits are clamped to ``threading.TIMEOUT_MAX``.
+MAX_SECONDS = 36_525 * 86_400
+#: The latest instant a task may fire. The last day of year 9999 is kept free:
+#: a fire time must show in every time zone (offsets reach a day), and
+#: ``datetime`` ends at 9999-12-31 23:59:59.
+LATEST = _dt.datetime(9999, 12, 30, tzinfo=UTC)
+_LATEST_US = (LATEST - _EPOCH) // _dt.timedelta(microseconds=1)
 
 _UNITS = {
     "w": 604800, "week": 604800, "weeks": 604800,
@@ -32,34 +52,61 @@ _UNITS = {
 _INTERVAL_EXPECTED = (
     'a positive duration such as "30s", "5m", "2h", "1d", "1w", "1h30m", or a number of seconds'
 )
+_DURATION_EXPECTED = 'a number of seconds or a duration such as "90s" or "5m"'
 
 
-def parse_interval(text: str | float | _dt.timedelta, *, field: str = "every") -> float:
+def parse_interval(
+    text: str | float | _dt.timedelta,
+    *,
+    field: str = "every",
+    allow_zero: bool = False,
+    error: type[ScheduleError] | type[TaskError] = ScheduleError,
+) -> float:
     """Return the number of seconds an interval stands for.
 
     Accepts ``"30s"``, ``"5m"``, ``"2h"``, ``"1d"``, ``"1w"``, compounds such as
     ``"1h30m"`` or ``"1h 30m"``, a bare number of seconds (``90`` or ``"90"``)
-    and ``timedelta``.
+    and ``timedelta``. This is the one check every duration of AutoCron goes
+    through (intervals, timeouts, retry delays, jitter, grace times): the
+    result is finite, above zero (or zero with ``allow_zero``) and at most
+    ``MAX_SECONDS``.
+
+    Args:
+        text: the duration.
+        field: the option's name, for the error.
+        allow_zero: accept ``0`` (a delay or a grace time may be zero; an interval not).
+        error: the error class to raise (``TaskError`` for task options).
 
     Raises:
-        ScheduleError: the text is not a duration, or is not above zero.
+        ScheduleError: (or ``error``) the text is not a duration, or is out of range.
     """
+    expected = _INTERVAL_EXPECTED if error is ScheduleError else _DURATION_EXPECTED
     if isinstance(text, bool):
-        raise ScheduleError(field, text, _INTERVAL_EXPECTED)
-    if isinstance(text, _dt.timedelta):
-        seconds = text.total_seconds()
-    elif isinstance(text, (int, float)):
-        seconds = float(text)
-    elif isinstance(text, str):
-        seconds = _parse_interval_text(text, field)
-    else:
-        raise ScheduleError(field, text, _INTERVAL_EXPECTED)
-    if not seconds > 0 or math.isnan(seconds) or math.isinf(seconds):
-        raise ScheduleError(field, text, _INTERVAL_EXPECTED, detail="it must be above zero")
+        raise error(field, text, expected)
+    try:
+        if isinstance(text, _dt.timedelta):
+            seconds = text.total_seconds()
+        elif isinstance(text, (int, float)):
+            seconds = float(text)  # an int beyond a float's range raises OverflowError
+        elif isinstance(text, str):
+            seconds = _parse_interval_text(text, field, error, expected)
+        else:
+            raise error(field, text, expected)
+    except OverflowError:
+        seconds = math.inf
+    if math.isnan(seconds) or math.isinf(seconds):
+        raise error(field, text, expected, detail="it must be a finite number")
+    if seconds < 0 or (seconds == 0 and not allow_zero):
+        sign = "0 or more" if allow_zero else "above zero"
+        raise error(field, text, expected, detail=f"it must be {sign}")
+    if seconds > MAX_SECONDS:
+        raise error(field, text, expected, detail=f"it must be at most 100 years ({MAX_SECONDS} seconds)")
     return seconds
 
 
-def _parse_interval_text(text: str, field: str) -> float:
+def _parse_interval_text(
+    text: str, field: str, error: type[ScheduleError] | type[TaskError], expected: str
+) -> float:
     """Seconds of ``"90"``, ``"1h30m"`` or ``"1h 30m"``: whitespace, then parts of a
     decimal number and a unit word, or one bare number.
 
@@ -80,7 +127,7 @@ def _parse_interval_text(text: str, field: str) -> float:
         while pos < end and text[pos].isdecimal():
             pos += 1
         if pos == start:
-            raise ScheduleError(field, text, _INTERVAL_EXPECTED)
+            raise error(field, text, expected)
         if pos + 1 < end and text[pos] == "." and text[pos + 1].isdecimal():
             pos += 2
             while pos < end and text[pos].isdecimal():
@@ -94,16 +141,14 @@ def _parse_interval_text(text: str, field: str) -> float:
         if pos == unit_start:
             if parts == 0 and pos == end:  # one bare number of seconds
                 return number
-            raise ScheduleError(field, text, _INTERVAL_EXPECTED)
+            raise error(field, text, expected)
         unit = _UNITS.get(text[unit_start:pos].lower())
         if unit is None:
-            raise ScheduleError(
-                field, text, _INTERVAL_EXPECTED, detail=f"unknown unit {text[unit_start:pos]!r}"
-            )
+            raise error(field, text, expected, detail=f"unknown unit {text[unit_start:pos]!r}")
         seconds += number * unit
         parts += 1
     if parts == 0:
-        raise ScheduleError(field, text, _INTERVAL_EXPECTED)
+        raise error(field, text, expected)
     return seconds
 
 
@@ -224,8 +269,11 @@ class Interval(Schedule):
             return None
         return self._anchor_us + ((moment_us - self._anchor_us) // self._step_us) * self._step_us
 
-    def next_after(self, moment: _dt.datetime) -> _dt.datetime:
-        return from_utc_us(self.next_after_us(to_utc_us(_aware(moment, "moment"))), moment.tzinfo or UTC)
+    def next_after(self, moment: _dt.datetime) -> _dt.datetime | None:
+        nxt = self.next_after_us(to_utc_us(_aware(moment, "moment")))
+        if nxt > _LATEST_US:  # past what a datetime holds: the interval has run its course
+            return None
+        return from_utc_us(nxt, moment.tzinfo or UTC)
 
     def to_config(self) -> dict[str, Any]:
         return {"every": self.text}
@@ -255,6 +303,7 @@ class At(Schedule):
     kind = "at"
 
     def __init__(self, when: _dt.datetime | str, timezone: str | _dt.tzinfo | None = None) -> None:
+        given = when
         if isinstance(when, str):
             try:
                 when = _dt.datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
@@ -266,8 +315,14 @@ class At(Schedule):
             raise ScheduleError("at", when, "a datetime or an ISO 8601 string")
         if when.tzinfo is None or when.utcoffset() is None:
             when = when.replace(tzinfo=resolve_timezone(timezone))
+        try:
+            when_us: int | None = to_utc_us(when)
+        except OverflowError:  # e.g. 9999-12-31T23:00 in New York is in year 10000 in UTC
+            when_us = None
+        if when_us is None or when_us > _LATEST_US:
+            raise ScheduleError("at", given, f"a time that is no later than {LATEST.isoformat()} in UTC")
         self.when = when
-        self.when_us = to_utc_us(when)
+        self.when_us = when_us
 
     def next_after(self, moment: _dt.datetime) -> _dt.datetime | None:
         return self.when if self.when > _aware(moment, "moment") else None

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from ._options import TaskOptions
 from .errors import ScheduleError, TaskError
 from .policy import NOTIFY_ON, Policy, make_policy
-from .schedules import At, Interval, Schedule, from_utc_us, parse_schedule, to_utc_us
+from .schedules import _LATEST_US, At, Interval, Schedule, from_utc_us, parse_schedule, to_utc_us
 from .timezones import UTC, resolve_timezone, zone_name
 
 TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
@@ -115,7 +115,12 @@ def _moment(field: str, value: Any, tz: _dt.tzinfo) -> _dt.datetime | None:
             raise TaskError(field, value, "an ISO 8601 date and time") from None
     if not isinstance(value, _dt.datetime):
         raise TaskError(field, value, "a datetime or an ISO 8601 string")
-    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    try:
+        to_utc_us(moment)  # next-fire arithmetic reads it in UTC: it must exist there
+    except OverflowError:
+        raise TaskError(field, value, "a time that exists in UTC (from year 1 to 9999)") from None
+    return moment
 
 
 def _channels(value: Any) -> tuple[Any, ...]:
@@ -364,9 +369,14 @@ class Task:
         elif isinstance(schedule, At):
             nxt = schedule.when_us if schedule.when_us > moment_us else None
         else:
-            found = schedule.next_after(from_utc_us(moment_us))
-            nxt = None if found is None else to_utc_us(found)
-        if nxt is not None and options.end_at is not None and nxt > to_utc_us(options.end_at):
+            try:
+                found = schedule.next_after(from_utc_us(moment_us))
+                nxt = None if found is None else to_utc_us(found)
+            except OverflowError:  # its next occurrence is past year 9999: it has none
+                return None
+        if nxt is not None and (
+            nxt > _LATEST_US or (options.end_at is not None and nxt > to_utc_us(options.end_at))
+        ):
             return None
         return nxt
 
