@@ -109,7 +109,7 @@ def test_new_sqlite_database_gets_the_current_version_and_stats_indexes(tmp_path
     SqlStore(f"sqlite:///{path}").close()
     assert _sqlite_indexes(path) >= STATS_INDEXES
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 3
     conn.close()
 
 
@@ -130,7 +130,7 @@ def test_version_1_sqlite_file_migrates_and_keeps_its_data(tmp_path: Path) -> No
         store.close()
     assert _sqlite_indexes(path) >= STATS_INDEXES
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == 2
+        assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 22
     conn.close()
     reopened = SqlStore(f"sqlite:///{path}", keep_runs=None, keep_days=None)
@@ -202,7 +202,7 @@ def test_version_1_server_database_migrates_and_keeps_its_data(server_url: str) 
     reopened = SqlStore(server_url, keep_runs=None, keep_days=None)
     try:
         with reopened._engine.connect() as conn:
-            assert conn.execute(select(version.c.version)).scalar() == 2
+            assert conn.execute(select(version.c.version)).scalar() == SCHEMA_VERSION
             assert conn.execute(select(runs.c.task)).all() == [("job",)] * 22
             if mariadb:
                 names = {index["name"] for index in inspect(conn).get_indexes(runs.name)}

@@ -3,12 +3,49 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import tempfile
 
 from autocron_core.errors import StoreError
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "remove_stale_temps"]
+
+logger = logging.getLogger("autocron.store.files")
+
+#: ``tempfile.mkstemp``'s random part: eight of these characters.
+_RANDOM = "[a-z0-9_]{8}"
+
+
+def _temp_prefix(path: str) -> str:
+    return f".{os.path.basename(path)}."
+
+
+def remove_stale_temps(path: str) -> int:
+    """Delete temporary copies of ``path`` that a killed writer left; how many went.
+
+    Call it only while holding the file's writer lock (``_filelock.locked``):
+    every writer keeps its temporary file only while it holds that lock, so
+    any copy found then belongs to a writer that died. Only files named as
+    ``atomic_write`` names them (``.<name>.<8 random>.tmp``) are touched.
+    """
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    pattern = re.compile(re.escape(_temp_prefix(path)) + _RANDOM + r"\.tmp")
+    removed = 0
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    for name in names:
+        if pattern.fullmatch(name):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(folder, name))
+                removed += 1
+    if removed:
+        logger.info("removed %d temporary cop%s of %s left by an interrupted save", removed,
+                    "y" if removed == 1 else "ies", path)  # fmt: skip
+    return removed
 
 
 def atomic_write(path: str, data: bytes, mode: int = 0o600) -> None:
@@ -24,7 +61,7 @@ def atomic_write(path: str, data: bytes, mode: int = 0o600) -> None:
     """
     folder = os.path.dirname(os.path.abspath(path)) or "."
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=folder)
     except OSError as exc:
         raise StoreError(f"cannot write {path}: {exc.strerror or exc} (in folder {folder})") from None
     try:

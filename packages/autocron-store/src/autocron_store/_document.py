@@ -17,15 +17,18 @@ from typing import Any
 
 from autocron_core.config import load_config, tasks_from_config
 from autocron_core.errors import AutoCronError, ConfigError, TaskError
+from autocron_core.schedules import to_utc_us
 from autocron_core.task import SECRET_KEYS, Task, build_task
 
 __all__ = [
     "FORMAT_VERSION",
     "TaskFileWarning",
+    "check_writable",
     "document_format",
     "dump_document",
     "entries_of",
     "read_document",
+    "scrub_notifier_secrets",
     "scrub_secrets",
 ]
 
@@ -89,24 +92,101 @@ def scrub_secrets(value: Any, where: str = "") -> Any:
     return value
 
 
+#: Task fields holding notifier settings: their secrets are never written (a ``<key>_env``
+#: names the environment variable instead). A task's own ``args``/``kwargs`` are not among them.
+NOTIFIER_FIELDS = ("email_config", "notify", "webhook", "notifications")
+
+_MAX_US = to_utc_us(_dt.datetime.max.replace(tzinfo=_dt.timezone.utc))
+_MIN_US = to_utc_us(_dt.datetime.min.replace(tzinfo=_dt.timezone.utc))
+
+
+def scrub_notifier_secrets(entry: Mapping[str, Any], where: str = "") -> dict[str, Any]:
+    """``entry`` with secret keys removed from its notifier settings; everything else as it is.
+
+    Only notifier settings are scrubbed: a function's ``kwargs`` named
+    ``token`` or ``password`` are its arguments, and dropping them would make
+    the task fail after a reload (see ``check_writable`` for what happens to them).
+    """
+    if not any(field in entry for field in NOTIFIER_FIELDS):
+        return dict(entry)
+    return {k: scrub_secrets(v, where) if k in NOTIFIER_FIELDS else v for k, v in entry.items()}
+
+
+def _secret_keys(value: Any) -> list[str]:
+    """Secret-named mapping keys anywhere inside ``value`` (a task's args or kwargs)."""
+    found: list[str] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Mapping):
+            found.extend(str(key) for key in item if key in SECRET_KEYS)
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return sorted(found)
+
+
+def check_writable(task: Task, data: Mapping[str, Any]) -> None:
+    """Refuse to store a task that could not be read back as it is, or would write a secret.
+
+    Checked on every ``save_task`` (never per run): the name and definition
+    must be valid UTF-8 text, the next and last run must lie within years 1 to
+    9999, and no argument may be named like a secret (``password``, ``token``,
+    ``secret``, ``api_key``, ``smtp_password``): a task file or database never
+    holds a literal secret, and dropping the argument silently would break
+    the task, so the save is refused instead.
+
+    Raises:
+        TaskError: naming the field (for a secret, the argument's name, never its value).
+    """
+    try:
+        task.name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TaskError(
+            "name", task.name, "text that can be stored as UTF-8 (it holds an unpaired surrogate)"
+        ) from None
+    for field in ("next_run_us", "last_run_us"):
+        us = getattr(task, field)
+        if us is not None and not _MIN_US <= us <= _MAX_US:
+            raise TaskError(field[:-3], us, "a time within years 1 to 9999 in UTC (microseconds since 1970)")
+    secrets = _secret_keys(data.get("kwargs")) + _secret_keys(data.get("args"))
+    if secrets:
+        raise TaskError(
+            "kwargs",
+            secrets[0],
+            "no literal secret among a stored task's arguments",
+            detail="read it inside the function, e.g. os.environ['API_TOKEN'], or keep the task in memory",
+        )
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise TaskError(
+            "definition", task.name, "text that can be stored as UTF-8 (an unpaired surrogate in an option)"
+        ) from None
+
+
 def entries_of(tasks: Iterable[Task]) -> list[dict[str, Any]]:
-    """Each task's ``to_dict()`` without secrets, checked to be plain JSON data.
+    """Each task's ``to_dict()`` without notifier secrets, checked to be plain JSON data.
 
     Raises:
         TaskError: listing every task that cannot be written (a function that
-            is not importable as ``module:qualname``, or arguments that are not
-            plain data); nothing is written then.
+            is not importable as ``module:qualname``, arguments that are not
+            plain data, or any reason of ``check_writable``); nothing is written then.
     """
+    tasks = list(tasks)
     entries: list[dict[str, Any]] = []
     bad: list[str] = []
     reasons: list[str] = []
     for task in tasks:
         try:
-            entry = scrub_secrets(task.to_dict(), f"task {task.name!r}")
+            entry = scrub_notifier_secrets(task.to_dict(), f"task {task.name!r}")
             json.dumps(entry, allow_nan=False)
+            check_writable(task, entry)
         except TaskError as exc:
+            if len(tasks) == 1:  # one task saved: its own error names the field
+                raise
             bad.append(task.name)
-            reasons.append(f"{task.name}: {exc.expected}")
+            reasons.append(f"{task.name}: {exc}")
             continue
         except (TypeError, ValueError) as exc:
             bad.append(task.name)

@@ -13,13 +13,19 @@ Version history:
    themselves; MariaDB cannot, so it gets two virtual generated columns,
    ``duration_us`` and ``lateness_us``, and indexes those. PostgreSQL computes
    ``percentile_cont`` and gets neither.
+3. a binary collation (``utf8mb4_bin``) for every table on MariaDB/MySQL,
+   whose default collation is case- and accent-insensitive: there the tasks
+   ``Backup`` and ``backup`` (or ``résumé`` and ``resume``) were one row, and
+   the runs of ``job`` and ``JOB`` claimed each other's occurrences. Names
+   and keys compare byte for byte on every database now, as they do in
+   Python. SQLite and PostgreSQL compare that way already: nothing changes there.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -52,7 +58,7 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "build_tables", "prepare_sc
 logger = logging.getLogger("autocron.store.sql")
 
 #: The schema this code writes. Raise it with each migration added below.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: Dialects whose ``stats()`` reads percentiles through the stats indexes.
 STATS_INDEX_DIALECTS = ("sqlite", "mysql", "mariadb")
@@ -60,6 +66,13 @@ STATS_INDEX_DIALECTS = ("sqlite", "mysql", "mariadb")
 #: MariaDB's TEXT holds 64 KB; outputs and definitions may be longer.
 _LONG_TEXT = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 _NAME = 200  # autocron_core.task.MAX_NAME
+#: MariaDB/MySQL table options: names and keys compare byte for byte (version 3).
+#: (The ``mariadb://`` dialect reads only the ``mariadb_`` spelling, ``mysql://`` only ``mysql_``.)
+_BINARY: dict[str, Any] = {
+    f"{dialect}_{option}": value
+    for dialect in ("mysql", "mariadb")
+    for option, value in (("charset", "utf8mb4"), ("collate", "utf8mb4_bin"))
+}
 
 
 class Tables(NamedTuple):
@@ -88,6 +101,7 @@ def build_tables(prefix: str = "") -> Tables:
         Column("paused", Boolean, nullable=False, default=False),
         Column("last_status", String(16)),
         Column("updated_at_us", BigInteger, nullable=False),
+        **_BINARY,
     )  # fmt: skip
     runs = Table(
         f"{prefix}runs", md,
@@ -105,18 +119,21 @@ def build_tables(prefix: str = "") -> Tables:
         PrimaryKeyConstraint("task", "scheduled_for_us", "attempt", name=f"{prefix}runs_claim_key"),
         Index(f"{prefix}runs_scheduled", "scheduled_for_us"),
         Index(f"{prefix}runs_leases", "status", "lease_expires_at_us"),
+        **_BINARY,
     )  # fmt: skip
     nodes = Table(
         f"{prefix}nodes", md,
         Column("node_id", String(255), primary_key=True),
         Column("started_at_us", BigInteger, nullable=False),
         Column("heartbeat_at_us", BigInteger, nullable=False),
+        **_BINARY,
     )  # fmt: skip
     version = Table(
         f"{prefix}schema_version", md,
         Column("id", Integer, primary_key=True, autoincrement=False),
         Column("version", Integer, nullable=False),
         Column("updated_at_us", BigInteger, nullable=False),
+        **_BINARY,
     )  # fmt: skip
     return Tables(md, tasks, runs, nodes, version)
 
@@ -178,9 +195,24 @@ def _add_stats_indexes(conn: Connection, tables: Tables) -> None:
             index.create(conn, checkfirst=True)
 
 
+def _binary_collation(conn: Connection, tables: Tables) -> None:
+    """Version 2 → 3: every table in ``utf8mb4_bin`` on MariaDB/MySQL (nothing elsewhere).
+
+    ``CONVERT TO`` rewrites the columns and their indexes; keys unique under
+    the old case-insensitive collation are unique under a binary one too, so
+    no row can clash. Re-runnable: converting a converted table changes nothing.
+    """
+    if conn.dialect.name not in ("mysql", "mariadb"):
+        return
+    preparer = conn.dialect.identifier_preparer
+    for table in (tables.tasks, tables.runs, tables.nodes, tables.version):
+        name = preparer.format_table(table)
+        conn.execute(text(f"ALTER TABLE {name} CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+
+
 #: ``MIGRATIONS[n]`` upgrades a database at version ``n`` to ``n + 1``, inside one transaction
 #: (on MariaDB each DDL statement commits by itself, so migrations there must be re-runnable).
-MIGRATIONS: dict[int, Callable[[Connection, Tables], None]] = {1: _add_stats_indexes}
+MIGRATIONS: dict[int, Callable[[Connection, Tables], None]] = {1: _add_stats_indexes, 2: _binary_collation}
 
 
 def prepare_schema(conn: Connection, tables: Tables, where: str, now_us: int) -> int:

@@ -3,7 +3,11 @@
 The document is ``{version: 2, saved_at, tasks: [Task.to_dict(), ...]}``.
 Every change rewrites the whole file through a temporary file in the same
 folder (fsync, rename, fsync of the folder), so a crash leaves the old or the
-new document, never a mix. Run history is kept in memory only: a file is a
+new document, never a mix. Writers in several processes take turns through a
+lock file beside the document, and each re-reads the document under that lock
+before applying its own change: a change touches only the tasks it names, so
+concurrent writers never lose each other's tasks. A temporary copy left by a
+writer that was killed mid-save is removed by the next save. Run history is kept in memory only: a file is a
 place for definitions, not a log (use the SQL store for history that lasts).
 """
 
@@ -14,14 +18,16 @@ import os
 import threading
 from typing import Any
 
+from autocron_core.errors import TaskError
 from autocron_core.memory_store import MemoryStore
 from autocron_core.protocols import TaskStats
 from autocron_core.records import RunRecord
 from autocron_core.schedules import from_utc_us
 from autocron_core.task import Task
 
-from ._atomic import atomic_write
-from ._document import document_format, dump_document, entries_of, read_document, scrub_secrets
+from ._atomic import atomic_write, remove_stale_temps
+from ._document import document_format, dump_document, entries_of, read_document, scrub_notifier_secrets
+from ._filelock import locked
 from .retention import DEFAULT_KEEP_DAYS, DEFAULT_KEEP_RUNS, check_retention
 
 __all__ = ["FileStore"]
@@ -29,7 +35,12 @@ __all__ = ["FileStore"]
 
 def _state(task: Task) -> dict[str, Any]:
     def iso(us: int | None) -> str | None:
-        return None if us is None else from_utc_us(us).isoformat()
+        if us is None:
+            return None
+        try:
+            return from_utc_us(us).isoformat()
+        except OverflowError:
+            raise TaskError("next_run", us, "a time within years 1 to 9999 in UTC") from None
 
     return {
         "next_run": iso(task.next_run_us),
@@ -68,19 +79,20 @@ class FileStore:
         self.keep_runs, self.keep_days = check_retention(keep_runs, keep_days)
         self._lock = threading.RLock()
         self._entries: dict[str, Any] | None = None
-        self._seen: tuple[int, int] | None = None
+        self._seen: tuple[int, ...] | None = None
         self._runs = MemoryStore(history_limit=self.keep_runs, keep_days=self.keep_days)  # history: in memory
 
     def __repr__(self) -> str:
         return f"FileStore({self.path!r})"
 
     # -- definitions --------------------------------------------------------
-    def _stat(self) -> tuple[int, int] | None:
+    def _stat(self) -> tuple[int, ...] | None:
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
             return None
-        return (st.st_mtime_ns, st.st_size)
+        # Every save renames a new file into place, so the inode changes even within one mtime tick.
+        return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size)
 
     def _read(self) -> list[Task]:
         self._entries = None
@@ -94,18 +106,21 @@ class FileStore:
         return tasks
 
     def _loaded(self) -> dict[str, Any]:
-        # Mutations start from what is on disk now (someone may have edited the file);
-        # a corrupt file raises here and stays untouched.
+        # Called with the file locked: mutations start from what is on disk now (another
+        # process may have saved since); a corrupt file raises here and stays untouched.
         if self._entries is None or self._stat() != self._seen:
             self._read()
         return self._entries  # type: ignore[return-value]
 
     def _flush(self) -> None:
+        # Called with the file locked, so any temporary copy present is a dead writer's.
         if self._entries is None:
             return
-        # Hand-written entries may hold a literal password: it is read, never written back.
-        entries = [scrub_secrets(entry, f"task {name!r}") for name, entry in self._entries.items()]
-        atomic_write(self.path, dump_document(entries, self.format))
+        # A hand-written notifier password is read, never written back; task arguments stay as written.
+        entries = [scrub_notifier_secrets(entry, f"task {name!r}") for name, entry in self._entries.items()]
+        data = dump_document(entries, self.format)
+        remove_stale_temps(self.path)
+        atomic_write(self.path, data)
         self._seen = self._stat()
 
     def load_tasks(self) -> list[Task]:
@@ -127,31 +142,36 @@ class FileStore:
             StoreError: the file could not be written; the old one is intact.
         """
         entries = entries_of(tasks)
-        with self._lock:
+        with self._lock, locked(self.path):
             self._entries = {entry["name"]: entry for entry in entries}
             self._flush()
         return len(entries)
 
     def save_task(self, task: Task) -> None:
-        """Insert or replace ``task`` and rewrite the file."""
+        """Insert or replace ``task`` and rewrite the file; other tasks stay as the file has them.
+
+        Raises:
+            TaskError: the task cannot be written (see ``entries_of``); the file is untouched.
+        """
         (entry,) = entries_of([task])
-        with self._lock:
+        with self._lock, locked(self.path):
             self._loaded()[task.name] = entry
             self._flush()
 
     def save_state(self, task: Task) -> None:
         """Update the task's state in the file (nothing when the file does not hold it)."""
-        with self._lock:
+        state = _state(task)
+        with self._lock, locked(self.path):
             entries = self._loaded()
             entry = entries.get(task.name)
             if entry is None:
                 return
-            entries[task.name] = {**entry, "state": _state(task)}
+            entries[task.name] = {**entry, "state": state}
             self._flush()
 
     def delete_task(self, name: str) -> bool:
         """Remove ``name`` from the file; whether it was there."""
-        with self._lock:
+        with self._lock, locked(self.path):
             entries = self._loaded()
             if entries.pop(name, None) is None:
                 return False

@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from autocron_core.config import check_store_option
 from autocron_core.errors import AutoCronError, ConfigError, StoreError
 from autocron_core.protocols import TaskStats
 from autocron_core.records import RunRecord, RunStatus
@@ -28,7 +29,7 @@ from autocron_core.task import Task
 
 from ._cluster_sql import ANCHOR_KIND, ClusterOps, key_of, reason, run_record
 from ._connect import create_sql_engine
-from ._document import scrub_secrets
+from ._document import check_writable, scrub_notifier_secrets
 from ._listen import Listener, channel_name, notify
 from ._schema import Tables, build_tables, prepare_schema
 from ._sqlstats import sql_stats
@@ -45,6 +46,9 @@ DEFAULT_LEASE = 30.0
 #: Milliseconds SQLite waits for another writer before giving up.
 DEFAULT_BUSY_TIMEOUT = 10_000
 _US = 1_000_000
+#: What a stored run time may be: the range ``datetime`` can read back (years 1 to 9999, UTC).
+_MAX_US = to_utc_us(_dt.datetime.max.replace(tzinfo=_dt.timezone.utc))
+_MIN_US = to_utc_us(_dt.datetime.min.replace(tzinfo=_dt.timezone.utc))
 _RUN_KEY = ("task", "scheduled_for_us", "attempt")
 
 
@@ -101,9 +105,10 @@ class SqlStore(ClusterOps):
         parsed = parse_store_url(url)
         self.url = parsed.url
         self.safe_url = parsed.safe
-        opts = parsed.options
-        runs_opt = keep_runs if keep_runs is not ... else int(opts.get("keep_runs", DEFAULT_KEEP_RUNS))
-        days_opt = keep_days if keep_days is not ... else float(opts.get("keep_days", DEFAULT_KEEP_DAYS))
+        # Each URL option is checked by name (``?keep_runs=lots`` is a ConfigError naming keep_runs).
+        opts = {key: check_store_option(key, value) for key, value in parsed.options.items()}
+        runs_opt = keep_runs if keep_runs is not ... else opts.get("keep_runs", DEFAULT_KEEP_RUNS)
+        days_opt = keep_days if keep_days is not ... else opts.get("keep_days", DEFAULT_KEEP_DAYS)
         self.keep_runs, self.keep_days = check_retention(runs_opt, days_opt)  # type: ignore[arg-type]
         self.lease_seconds = _lease(lease if lease is not None else opts.get("lease", DEFAULT_LEASE))
         self.prefix = prefix if prefix is not None else opts.get("prefix", "")
@@ -159,10 +164,12 @@ class SqlStore(ClusterOps):
     def load_tasks(self) -> list[Task]:
         """Every stored task with its state.
 
-        A task whose definition cannot be rebuilt (its script was deleted, its
-        function no longer imports) is logged, listed in ``load_errors`` and
-        left in the database: it is reported, never dropped. Rows that only
-        hold a function task's shared anchor are not tasks and are skipped.
+        A task whose row cannot be rebuilt (its script was deleted, its
+        function no longer imports, a garbled definition, a next run beyond
+        year 9999) costs only that row: it is logged, listed in
+        ``load_errors`` as ``(name, reason)`` and left in the database, where
+        ``delete_task`` removes it. Rows that only hold a function task's
+        shared anchor are not tasks and are skipped.
         """
         t = self.tables.tasks
         query = select(t).where(t.c.kind != ANCHOR_KIND).order_by(t.c.name)
@@ -179,8 +186,10 @@ class SqlStore(ClusterOps):
                     "paused": bool(row["paused"]), "last_status": row["last_status"],
                 }  # fmt: skip
                 tasks.append(Task.from_dict(data))
-            except (AutoCronError, ValueError, TypeError, KeyError) as exc:
-                errors.append((row["name"], str(exc)))
+            except (AutoCronError, ValueError, TypeError, KeyError, AttributeError, ArithmeticError,
+                    RecursionError) as exc:  # fmt: skip
+                # Whatever one row holds, it must not stop the others from loading.
+                errors.append((row["name"], str(exc) or type(exc).__name__))
                 logger.error(
                     "%s: task %r cannot be rebuilt and is not scheduled (it stays stored): %s",
                     self.safe_url,
@@ -198,15 +207,23 @@ class SqlStore(ClusterOps):
         }  # fmt: skip
 
     def save_task(self, task: Task) -> None:
-        """Insert or replace the task's definition (JSON, without secrets) and state."""
+        """Insert or replace the task's definition (JSON, without notifier secrets) and state.
+
+        Raises:
+            TaskError: the task could not be read back as it is (a name that is
+                not UTF-8, a next run beyond year 9999) or has an argument named
+                like a secret (see ``check_writable``); nothing is written.
+        """
         data = task.to_dict()
         data.pop("state", None)
         task_id = data.pop("task_id")
+        data = scrub_notifier_secrets(data, f"task {task.name!r}")
+        check_writable(task, data)
         values = {
             "name": task.name,
             "task_id": task_id,
             "kind": task.kind,
-            "definition": json.dumps(scrub_secrets(data, f"task {task.name!r}"), ensure_ascii=False),
+            "definition": json.dumps(data, ensure_ascii=False),
             **self._state_values(task),
         }
         with self._begin(f"saving task {task.name!r}") as conn:
@@ -214,7 +231,16 @@ class SqlStore(ClusterOps):
             self._notify_change(conn)
 
     def save_state(self, task: Task) -> None:
-        """Update the task's state columns (nothing when it is not stored)."""
+        """Update the task's state columns (nothing when it is not stored).
+
+        Raises:
+            TaskError: the next or last run lies beyond what can be read back.
+        """
+        if (
+            not _MIN_US <= (task.next_run_us or 0) <= _MAX_US
+            or not _MIN_US <= (task.last_run_us or 0) <= _MAX_US
+        ):
+            check_writable(task, {})  # raises, naming the field
         t = self.tables.tasks
         stmt = (
             update(t).where(t.c.name == task.name, t.c.kind != ANCHOR_KIND).values(**self._state_values(task))
