@@ -49,6 +49,11 @@ _RUNNING, _SUCCEEDED, _FAILED, _TIMED_OUT = (
     RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.TIMED_OUT
 )  # fmt: skip
 _STARTED_EVENT, _SUCCEEDED_EVENT = EventKind.STARTED, EventKind.SUCCEEDED
+_SIMPLE_EVENTS = {
+    RunStatus.SKIPPED: EventKind.SKIPPED,
+    RunStatus.MISSED: EventKind.MISSED,
+    RunStatus.FAILED: EventKind.FAILED,
+}
 _NO_ARGUMENT = object()  # what a callback of the original's on_success() form is called with
 # States of Run.cancel for a sync function past its timeout (see Run).
 _ABANDONED, _HELD, _ENDED = "abandoned", "held", "ended"
@@ -69,6 +74,14 @@ _BATCH = 64
 _MAX_BATCH = 512
 #: Missed occurrences looked at when coalescing a cron backlog before giving up counting.
 _BACKLOG_SCAN = 100_000
+#: Threads of timed-out sync function attempts that still run (Python cannot stop a
+#: thread), per task and in all. At either limit, a new attempt of a task that could
+#: leave one more behind (a sync function with a timeout, not in safe_mode) is
+#: recorded ``skipped`` instead of started, so the thread count stays bounded.
+MAX_ABANDONED_PER_TASK = 4
+MAX_ABANDONED = 32
+#: Longest pause of the loop after a turn that failed as a whole (doubling from 0.1 s).
+_FAULT_PAUSE = 30.0
 
 
 class Waiter(threading.Event):
@@ -149,7 +162,7 @@ class Run:
         except CommandFailedError as exc:
             status, error, output = _FAILED, str(exc), exc.output
             self.exc = exc
-        except Exception as exc:
+        except BaseException as exc:  # sys.exit() in a task too: a worker thread has no Ctrl-C to honour
             status, error = _FAILED, f"{type(exc).__name__}: {exc}"
             self.exc = exc
         else:
@@ -213,6 +226,11 @@ class Engine:
         self._cluster_mode = False  # set by AutoCron on a ClusterStore
         self._batch: list[Run] | None = None  # runs collected by run_due for one hand-over
         self._recorders: list[threading.Thread] = []  # threads recording timed-out runs
+        # Timed-out sync attempts whose threads still run, per task (engine lock).
+        self._abandoned: dict[Task, int] = {}
+        self._abandoned_total = 0
+        #: What ended the loop thread, if an exception did (see ``health()``).
+        self.loop_failure: BaseException | None = None
 
     # -- heap ---------------------------------------------------------------
     def _push_task(self, task: Task, due_us: int | None) -> None:
@@ -251,12 +269,38 @@ class Engine:
             self._loop_thread.start()
 
     def _loop(self) -> None:
+        try:
+            self._turn_forever()
+        except KeyboardInterrupt:  # Ctrl-C in a blocking start(): start() stops the scheduler
+            raise
+        except BaseException as exc:
+            # Nothing should get here (a task's fault is caught where it fires); if
+            # something does, say so loudly and let health() report it.
+            self.loop_failure = exc
+            logger.critical("the scheduler loop stopped: no task fires until it is restarted", exc_info=True)
+            raise
+
+    def _turn_forever(self) -> None:
         clock = self._clock
         cond = self._cond
+        faults = 0
         while True:
-            now = clock.now_us()
-            self.heartbeat_us = now
-            self.run_due(now)
+            try:
+                now = clock.now_us()
+                self.heartbeat_us = now
+                self.run_due(now)
+                faults = 0
+            except Exception:  # a fault outside any one task (the clock, the pool): pause, go on
+                faults += 1
+                pause = min(_FAULT_PAUSE, 0.1 * 2 ** min(faults, 10))
+                logger.exception(
+                    "scheduler loop: a turn failed (%d in a row); next try in %gs", faults, pause
+                )
+                with cond:
+                    if self._stopping:
+                        return
+                    clock.wait(cond, pause)
+                continue
             with cond:
                 if self._stopping:
                     return
@@ -309,15 +353,49 @@ class Engine:
             if not heap or heap[0][0] > now_us:
                 return count, False
             _, seq, item = heapq.heappop(heap)
-            if type(item) is _Timer:
-                self._on_timer(item)
-            elif type(item) is _Retry:
-                if item.after is not None and self._defer_retry(item):
-                    continue
-                self._start_retry(item)
-            elif item._gen == seq and self._scheduling:
-                self._on_due(item, now_us)
+            try:
+                if type(item) is _Timer:
+                    self._on_timer(item)
+                elif type(item) is _Retry:
+                    if item.after is not None and self._defer_retry(item):
+                        continue
+                    self._start_retry(item)
+                elif item._gen == seq and self._scheduling:
+                    self._on_due(item, now_us)
+            except KeyboardInterrupt:  # only a signal raises it here: stop as asked
+                raise
+            except BaseException as exc:  # one task's fault must never stop the others
+                self._fire_failed(item, seq, now_us, exc)
         return size, True
+
+    def _fire_failed(self, item: Any, seq: int, now_us: int, exc: BaseException) -> None:
+        """Firing one heap entry raised (engine lock held): log it, record it on its
+        task, keep the task scheduled if its next occurrence can still be known."""
+        task: Task = item.run.task if type(item) is _Timer else item.task if type(item) is _Retry else item
+        error = f"scheduler: {type(exc).__name__}: {exc}"
+        logger.error("task %r: could not be fired: %s", task.name, error, exc_info=exc)
+        if type(item) is _Timer:
+            return  # the attempt itself goes on; only its timeout was lost
+        waiter = item.waiter if type(item) is _Retry else None
+        scheduled = item.scheduled_us if type(item) is _Retry else task.next_run_us
+        if type(item) is not _Retry and task._gen == seq:  # not rescheduled before the fault
+            try:
+                nxt = task.next_fire_after_us(max(now_us, scheduled or now_us))
+            except Exception:
+                nxt = None
+                logger.error("task %r: its next occurrence cannot be computed; it will not fire again "
+                             "until it is changed or resumed", task.name)  # fmt: skip
+            self._push_task(task, nxt)
+        with self._acct:
+            task.last_status = RunStatus.FAILED.value
+            task.fail_count += 1
+            task.failing = True
+        attempt = item.attempt if type(item) is _Retry else 1
+        self._record_simple(
+            task, scheduled if scheduled is not None else now_us, RunStatus.FAILED, error, attempt
+        )
+        if waiter is not None:
+            waiter.set()
 
     def _start_retry(self, item: _Retry) -> None:
         """Start a due retry (engine lock held), unless its task is gone."""
@@ -403,11 +481,13 @@ class Engine:
             latest, count = nxt, count + 1
         return latest, count
 
-    def _record_simple(self, task: Task, scheduled_us: int, status: RunStatus, why: str) -> None:
-        """A skipped or missed occurrence: one record, one event, never a run."""
+    def _record_simple(
+        self, task: Task, scheduled_us: int, status: RunStatus, why: str, attempt: int = 1
+    ) -> None:
+        """A skipped, missed or unfireable occurrence: one record, one event, never a run."""
         when = from_utc_us(scheduled_us)
-        record = RunRecord(task.name, when, 1, status, None, self._clock.now(), why, self._node_id)
-        kind = EventKind.SKIPPED if status is RunStatus.SKIPPED else EventKind.MISSED
+        record = RunRecord(task.name, when, attempt, status, None, self._clock.now(), why, self._node_id)
+        kind = _SIMPLE_EVENTS[status]
         logger.info("task %r: occurrence %s %s (%s)", task.name, when.isoformat(), status.value, why)
 
         def write() -> None:
@@ -420,15 +500,23 @@ class Engine:
         self._pool.submit(write)
 
     # -- runs -----------------------------------------------------------------
-    def _start(self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None) -> Run:
-        """Begin an attempt (engine lock held): count the instance, arm the timeout, hand it over."""
+    def _start(self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None) -> Run | None:
+        """Begin an attempt (engine lock held): count the instance, arm the timeout, hand it over.
+
+        Returns ``None`` (and records the attempt ``skipped``) when the task could
+        leave one more stuck thread behind and the limits on those are reached.
+        """
+        if self._abandoned and self._too_many_abandoned(task, scheduled_us, attempt, waiter):
+            return None
         run = Run(self, task, scheduled_us, attempt, waiter)
+        timeout = task.policy.timeout
+        if timeout is not None:
+            timer_due = self._clock.now_us() + int(timeout * _US)  # before counting: nothing to undo
         with self._acct:
             task.running += 1
             self._in_flight += 1
-        timeout = task.policy.timeout
         if timeout is not None:
-            self._push(self._clock.now_us() + int(timeout * _US), _Timer(run, kill=False))
+            self._push(timer_due, _Timer(run, kill=False))
         if task._async:  # is_async without the property's frame
             self._start_async(run)
         elif self._batch is not None:  # inside run_due: handed over with the rest of the batch
@@ -436,6 +524,27 @@ class Engine:
         else:
             self._pool.submit(run)
         return run
+
+    def _too_many_abandoned(self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None) -> bool:
+        """Whether starting ``task`` could exceed the limits on abandoned threads; if so,
+        the attempt is recorded ``skipped`` with the reason (engine lock held)."""
+        if task.policy.timeout is None or task._async or task.kind != "func" or task.options.safe_mode:
+            return False  # this attempt can be stopped at its timeout: it never leaves a thread
+        mine = self._abandoned.get(task, 0)
+        if mine < MAX_ABANDONED_PER_TASK and self._abandoned_total < MAX_ABANDONED:
+            return False
+        self._record_simple(
+            task,
+            scheduled_us,
+            RunStatus.SKIPPED,
+            f"{mine} timed-out attempt(s) of this task and {self._abandoned_total} in all still run in "
+            f"threads Python cannot stop (limits: {MAX_ABANDONED_PER_TASK} per task, {MAX_ABANDONED} in "
+            "all); safe_mode=True runs the function in a process that its timeout kills",
+            attempt,
+        )
+        if waiter is not None:
+            waiter.set()
+        return True
 
     def _scheduled_dt(self, us: int) -> _dt.datetime:
         """The datetime of an occurrence; runs of one instant (a batch) share one object."""
@@ -545,6 +654,9 @@ class Engine:
         # The thread keeps the task's instance slot until it returns (_thread_ended):
         # with overlap_policy="skip" no second run starts beside it, timeout or not.
         run.cancel = _ABANDONED
+        task = run.task
+        self._abandoned[task] = self._abandoned.get(task, 0) + 1
+        self._abandoned_total += 1
         recorder = threading.Thread(
             target=self._finish,
             args=(run, RunStatus.TIMED_OUT, f"timed out after {timeout:g}s", None),
@@ -598,6 +710,10 @@ class Engine:
         start the retry that waited for it (the outcome was recorded at the timeout)."""
         task = run.task
         with self._lock:
+            left = self._abandoned.pop(task, 1) - 1
+            if left:
+                self._abandoned[task] = left
+            self._abandoned_total -= 1
             with self._acct:
                 run.cancel = _ENDED
                 task.running -= 1

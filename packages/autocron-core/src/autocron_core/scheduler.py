@@ -16,7 +16,7 @@ from .errors import PluginNotFoundError, SchedulingError, TaskError
 from .events import Event, EventKind
 from .records import RunRecord
 from .registry import OS_ADAPTERS, open_store
-from .schedules import Interval, from_utc_us, to_utc_us
+from .schedules import Interval, from_utc_us, parse_interval, to_utc_us
 from .task import Task, build_task
 from .timezones import resolve_timezone
 
@@ -46,19 +46,12 @@ def _file_url(path: str | os.PathLike[str] | None) -> str:
 
 
 def _seconds_or_none(field: str, value: Any) -> float | None:
-    """``value`` as a finite number of seconds, 0 or more (``None`` stays ``None``)."""
+    """``value`` as a finite number of seconds, 0 to 100 years, or None (``None`` stays ``None``)."""
     if value is None:
         return None
-    import math
-
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TaskError(field, value, "a finite number of seconds, 0 or more, or None")
-    return float(value)
+    return parse_interval(value, field=field, allow_zero=True, error=TaskError)
 
 
 def _unwritable(task: Task) -> str | None:
@@ -451,7 +444,8 @@ class AutoCron(Engine):
             self._start(task, self._clock.now_us(), 1, waiter)
         if not wait:
             return True
-        return waiter.wait(timeout) and waiter.succeeded
+        limit = _seconds_or_none("timeout", timeout)
+        return waiter.wait(None if limit is None else min(limit, threading.TIMEOUT_MAX)) and waiter.succeeded
 
     # -- running --------------------------------------------------------------
     @property
@@ -581,13 +575,14 @@ class AutoCron(Engine):
         """Wait until no attempt is running or queued; whether that happened in time."""
         import time
 
+        timeout = _seconds_or_none("timeout", timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             while self._in_flight:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return False
-                self._cond.wait(remaining)
+                self._cond.wait(None if remaining is None else min(remaining, threading.TIMEOUT_MAX))
         return self._pool.join_idle(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     def sync_with_store(self) -> tuple[int, int]:
@@ -641,14 +636,19 @@ class AutoCron(Engine):
         """What a health check needs: is the loop alive, when did it last turn, what runs.
 
         ``loop_alive`` is false when the scheduler was started but its loop
-        thread has died; ``heartbeat`` is the loop's last wake-up (it sleeps up
+        thread has died, and ``healthy`` is then false too (``loop_error`` says
+        what ended it); ``heartbeat`` is the loop's last wake-up (it sleeps up
         to ``MAX_WAIT`` seconds when idle, so an old heartbeat alone is no fault).
         """
         thread = self._loop_thread
         alive = bool(self._scheduling and thread is not None and thread.is_alive())
+        failure = self.loop_failure
         return {
             "running": self._scheduling,
             "loop_alive": alive,
+            # A started scheduler whose loop died fires nothing: unhealthy, whatever else holds.
+            "healthy": alive or not self._scheduling,
+            "loop_error": None if failure is None else f"{type(failure).__name__}: {failure}",
             "heartbeat": from_utc_us(self.heartbeat_us).isoformat() if self.heartbeat_us else None,
             "tasks": len(self._tasks),
             "running_instances": self._in_flight,
