@@ -334,16 +334,14 @@ def _notification_problems(section: Any, path: str | None, lines: _Lines, data: 
                         field="default",
                     )
                 )
-        elif key == "remind_every":
+        elif key in ("remind_every", "send_timeout"):
             from .schedules import parse_interval
 
             try:
-                if value != 0:
-                    parse_interval(value, field="remind_every")
+                if value != 0 or key == "send_timeout":
+                    parse_interval(value, field=key)
             except AutoCronError as exc:
-                problems.append(
-                    ConfigError(f"notifications.{exc}", path=path, line=line, field="remind_every")
-                )
+                problems.append(ConfigError(f"notifications.{exc}", path=path, line=line, field=key))
         elif value is False and key in (_default_names(section.get("default")) or ()):
             problems.append(
                 ConfigError(

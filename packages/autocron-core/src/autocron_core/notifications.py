@@ -7,6 +7,12 @@ built-in ``log`` channel writes to the ``autocron.notify`` logger. Delivery
 happens on one background thread, so a slow SMTP server never delays a task,
 and a notifier that raises is logged and counted, never propagated.
 
+Each send has a deadline (``send_timeout``, 60 seconds by default): a notifier
+still busy after it is logged as timed out and left behind on its own thread,
+and later notifications go out on a fresh one. While a channel's send hangs,
+that channel's later sends are skipped (logged), so a dead server costs one
+thread, not one per notification.
+
 Noise control sits in front of every channel: the first failure of a task
 notifies, further failures are collapsed into at most one reminder per
 ``remind_every`` (one hour by default), and the first success afterwards sends
@@ -35,10 +41,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_REMIND_EVERY",
+    "DEFAULT_SEND_TIMEOUT",
     "LogNotifier",
     "NoiseControl",
     "Notice",
     "NotificationDispatcher",
+    "SendTimedOut",
     "build_notifier",
     "category_of",
     "format_event",
@@ -50,8 +58,12 @@ logger = logging.getLogger("autocron.notify")
 
 #: Seconds between reminders while a task keeps failing.
 DEFAULT_REMIND_EVERY = 3600.0
+#: Seconds one channel's send may take before it is logged as timed out and left
+#: behind; above the webhook notifier's worst case with its defaults (4 attempts of
+#: 10 s and 7 s of waits between them).
+DEFAULT_SEND_TIMEOUT = 60.0
 #: Keys of the ``notifications`` settings that configure the dispatcher, not a channel.
-_DISPATCHER_KEYS = ("remind_every",)
+_DISPATCHER_KEYS = ("remind_every", "send_timeout")
 
 
 def category_of(kind: EventKind, recovered: bool) -> str | None:
@@ -265,6 +277,35 @@ class NoiseControl:
                 self._missed.pop(task_name, None)
 
 
+class _Sender:
+    """A thread that makes sends for the delivery thread, so that one that hangs
+    can be left behind (Python cannot stop a thread) while delivery goes on."""
+
+    __slots__ = ("_jobs",)
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="autocron-notify", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            job()
+
+    def submit(self, job: Any) -> None:
+        self._jobs.put(job)
+
+    def close(self) -> None:
+        """End the thread after its current send (at once when idle)."""
+        self._jobs.put(None)
+
+
+class SendTimedOut(NotificationError, TimeoutError):
+    """A notifier's send passed the dispatcher's ``send_timeout``."""
+
+
 class NotificationDispatcher:
     """Resolves channels, applies noise control and delivers events on a background thread.
 
@@ -272,9 +313,16 @@ class NotificationDispatcher:
         defaults: channels used by tasks that name none (``AutoCron(notify=...)``).
         settings: per-channel settings, e.g. ``{"email": {...}, "webhook": {...}}``
             (the config file's ``notifications`` section); its ``remind_every``
-            key, if any, sets the reminder period.
+            key, if any, sets the reminder period, and its ``send_timeout`` key
+            the deadline of each send.
         noise: the noise control to use (default: one with ``remind_every``).
         clock: the clock noise control reads (default: each event's own time).
+        send_timeout: seconds one channel's send may take (default
+            ``DEFAULT_SEND_TIMEOUT``, or the settings' ``send_timeout``); a send
+            past it is logged as timed out and later notifications still go out.
+
+    Raises:
+        TaskError: ``send_timeout`` is not a finite duration of at most 100 years.
 
     Attributes:
         delivered: channel deliveries that succeeded.
@@ -290,11 +338,19 @@ class NotificationDispatcher:
         *,
         noise: NoiseControl | None = None,
         clock: Clock | None = None,
+        send_timeout: float | str | _dt.timedelta | None = None,
     ) -> None:
         from .task import _channels
 
         raw = dict(settings or {})
         remind_every = raw.pop("remind_every", None)
+        if send_timeout is None:
+            send_timeout = raw.pop("send_timeout", None)
+        self.send_timeout = (
+            DEFAULT_SEND_TIMEOUT
+            if send_timeout is None
+            else parse_interval(send_timeout, field="send_timeout", error=TaskError)
+        )
         self.defaults = _channels(defaults)
         self.settings: dict[str, dict[str, Any]] = {
             k: dict(v) for k, v in raw.items() if k not in _DISPATCHER_KEYS
@@ -308,6 +364,8 @@ class NotificationDispatcher:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._instances: dict[tuple[str, str], Any] = {}
+        self._sender: _Sender | None = None  # made on the first send
+        self._hung: dict[str, threading.Event] = {}  # channel -> its send past the deadline
 
     def wants(self, task: Task, kind: EventKind, recovered: bool = False) -> bool:
         """Whether the dispatcher must see this event of ``task`` (to send it or to
@@ -343,6 +401,9 @@ class NotificationDispatcher:
         """Deliver what is queued, then stop the thread (a later dispatch restarts it)."""
         self.flush(timeout)
         self._queue.put(None)
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.close()
 
     def check(self, task: Task) -> None:
         """Build ``task``'s named channels now, so settings that cannot send fail at
@@ -398,12 +459,24 @@ class NotificationDispatcher:
             if isinstance(channel, str)
             else str(getattr(channel, "name", "") or type(channel).__name__)
         )
+        hung = self._hung.get(label)
+        if hung is not None:
+            if not hung.is_set():
+                self._count_failure(label)
+                logger.warning(
+                    "%s notification for task %r through %s skipped: an earlier send through it "
+                    "is still running past send_timeout (%gs)",
+                    notice.category,
+                    task.name,
+                    label,
+                    self.send_timeout,
+                )
+                return
+            del self._hung[label]
         try:
             notifier = self.resolve(channel, task)
-            if takes_message(notifier):
-                notifier.notify(format_event(event, notice))
-            else:
-                notifier.notify(event)
+            message = format_event(event, notice) if takes_message(notifier) else event
+            self._send(label, notifier.notify, message)
             self.delivered += 1
         except NotificationError as exc:
             self._count_failure(label)
@@ -419,6 +492,43 @@ class NotificationDispatcher:
             logger.exception(
                 "%s notification for task %r through %s raised", notice.category, task.name, label
             )
+
+    def _send(self, label: str, send: Any, message: Any) -> None:
+        """Call ``send(message)`` on the sender thread, waiting at most ``send_timeout``.
+
+        Raises:
+            SendTimedOut: the send is still running; it is left behind and its
+                channel skipped until it returns.
+            Exception: whatever the send raised.
+        """
+        sender = self._sender
+        if sender is None:
+            sender = self._sender = _Sender()
+        done = threading.Event()
+        outcome: list[BaseException] = []
+        context = contextvars.copy_context()  # notice_of() reads this thread's delivery context
+
+        def job() -> None:
+            try:
+                context.run(send, message)
+            except BaseException as exc:  # handed back to the delivery thread, which logs it
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        sender.submit(job)
+        if not done.wait(min(self.send_timeout, threading.TIMEOUT_MAX)):
+            # Leave that thread to finish on its own (it ends after this send) and
+            # send later notifications from a fresh one.
+            sender.close()
+            self._sender = None
+            self._hung[label] = done
+            raise SendTimedOut(f"timed out after {self.send_timeout:g}s (send_timeout); left running")
+        if outcome:
+            error = outcome[0]
+            if not isinstance(error, Exception):  # SystemExit and kin must not end delivery
+                raise NotificationError(f"{type(error).__name__}: {error}") from error
+            raise error
 
     def _count_failure(self, label: str) -> None:
         self.failures += 1

@@ -4,11 +4,11 @@ naming the setting, the value and what was expected."""
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from autocron_core.errors import ConfigError
+from autocron_core.errors import ConfigError, TaskError
+from autocron_core.schedules import MAX_SECONDS, parse_interval
 
 __all__ = ["as_addresses", "as_bool", "as_int", "as_seconds", "reject_unknown"]
 
@@ -43,20 +43,26 @@ def as_int(field: str, value: Any, low: int, high: int) -> int:
 
 
 def as_seconds(field: str, value: Any, *, allow_zero: bool = False) -> float:
-    """A positive number of seconds (text accepted)."""
+    """A positive number of seconds (text accepted), finite and at most 100 years: the
+    range core's ``parse_interval`` allows every duration (``inf`` would hang a send)."""
     try:
         number = (
             float(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
         )
-    except ValueError:
+    except (ValueError, OverflowError):
         number = None
-    if number is None or math.isnan(number) or number < 0 or (number == 0 and not allow_zero):
-        raise _bad(
-            field,
-            value,
-            "a number of seconds greater than 0" if not allow_zero else "a number of seconds, 0 or more",
-        )
-    return number
+    try:
+        if number is not None:
+            return parse_interval(number, field=field, allow_zero=allow_zero, error=TaskError)
+    except TaskError:
+        pass
+    raise _bad(
+        field,
+        value,
+        "a finite number of seconds, "
+        + ("greater than 0" if not allow_zero else "0 or more")
+        + f", at most {MAX_SECONDS} (100 years)",
+    )
 
 
 def as_addresses(field: str, value: Any) -> tuple[str, ...]:
