@@ -299,12 +299,16 @@ def list_tasks(ctx: click.Context, only_enabled: bool, as_json: bool) -> None:
     store = open_store(ctx)
     try:
         tasks = store.load_tasks()
+        # Rows the store could not rebuild (issue 15, fault 3): listed as broken, removable by name.
+        broken = list(getattr(store, "load_errors", ()))
     finally:
         store.close()
     if only_enabled:
         tasks = [task for task in tasks if not task.paused]
     if as_json:
-        output.json_out([task_dict(task) for task in tasks])
+        output.json_out(
+            [task_dict(task) for task in tasks] + [{"name": n, "broken": True, "error": e} for n, e in broken]
+        )
         return
     output.table(
         ["name", "schedule", "next run", "last run", "last status", "runs", "failures"],
@@ -319,7 +323,8 @@ def list_tasks(ctx: click.Context, only_enabled: bool, as_json: bool) -> None:
                 t.fail_count,
             )
             for t in tasks
-        ],
+        ]
+        + [(n, f"broken: {e}", None, None, "broken", None, None) for n, e in broken],
         status_column="last status",
         empty="no enabled tasks" if only_enabled else "no tasks yet; add one with 'autocron schedule'",
     )
@@ -368,10 +373,28 @@ def show(ctx: click.Context, name: str, runs: int, as_json: bool) -> None:
         )
 
 
+def _remove_broken(ctx: click.Context, name: str) -> bool:
+    """Delete a stored row the store could not rebuild (listed as broken); whether there was one."""
+    store = open_store(ctx)
+    try:
+        store.load_tasks()
+        if name not in [n for n, _ in getattr(store, "load_errors", ())]:
+            return False
+        return bool(store.delete_task(name))
+    finally:
+        store.close()
+
+
 def _remove(ctx: click.Context, name: str, use_os: bool, as_json: bool) -> None:
     with open_scheduler(ctx) as scheduler:
         task = scheduler.get_task(name=name) or scheduler.get_task(task_id=name)
         removed = task is not None and scheduler.remove_task(name=task.name)
+    if task is None and _remove_broken(ctx, name):
+        if as_json:
+            output.json_out({"removed": True, "task": name})
+        else:
+            output.line(f"Removed the broken task {name!r} (its history is kept).")
+        return
     if as_json:
         # The original's `stop --json` shape, printed even when nothing was removed.
         output.json_out({"removed": removed, "task": name})

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from autocron_core.errors import AutoCronError
+from autocron_core.errors import AutoCronError, TaskError
 from autocron_core.records import RunRecord, RunStatus
 from autocron_core.task import Task, build_task
 
@@ -221,6 +221,42 @@ class StoreContract:
             pytest.skip("this store writes nothing to inspect")
         assert "hunter2-secret" not in text
         assert "SMTP_PASSWORD" in text
+
+    def test_function_arguments_named_like_secrets_are_refused_not_dropped(
+        self, store: Any, script: str
+    ) -> None:
+        """A task argument named token is never silently dropped: saving it is a TaskError naming it."""
+        task = build_task("upload", command=["echo", "x"], every="5m", kwargs={"token": "tok-123-secret"})
+        try:
+            store.save_task(task)
+        except TaskError as exc:
+            assert exc.field == "kwargs" and exc.value == "token"
+            assert "tok-123-secret" not in str(exc)
+            assert [t.name for t in store.load_tasks()] == []
+            return
+        (loaded,) = store.load_tasks()  # a store that keeps it must keep it whole
+        assert loaded.kwargs == {"token": "tok-123-secret"}
+
+    #: Names that a case- or accent-insensitive collation would take for one name.
+    CASE_ACCENT_PAIRS = (("Backup", "backup"), ("résumé", "resume"), ("JOB", "job"), ("Straße", "strasse"))
+
+    def test_names_differing_in_case_or_accent_are_distinct_tasks(self, store: Any, script: str) -> None:
+        """Backup and backup, résumé and resume are two tasks: saving one never overwrites the other."""
+        for first, second in self.CASE_ACCENT_PAIRS:
+            store.save_task(self.make_task(script, first, retries=1))
+            store.save_task(self.make_task(script, second, retries=2))
+        loaded = {t.name: t.policy.retries for t in store.load_tasks()}
+        assert loaded == {name: i + 1 for pair in self.CASE_ACCENT_PAIRS for i, name in enumerate(pair)}
+        assert store.delete_task("backup") is True
+        assert "Backup" in {t.name for t in store.load_tasks()}
+
+    def test_runs_of_names_differing_in_case_or_accent_never_collide(self, store: Any) -> None:
+        """The runs of job and JOB at one occurrence are both claimed: neither is "claimed elsewhere"."""
+        for pair in self.CASE_ACCENT_PAIRS:
+            for name in pair:
+                assert store.claim_run(_record(name, minute=3)) is True
+        names = {r.task for r in store.history(None, 100)}
+        assert names == {name for pair in self.CASE_ACCENT_PAIRS for name in pair}
 
     def test_unbuildable_task_is_reported_not_dropped(self, store: Any, script: str) -> None:
         """A stored task that cannot be rebuilt is named, and is still there on the next load."""
