@@ -212,3 +212,36 @@ def test_version_1_server_database_migrates_and_keeps_its_data(server_url: str) 
         _check_job_stats(reopened)
     finally:
         reopened.close()
+
+
+@pytest.mark.mysql
+def test_version_2_mariadb_tables_get_a_binary_collation(mysql_url: str) -> None:
+    """A version 2 MariaDB database (case-insensitive) opens as version 3: Backup and backup differ."""
+    store = SqlStore(mysql_url)
+    store.save_task(build_task("Backup", command=["true"], every="1h"))
+    with store._engine.begin() as conn:
+        for table in store.tables.metadata.sorted_tables:  # what version 2 created on a default server
+            conn.execute(
+                text(f"ALTER TABLE {table.name} CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
+            )
+        conn.execute(store.tables.version.update().values(version=2))
+    store.close()
+    reopened = SqlStore(mysql_url)
+    try:
+        reopened.save_task(build_task("backup", command=["false"], every="1h"))
+        assert sorted(t.name for t in reopened.load_tasks()) == ["Backup", "backup"]
+        with reopened._engine.connect() as conn:
+            assert conn.execute(select(reopened.tables.version.c.version)).scalar() == SCHEMA_VERSION == 3
+            collations = (
+                conn.execute(
+                    text(
+                        "SELECT DISTINCT table_collation FROM information_schema.tables "
+                        "WHERE table_schema = DATABASE()"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        assert collations == ["utf8mb4_bin"]
+    finally:
+        reopened.close()
