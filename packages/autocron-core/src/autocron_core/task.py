@@ -25,7 +25,15 @@ TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["SECRET_KEYS", "Task", "build_task", "func_reference", "resolve_func", "sanitize_task_name"]
+__all__ = [
+    "SECRET_KEYS",
+    "Task",
+    "build_task",
+    "func_reference",
+    "name_problem",
+    "resolve_func",
+    "sanitize_task_name",
+]
 
 MAX_NAME = 200
 _NOTIFY_ON_DEFAULT = ("failure", "recovery")
@@ -61,11 +69,37 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_process_ids)
 
 
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a task name (the one rule core and every OS adapter share), or ``None``.
+
+    Refused: control characters (C0, DEL and C1, category ``Cc``), surrogates
+    (``Cs``), the noncharacters U+FDD0-U+FDEF and U+nFFFE/U+nFFFF, and the line
+    and paragraph separators U+2028/U+2029. Such names cannot be written into a
+    crontab line, a unit file or an XML plist as inert text. Private-use and
+    not yet assigned characters are allowed: they are valid text everywhere.
+    """
+    if not _CONTROL.isdisjoint(name):
+        return "no control characters (newlines, tabs, escapes)"
+    if name.isascii():  # the common case costs one C-level scan
+        return None
+    import unicodedata  # only for non-ASCII names; a C module, cheap to import
+
+    for char in name:
+        code = ord(char)
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs", "Zl", "Zp"):
+            return f"no control characters, surrogates or line separators (found U+{code:04X})"
+        if 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE:
+            return f"no Unicode noncharacters (found U+{code:04X})"
+    return None
+
+
 def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
         raise TaskError("name", name, f"a string of 1 to {MAX_NAME} characters")
-    if not _CONTROL.isdisjoint(name):
-        raise TaskError("name", name, "no control characters (newlines, tabs, escapes)")
+    problem = name_problem(name)
+    if problem is not None:
+        raise TaskError("name", name, problem)
     if name != name.strip():
         raise TaskError("name", name, "no leading or trailing spaces")
     return name
