@@ -15,7 +15,7 @@ from autocron_core.schedules import At, Interval
 from autocron_core.testing.os_contract import HOSTILE_NAMES, OSAdapterContract, command_task
 from autocron_os import CronAdapter, UnixAdapter
 from autocron_os.base import Command
-from autocron_os.cron import cron_line_for
+from autocron_os.cron import cron_line_for, debian_cron_unescape
 
 FOREIGN = (
     "# my own comment, with odd   spacing\t\n"
@@ -105,7 +105,7 @@ def test_line_format(adapter: CronAdapter, crontab_user: str) -> None:
     adapter.install(command_task("nightly", Cron("0 0 * * *", "UTC")))
     assert _crontab(crontab_user) == (
         '# autocron: {"schedule": {"cron": "0 0 * * *", "timezone": "UTC"}, "task": "nightly"}\n'
-        "0 0 * * * AUTOCRON_HOME='/srv/autocron home' /usr/bin/python3 -m autocron_cli run nightly\n"
+        "0 0 * * * AUTOCRON_HOME='/srv/autocron home' /usr/bin/python3 -m autocron_cli run -- nightly\n"
     )
 
 
@@ -170,7 +170,7 @@ def test_cron_tz_line_when_supported(recorder: Any) -> None:
     )
     adapter.install(command_task("tokyo", Cron("0 9 * * *", "Asia/Tokyo")))
     lines = store["text"].splitlines()
-    assert lines[1:] == ["CRON_TZ=Asia/Tokyo", "0 9 * * * /py -m autocron_cli run tokyo"]
+    assert lines[1:] == ["CRON_TZ=Asia/Tokyo", "0 9 * * * /py -m autocron_cli run -- tokyo"]
     entry = adapter.list()[0]
     assert entry.details is not None and entry.details["timezone"] == "Asia/Tokyo"
     assert adapter.remove("tokyo") and store["text"] == ""
@@ -198,15 +198,16 @@ def test_hostile_names_are_inert(adapter: CronAdapter, crontab_user: str, name: 
     text = _crontab(crontab_user)
     marker, line, _ = text.split("\n")
     assert marker.isascii() and json.loads(marker[len("# autocron: ") :])["task"] == name
-    command = line.split(" ", 5)[5]
-    assert "%" not in command.replace("\\%", "")  # cron would cut the line at a bare %
-    words = shlex.split(command.replace("\\%", "%"))
+    command, stdin = debian_cron_unescape(line.split(" ", 5)[5])
+    assert stdin is None  # cron would cut the line at a bare %
+    words = shlex.split(command)
     assert words == [
         "AUTOCRON_HOME=/srv/autocron home",
         "/usr/bin/python3",
         "-m",
         "autocron_cli",
         "run",
+        "--",
         name,
     ]
 
@@ -215,7 +216,7 @@ def test_hostile_names_run_through_sh(adapter: CronAdapter, crontab_user: str, t
     """/bin/sh given the rendered command prints each argument unchanged and runs nothing else."""
     for name in [n for n in HOSTILE_NAMES if not any(ord(c) < 32 for c in n)]:
         line = cron_line_for(Interval("1h"), Command(["printf", "%s\\n", name], {}))
-        command = line.split(" ", 5)[5].replace("\\%", "%")
+        command, _ = debian_cron_unescape(line.split(" ", 5)[5])
         out = subprocess.run(
             ["/bin/sh", "-c", command], capture_output=True, text=True, cwd=tmp_path, check=True
         )
@@ -223,10 +224,11 @@ def test_hostile_names_run_through_sh(adapter: CronAdapter, crontab_user: str, t
     assert list(tmp_path.iterdir()) == []
 
 
-def test_backslash_before_percent_refused() -> None:
-    """A backslash right before % cannot be escaped for cron, so it is refused."""
-    with pytest.raises(OSAdapterError, match="backslash"):
-        cron_line_for(Interval("1h"), Command(["p", "a\\%b"], {}))
+def test_backslash_before_percent_is_written_exactly() -> None:
+    """A backslash right before % reaches the program unchanged through Debian's cron and sh."""
+    line = cron_line_for(Interval("1h"), Command(["p", "a\\%b"], {}))
+    command, stdin = debian_cron_unescape(line.split(" ", 5)[5])
+    assert stdin is None and shlex.split(command) == ["p", "a\\%b"]
 
 
 def test_at_refused() -> None:

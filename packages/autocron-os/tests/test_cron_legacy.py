@@ -111,7 +111,7 @@ def test_install_replaces_seed_entry(adapter: CronAdapter, crontab_user: str) ->
     adapter.install(command_task("poll", Interval("5m")))
     ours = (
         '# autocron: {"schedule": {"every": "5m"}, "task": "poll"}\n'
-        "*/5 * * * * /usr/bin/python3 -m autocron_cli run poll\n"
+        "*/5 * * * * /usr/bin/python3 -m autocron_cli run -- poll\n"
     )
     assert _crontab(crontab_user) == _without(before, SEED_12_POLL) + ours
     assert [(e.name, e.legacy) for e in adapter.list() if e.name == "poll"] == [("poll", False)]
@@ -131,7 +131,7 @@ def test_install_with_own_entry_and_seed_line(crontab_user: str) -> None:
     adapter.install(command_task("sync", Interval("2h")))
     assert _crontab(crontab_user) == (
         '# autocron: {"schedule": {"every": "2h"}, "task": "sync"}\n'
-        "0 */2 * * * /usr/bin/python3 -m autocron_cli run sync\n"
+        "0 */2 * * * /usr/bin/python3 -m autocron_cli run -- sync\n"
         "# tail\n"
     )
 

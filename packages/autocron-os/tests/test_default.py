@@ -56,4 +56,4 @@ def test_forwarded_environment() -> None:
     """AUTOCRON_HOME and AUTOCRON_DATABASE of the installing process go with the entry."""
     command = CronAdapter(env={"AUTOCRON_HOME": "/h", "AUTOCRON_DATABASE": "", "PATH": "/bin"}).command("n")
     assert command.env == {"AUTOCRON_HOME": "/h"}
-    assert command.argv[1:] == ["-m", "autocron_cli", "run", "n"]
+    assert command.argv[1:] == ["-m", "autocron_cli", "run", "--", "n"]

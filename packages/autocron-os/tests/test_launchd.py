@@ -121,8 +121,10 @@ def test_plist_and_launchctl_argv(adapter: LaunchdAdapter, recorder: Any) -> Non
     path = adapter.agents_dir / "io.autocron.report.plist"
     plist = plistlib.loads(path.read_bytes())
     assert plist["Label"] == "io.autocron.report"
-    assert plist["ProgramArguments"] == [PY, "-m", "autocron_cli", "run", "report"]
-    assert plist["EnvironmentVariables"] == {"AUTOCRON_DATABASE": "sqlite:////srv/a.db"}
+    assert plist["ProgramArguments"] == [PY, "-m", "autocron_cli", "run", "--", "report"]
+    (pointer,) = plist["EnvironmentVariables"].values()  # the URL itself lives in a 0600 file
+    assert plist["EnvironmentVariables"] == {"AUTOCRON_DATABASE_FILE": pointer}
+    assert Path(pointer).read_text() == "sqlite:////srv/a.db\n"
     assert plist["StartCalendarInterval"] == [{"Weekday": d, "Hour": 9, "Minute": 0} for d in range(1, 6)]
     assert recorder.calls == [["launchctl", "bootstrap", "gui/501", str(path)]]
     recorder.calls.clear()
@@ -144,5 +146,5 @@ def test_hostile_names_are_inert(adapter: LaunchdAdapter, name: str) -> None:
     adapter.install(command_task(name, Interval("1h")))
     (path,) = adapter.agents_dir.iterdir()
     plist = plistlib.loads(path.read_bytes())
-    assert plist["ProgramArguments"] == [PY, "-m", "autocron_cli", "run", name]
+    assert plist["ProgramArguments"] == [PY, "-m", "autocron_cli", "run", "--", name]
     assert all(c.isalnum() or c in "._-" for c in plist["Label"]) and path.name == plist["Label"] + ".plist"

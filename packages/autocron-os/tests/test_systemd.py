@@ -222,7 +222,7 @@ def test_hostile_names_are_inert(adapter: SystemdAdapter, name: str) -> None:
     marker = text.split("\n", 1)[0]
     assert marker.isascii() and json.loads(marker[len("# autocron: ") :])["task"] == name
     (exec_line,) = [line for line in text.splitlines() if line.startswith("ExecStart=")]
-    assert _unquote_words(exec_line[len("ExecStart=") :]) == [PY, "-m", "autocron_cli", "run", name]
+    assert _unquote_words(exec_line[len("ExecStart=") :]) == [PY, "-m", "autocron_cli", "run", "--", name]
     (env_line,) = [line for line in text.splitlines() if line.startswith("Environment=")]
     assert (
         re.sub(r"\\(.)", r"\1", env_line[len('Environment="') : -1]).replace("%%", "%")

@@ -157,7 +157,7 @@ def test_xml_shape(adapter: WindowsAdapter, fake: FakeSchtasks) -> None:
     root = _xml(fake, "\\AutoCron\\backup")
     assert root.findtext("t:RegistrationInfo/t:URI", namespaces=NS) == "\\AutoCron\\backup"
     assert root.findtext("t:Actions/t:Exec/t:Command", namespaces=NS) == PY
-    assert root.findtext("t:Actions/t:Exec/t:Arguments", namespaces=NS) == "-m autocron_cli run backup"
+    assert root.findtext("t:Actions/t:Exec/t:Arguments", namespaces=NS) == "-m autocron_cli run -- backup"
     (trigger,) = root.find("t:Triggers", NS)  # type: ignore[misc]
     assert trigger.findtext("t:StartBoundary", namespaces=NS) == "2000-01-01T03:00:00"
     assert trigger.findtext("t:ScheduleByDay/t:DaysInterval", namespaces=NS) == "1"
@@ -301,7 +301,7 @@ def test_hostile_names_are_inert(adapter: WindowsAdapter, fake: FakeSchtasks, na
     description = root.findtext("t:RegistrationInfo/t:Description", namespaces=NS) or ""
     assert json.loads(description[len("autocron: ") :])["task"] == name
     args = root.findtext("t:Actions/t:Exec/t:Arguments", namespaces=NS) or ""
-    assert _ms_argv(args) == ["-m", "autocron_cli", "run", name]
+    assert _ms_argv(args) == ["-m", "autocron_cli", "run", "--", name]
 
 
 def _ms_argv(line: str) -> list[str]:

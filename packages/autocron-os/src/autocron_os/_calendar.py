@@ -152,19 +152,40 @@ def _transitions(
     return tuple(found)
 
 
-def dst_conflict(cron: Cron, host: str) -> str | None:
+def dst_conflict(cron: Cron, host: str, *, skips_rest_of_hour: bool = False) -> str | None:
     """Why ``host`` would fire ``cron`` differently from AutoCron at a DST change, or ``None``.
 
     AutoCron (like Debian's cron) fires a *fixed* job whose time falls in a
     spring-forward gap at the end of the gap, and runs a *wildcard* job twice in
     a repeated hour; systemd, launchd and Task Scheduler do neither. Refusing
     only the expressions that actually hit a change keeps ``0 9 * * *`` usable.
+
+    Args:
+        cron: the expression and its zone.
+        host: the host's name, for the message.
+        skips_rest_of_hour: the host also skips the real wall times from the
+            end of a gap to the next whole hour, when the gap does not end on
+            the hour (systemd: Pacific/Chatham jumps 02:45 -> 03:45 and systemd
+            never fires at 03:45-03:59 that day). Found from the zone's own
+            transitions, so every such zone is covered.
     """
     if getattr(cron.tz, "key", None) is None:
         return None
     spec = spec_of(cron)
     year = _dt.date.today().year
     for kind, start, end in _transitions(cron.tz, year - 1, 12):
+        if skips_rest_of_hour and kind == "gap" and (end.minute or end.second):
+            wall = end.replace(second=0)
+            hour_end = end.replace(minute=0, second=0) + _dt.timedelta(hours=1)
+            while wall < hour_end:
+                if wall.hour in spec.hours and wall.minute in spec.minutes and spec.day_matches(wall.date()):
+                    return (
+                        f"{cron.expr!r} fires at {wall:%Y-%m-%d %H:%M} in {zone_name(cron.tz)}, just after a "
+                        f"DST change that does not fall on the hour; {host} skips the rest of that hour, "
+                        f"AutoCron and cron do not. Use the cron adapter, another time, or accept the "
+                        f"difference with dst_tolerant=True"
+                    )
+                wall += _dt.timedelta(minutes=1)
         if (kind == "gap") != spec.fixed:
             continue
         wall = start.replace(second=0)

@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,9 @@ from typing import Any
 from autocron_core.errors import OSAdapterError
 from autocron_core.protocols import InstalledEntry, Support
 from autocron_core.schedules import At, Interval, Schedule
-from autocron_core.task import MAX_NAME, Task, sanitize_task_name
+from autocron_core.task import MAX_NAME, Task, name_problem, sanitize_task_name
+
+from ._secrets import forget_store, mask_secrets, portable_store_url, store_file_path, write_store_file
 
 __all__ = ["Command", "OSAdapter", "Runner", "subprocess_runner"]
 
@@ -35,9 +38,14 @@ logger = logging.getLogger("autocron.os")
 Runner = Callable[[Sequence[str], "str | None"], tuple[int, str, str]]
 
 #: Environment variables copied from the installing process into the entry, so
-#: the run the OS fires uses the same database as the process that installed it.
-FORWARDED_ENV = ("AUTOCRON_HOME", "AUTOCRON_DATABASE")
+#: the run the OS fires uses the same state folder as the process that installed it.
+#: The database URL is never copied: it may hold a password (see ``_secrets``).
+FORWARDED_ENV = ("AUTOCRON_HOME",)
+#: Set in the entry to the 0600 file holding the store URL (core's ``env`` reads it).
+STORE_FILE_ENV = "AUTOCRON_DATABASE_FILE"
 MARKER = "autocron"
+# What entry_id appends; a safe-looking name that already ends like it gets one too.
+_HASH_SUFFIX = re.compile(r"-[0-9a-f]{8}\Z")
 
 
 def subprocess_runner(argv: Sequence[str], stdin: str | None = None) -> tuple[int, str, str]:
@@ -67,6 +75,11 @@ class Command:
         self.argv = argv
         self.env = env
 
+    @property
+    def name(self) -> str:
+        """The task name the entry runs (the last argument, after ``--``)."""
+        return self.argv[-1]
+
     def __repr__(self) -> str:
         return f"Command({self.argv!r}, env={self.env!r})"
 
@@ -89,6 +102,8 @@ class OSAdapter(abc.ABC):
     """
 
     name: str = "os"
+    #: Whether entries carry environment variables (Task Scheduler actions have none).
+    carries_env: bool = True
 
     def __init__(
         self,
@@ -118,20 +133,83 @@ class OSAdapter(abc.ABC):
             return Support(False, str(exc))
         return Support(True)
 
-    def install(self, task: Task) -> InstalledEntry:
-        """Install or replace the entry that runs ``autocron run <task>``.
+    def install(self, task: Task, *, store: str | None = None) -> InstalledEntry:
+        """Install or replace the entry that runs ``autocron run -- <task>``.
+
+        Args:
+            task: the task (its definition must be in ``store``).
+            store: the store URL or path the entry's run opens (default: the
+                installing process's ``AUTOCRON_DATABASE``, else the default
+                database). It is written to a 0600 file the entry points to
+                with ``AUTOCRON_DATABASE_FILE``, never into the entry itself.
 
         Raises:
-            OSAdapterError: the name or schedule cannot be written safely or
-                exactly, or the host's tool failed; nothing was changed then.
+            OSAdapterError: the name, schedule, store or a forwarded variable
+                cannot be written safely or exactly, or the host's tool
+                failed; nothing was changed then.
         """
         self.check_name(task.name)
         support = self.supports(task.schedule)
         if not support:
             raise OSAdapterError(f"{self.name} cannot install task {task.name!r}: {support.reason}")
-        entry = self._install(task, self.command(task.name))
+        url = self._store_url(store)
+        command = self.command(task.name)
+        home = self._home()
+        ident = self.entry_id(task.name)
+        if url is not None and not self.carries_env:
+            default = self._store_url(None) or portable_store_url(str(home / "autocron.db"))
+            if url != default:
+                raise OSAdapterError(
+                    f"{self.name} entries run with the user's own environment and cannot carry the store "
+                    f"{mask_secrets(url)!r}: set AUTOCRON_DATABASE for the user to it, or use the "
+                    "default store"
+                )
+        if url is not None and self.carries_env:
+            command.env[STORE_FILE_ENV] = str(store_file_path(home, ident))
+            self._check_forwarded(command)
+            write_store_file(home, ident, url)
+        try:
+            entry = self._install(task, command)
+        except BaseException:
+            if url is not None and self.carries_env:
+                forget_store(home, ident)
+            raise
         logger.info("installed task %r in %s at %s", task.name, self.name, entry.location)
         return entry
+
+    def _env_map(self) -> Mapping[str, str]:
+        return self._env if self._env is not None else os.environ
+
+    def _home(self) -> Path:
+        # An env= without AUTOCRON_HOME still keeps the file under this process's home
+        # (tests set it); the entry gets the file's absolute path either way.
+        raw = self._env_map().get("AUTOCRON_HOME") or os.environ.get("AUTOCRON_HOME")
+        return Path(raw).expanduser() if raw else Path.home() / ".autocron"
+
+    def _store_url(self, store: str | None) -> str | None:
+        """The store URL the entry must carry, or ``None`` for the default database.
+
+        Raises:
+            OSAdapterError: an in-memory store, or a URL holding control characters.
+        """
+        env = self._env_map()
+        if store is None and env.get(STORE_FILE_ENV):
+            with open(env[STORE_FILE_ENV], encoding="utf-8") as handle:
+                store = handle.read().strip()
+        if store is None:
+            store = env.get("AUTOCRON_DATABASE") or None
+        if store is None:
+            return None
+        problem = name_problem(store)
+        if problem is not None:
+            raise OSAdapterError(
+                f"store {mask_secrets(store)!r} cannot be forwarded to the OS entry: {problem}"
+            )
+        return portable_store_url(store)
+
+    def forget(self, name: str) -> None:
+        """Delete the store file written for task ``name``'s entry (called by ``remove``)."""
+        forget_store(self._home(), self.entry_id(name))
 
     @abc.abstractmethod
     def remove(self, name: str) -> bool:
@@ -159,26 +237,49 @@ class OSAdapter(abc.ABC):
         """
         if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
             raise OSAdapterError(f"task name {name!r}: expected 1 to {MAX_NAME} characters")
-        bad = [c for c in name if ord(c) < 32 or 127 <= ord(c) < 160 or c in "\u2028\u2029"]
-        if bad:
-            raise OSAdapterError(f"task name {name!r}: control characters (such as newlines) are not allowed")
+        problem = name_problem(name)  # core's rule: one rule for every adapter and the API
+        if problem is not None:
+            raise OSAdapterError(f"task name {name!r}: {problem}")
 
     def command(self, name: str) -> Command:
-        """The command an entry for task ``name`` runs."""
-        env = self._env if self._env is not None else os.environ
+        """The command an entry for task ``name`` runs.
+
+        ``--`` ends the options, so a task named ``--help`` is run, not read as a flag.
+
+        Raises:
+            OSAdapterError: a forwarded value (``AUTOCRON_HOME``, the
+                interpreter's path) holds control characters, which would
+                inject a second crontab line or unit-file setting.
+        """
+        env = self._env_map()
         forwarded = {key: env[key] for key in FORWARDED_ENV if env.get(key)}
-        return Command([self.python, "-m", "autocron_cli", "run", name], forwarded)
+        command = Command([self.python, "-m", "autocron_cli", "run", "--", name], forwarded)
+        self._check_forwarded(command)
+        return command
+
+    @staticmethod
+    def _check_forwarded(command: Command) -> None:
+        for key, value in [*command.env.items(), ("the interpreter path", command.argv[0])]:
+            problem = name_problem(value)
+            if problem is not None:
+                raise OSAdapterError(
+                    f"{key} {mask_secrets(value)!r} cannot be written into an OS entry: {problem}"
+                )
 
     @staticmethod
     def entry_id(name: str) -> str:
-        """A file-safe identifier for a task name, unique per name.
+        """A file-safe identifier for a task name, different for every name.
 
-        The sanitized name alone could collide (``a b`` and ``a_b``), so a short
-        hash of the real name is added whenever sanitizing changed it.
+        The sanitized name alone could collide (``a b`` and ``a_b``; ``Backup``
+        and ``backup`` on macOS and Windows, which ignore case), so a short hash
+        of the real name is added whenever sanitizing changed it, the name has
+        capitals, or it already ends like such a hash (``backup_db-513b53ea``
+        must not be the id of ``backup db``). Ids without a hash are therefore
+        the names themselves, and ids with one differ by the hash.
         """
         clean = sanitize_task_name(name)[:80]
-        if clean != name:
-            clean += "-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+        if clean != name or name != name.lower() or _HASH_SUFFIX.search(name):
+            clean = clean.lower() + "-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
         return clean
 
     @staticmethod
@@ -217,12 +318,14 @@ class OSAdapter(abc.ABC):
         return out, err
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` through a temporary file, fsync and rename.
 
     A reader (the OS scheduler) sees the old file or the new one, never half.
+    Files are the user's own (0600) and folders this creates are 0700: an entry
+    names the user's tasks and paths, which other users need not read.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

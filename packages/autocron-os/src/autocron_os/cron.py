@@ -31,9 +31,10 @@ from autocron_core.timezones import zone_name
 
 from ._calendar import cron_interval, is_system_zone
 from ._legacy import LEGACY_ORIGIN, SeedCronLine, parse_seed_cron_line
+from ._secrets import mask_secrets
 from .base import Command, OSAdapter, Runner
 
-__all__ = ["CronAdapter", "cron_line_for"]
+__all__ = ["CronAdapter", "cron_line_for", "cron_quote", "debian_cron_unescape"]
 
 logger = logging.getLogger("autocron.os.cron")
 
@@ -105,13 +106,58 @@ def cron_line_for(schedule: Schedule, command: Command) -> str:
         when = found
     else:
         raise OSAdapterError(f"cron has no one-off entries ({schedule.describe()}); use a cron expression")
-    words = [f"{key}={shlex.quote(value)}" for key, value in command.env.items()]
-    words += [shlex.quote(arg) for arg in command.argv]
-    for word in words:
-        if "\\%" in word:
-            # cron reads "\\%" as an escaped backslash then a bare % (a newline).
-            raise OSAdapterError(f"cron cannot hold a backslash followed by % safely: {word!r}")
+    words = [f"{key}={cron_quote(value)}" for key, value in command.env.items()]
+    words += [cron_quote(arg) for arg in command.argv]
     return when + " " + " ".join(words).replace("%", "\\%")
+
+
+def cron_quote(word: str) -> str:
+    """``word`` quoted for ``/bin/sh`` so that every cron daemon passes it on unchanged.
+
+    Before the shell sees a command, Debian's cron turns ``\\\\`` into ``\\`` and
+    ``\\%`` into ``%`` (Vixie's and cronie's only the latter), and a bare ``%``
+    ends the command. So no backslash may stand before another backslash or a
+    ``%``: each one closes its single-quoted run (``'a\\'' ...``), leaving it
+    before a quote, where every cron keeps it. The caller then writes every
+    ``%`` as ``\\%``.
+    """
+    if "\\" not in word:
+        return shlex.quote(word)
+    return "'" + word.replace("'", "'\"'\"'").replace("\\", "\\''") + "'"
+
+
+def debian_cron_unescape(command: str) -> tuple[str, str | None]:
+    """What Debian's cron hands ``/bin/sh`` for a crontab command, and the job's stdin.
+
+    A model of ``do_command.c``: ``\\\\`` becomes ``\\``, ``\\%`` becomes ``%``,
+    any other backslash stays; the first bare ``%`` ends the command and the
+    rest, with each further bare ``%`` turned into a newline, is the standard
+    input (``None`` when there is no bare ``%``).
+    """
+    out: list[str] = []
+    stdin: list[str] | None = None
+    target = out
+    escaped = False
+    for char in command:
+        if escaped:
+            if char in "%\\":
+                target.append(char)
+            else:
+                target.extend(("\\", char))
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "%":
+            if stdin is None:
+                stdin = []
+                target = stdin
+            else:
+                target.append("\n")
+        else:
+            target.append(char)
+    if escaped:
+        target.append("\\")
+    return "".join(out), None if stdin is None else "".join(stdin)
 
 
 def _when(line: str) -> str:
@@ -245,7 +291,7 @@ class CronAdapter(OSAdapter):
             task.name,
             _when(line),
             f"crontab of {self.user or 'the current user'}",
-            {"line": line, "command": command.argv},
+            mask_secrets({"line": line, "command": command.argv}),
         )
 
     def remove(self, name: str) -> bool:
@@ -262,6 +308,7 @@ class CronAdapter(OSAdapter):
         if not drop:
             return False
         self.write("".join(text for i, text in enumerate(lines) if i not in drop))
+        self.forget(name)
         logger.info("removed task %r from the crontab", name)
         return True
 
@@ -277,23 +324,25 @@ class CronAdapter(OSAdapter):
             line = lines[start + count - 1].rstrip("\n")
             schedule = _when(line)
             tz = lines[start + 1].strip()[8:] if count == 3 else None
-            details = {
-                "line": line,
-                "source": data.get("schedule"),
-                "command": shlex.split(line[len(schedule) :].replace("\\%", "%")),
-            }
+            try:
+                argv = shlex.split(debian_cron_unescape(line[len(schedule) :])[0])
+            except ValueError:  # a hand-edited line: listed all the same, never a failure for all
+                argv = []
+            details = mask_secrets({"line": line, "source": data.get("schedule"), "command": argv})
             if tz:
                 details["timezone"] = tz
             entries.append(
                 InstalledEntry(name, schedule, f"crontab of {self.user or 'the current user'}", details)
             )
         for i, seed in self._legacy(lines).items():
-            details = {
-                "line": lines[i].rstrip("\n"),
-                "command": list(seed.argv),
-                "origin": LEGACY_ORIGIN,
-                "release": seed.release,
-            }
+            details = mask_secrets(
+                {
+                    "line": lines[i].rstrip("\n"),
+                    "command": list(seed.argv),
+                    "origin": LEGACY_ORIGIN,
+                    "release": seed.release,
+                }
+            )
             where = f"crontab of {self.user or 'the current user'}"
             entries.append(InstalledEntry(seed.name, seed.when, where, details, legacy=True))
         return entries

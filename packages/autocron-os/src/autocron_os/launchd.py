@@ -24,6 +24,7 @@ from autocron_core.schedules import Interval, Schedule
 from autocron_core.task import Task
 
 from ._calendar import check_calendar_host, day_terms, spec_of
+from ._secrets import mask_secrets
 from .base import Command, OSAdapter, Runner, atomic_write
 
 __all__ = ["LaunchdAdapter", "calendar_intervals"]
@@ -160,54 +161,98 @@ class LaunchdAdapter(OSAdapter):
     def _path(self, name: str) -> Path:
         return self.agents_dir / f"{self.label(name)}.plist"
 
+    def _read(self, path: Path) -> dict[str, Any] | None:
+        """A plist of ours with its marker, or ``None`` (not ours, or unreadable)."""
+        try:
+            plist = plistlib.loads(path.read_bytes())
+        except Exception:  # expat, plistlib and OS errors alike: one bad file must not hide the rest
+            logger.warning("skipping unreadable plist %s", path)
+            return None
+        if not isinstance(plist, dict) or self.parse_marker(str(plist.get(MARK_KEY, ""))) is None:
+            return None
+        return plist
+
+    def _owner(self, path: Path) -> str | None:
+        plist = self._read(path) if path.exists() else None
+        if plist is None:
+            return None
+        data = self.parse_marker(str(plist[MARK_KEY]))
+        return None if data is None else str(data["task"])
+
+    def _find(self, name: str) -> Path | None:
+        """The plist installed for task ``name`` (by its marker, also under an older id rule)."""
+        path = self._path(name)
+        if self._owner(path) == name:
+            return path
+        if self.agents_dir.is_dir():
+            for other in sorted(self.agents_dir.glob(f"{LABEL_PREFIX}*.plist")):
+                if self._owner(other) == name:
+                    return other
+        return None
+
+    def _unload(self, path: Path) -> None:
+        label = path.name[: -len(".plist")]
+        code, _, err = self.runner([self.launchctl, "bootout", f"gui/{self.uid}/{label}"], None)
+        if code:
+            logger.warning("launchctl bootout of %s exited %s: %s", label, code, err.strip())
+        path.unlink()
+
     def _install(self, task: Task, command: Command) -> InstalledEntry:
         plist = self.render(task, command)
         path = self._path(task.name)
         domain = f"gui/{self.uid}"
+        if path.exists() and self._owner(path) != task.name:
+            raise OSAdapterError(
+                f"launchd: {path} exists and does not belong to task {task.name!r}; it is left alone"
+            )
+        older = self._find(task.name)
+        if older is not None and older != path:
+            self._unload(older)  # an agent under an older id rule must not fire beside the new one
         if path.exists():
             # bootstrap refuses a label that is already loaded; the old one goes first.
             self.run([self.launchctl, "bootout", f"{domain}/{plist['Label']}"], ok=range(256))
         atomic_write(path, plistlib.dumps(plist, fmt=plistlib.FMT_XML))
         self.run([self.launchctl, "bootstrap", domain, str(path)])
         return InstalledEntry(
-            task.name, _describe(plist), str(path), {"command": command.argv, "label": plist["Label"]}
+            task.name,
+            _describe(plist),
+            str(path),
+            mask_secrets({"command": command.argv, "label": plist["Label"]}),
         )
 
     def remove(self, name: str) -> bool:
         """Unload the agent and delete its plist; whether there was one."""
-        path = self._path(name)
-        if not path.exists():
+        path = self._find(name)
+        if path is None:
             return False
-        code, _, err = self.runner([self.launchctl, "bootout", f"gui/{self.uid}/{self.label(name)}"], None)
-        if code:
-            logger.warning("launchctl bootout of %s exited %s: %s", self.label(name), code, err.strip())
-        path.unlink()
+        self._unload(path)
+        self.forget(name)
         return True
 
     def list(self) -> list[InstalledEntry]:
-        """The agents AutoCron installed, with their schedule."""
+        """The agents AutoCron installed, with their schedule; unreadable files are skipped."""
         entries: list[InstalledEntry] = []
         if not self.agents_dir.is_dir():
             return entries
         for path in sorted(self.agents_dir.glob(f"{LABEL_PREFIX}*.plist")):
-            try:
-                plist = plistlib.loads(path.read_bytes())
-            except (plistlib.InvalidFileException, ValueError, OSError):
-                logger.warning("skipping unreadable plist %s", path)
+            plist = self._read(path)
+            if plist is None:
                 continue
-            data = self.parse_marker(str(plist.get(MARK_KEY, "")))
-            if data is None:
+            data = self.parse_marker(str(plist[MARK_KEY]))
+            if data is None:  # _read checked it; kept for the type checker
                 continue
             entries.append(
                 InstalledEntry(
                     str(data["task"]),
                     _describe(plist),
                     str(path),
-                    {
-                        "source": data.get("schedule"),
-                        "label": plist.get("Label"),
-                        "command": plist.get("ProgramArguments"),
-                    },
+                    mask_secrets(
+                        {
+                            "source": data.get("schedule"),
+                            "label": plist.get("Label"),
+                            "command": plist.get("ProgramArguments"),
+                        }
+                    ),
                 )
             )
         return entries

@@ -75,7 +75,7 @@ def on_calendar(cron: Cron, *, check_dst: bool = True) -> list[str]:
     """
     spec = spec_of(cron)
     zone = _zone(cron.tz)
-    conflict = dst_conflict(cron, "systemd") if check_dst else None
+    conflict = dst_conflict(cron, "systemd", skips_rest_of_hour=True) if check_dst else None
     if conflict:
         raise OSAdapterError(conflict)
     months = _values(spec.months, 1, 12)
@@ -193,11 +193,49 @@ class SystemdAdapter(OSAdapter):
         ]
         return "".join(service), "".join(timer)
 
+    def _owner(self, path: Path) -> str | None:
+        """The task named in a unit file's marker, or ``None`` (not ours, or unreadable)."""
+        try:
+            with path.open(encoding="utf-8") as handle:
+                first = handle.readline()
+        except (OSError, ValueError):
+            return None
+        if not first.startswith(_MARK):
+            return None
+        data = self.parse_marker(first[len(_MARK) :].strip())
+        return None if data is None else str(data["task"])
+
+    def _find_unit(self, name: str) -> str | None:
+        """The unit installed for task ``name`` (by its marker), or ``None``.
+
+        Looked up by marker, not by id alone, so removing one task never
+        deletes another's units, and units written under an older id rule
+        are still found.
+        """
+        unit = self._unit(name)
+        if self._owner(self.unit_dir / f"{unit}.timer") == name:
+            return unit
+        if self.unit_dir.is_dir():
+            for path in sorted(self.unit_dir.glob(f"{PREFIX}*.timer")):
+                if self._owner(path) == name:
+                    return path.stem
+        return None
+
     def _install(self, task: Task, command: Command) -> InstalledEntry:
         if not os.path.isabs(command.argv[0]):
             raise OSAdapterError(f"systemd needs an absolute interpreter path, not {command.argv[0]!r}")
         service, timer = self.render(task, command)
         unit = self._unit(task.name)
+        for suffix in (".timer", ".service"):
+            path = self.unit_dir / f"{unit}{suffix}"
+            owner = self._owner(path)
+            if path.exists() and owner != task.name:
+                raise OSAdapterError(
+                    f"systemd: {path} exists and does not belong to task {task.name!r}; it is left alone"
+                )
+        older = self._find_unit(task.name)
+        if older is not None and older != unit:
+            self._drop_unit(older)  # an entry under an older id rule must not fire beside the new one
         atomic_write(self.unit_dir / f"{unit}.service", service.encode("utf-8"))
         atomic_write(self.unit_dir / f"{unit}.timer", timer.encode("utf-8"))
         self.run([self.systemctl, "--user", "daemon-reload"])
@@ -211,17 +249,20 @@ class SystemdAdapter(OSAdapter):
 
     def remove(self, name: str) -> bool:
         """Stop and disable the timer, delete both units, reload; whether they existed."""
-        unit = self._unit(name)
-        paths = [self.unit_dir / f"{unit}.timer", self.unit_dir / f"{unit}.service"]
-        if not any(p.exists() for p in paths):
+        unit = self._find_unit(name)
+        if unit is None:
             return False
+        self._drop_unit(unit)
+        self.forget(name)
+        return True
+
+    def _drop_unit(self, unit: str) -> None:
         # "disable" of a unit systemd never loaded exits non-zero; the files still go.
         self.run([self.systemctl, "--user", "disable", "--now", f"{unit}.timer"], ok=(0, 1, 5))
-        for path in paths:
-            path.unlink(missing_ok=True)
+        for suffix in (".timer", ".service"):
+            (self.unit_dir / f"{unit}{suffix}").unlink(missing_ok=True)
         self.run([self.systemctl, "--user", "daemon-reload"])
         logger.info("removed systemd units %s", unit)
-        return True
 
     def list(self) -> list[InstalledEntry]:
         """The timers AutoCron installed, with their ``OnCalendar=``/interval lines."""
@@ -229,7 +270,11 @@ class SystemdAdapter(OSAdapter):
         if not self.unit_dir.is_dir():
             return entries
         for path in sorted(self.unit_dir.glob(f"{PREFIX}*.timer")):
-            text = path.read_text(encoding="utf-8")
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, ValueError):  # one unreadable file must not hide every other entry
+                logger.warning("skipping unreadable timer %s", path)
+                continue
             first = text.split("\n", 1)[0]
             if not first.startswith(_MARK):
                 continue

@@ -57,6 +57,7 @@ class WindowsAdapter(OSAdapter):
     """
 
     name = "windows"
+    carries_env = False
 
     def __init__(
         self,
@@ -144,7 +145,17 @@ class WindowsAdapter(OSAdapter):
         command = Command(command.argv, {})
         xml = self.render(task, command)
         # Looked up before anything changes, so a failing query leaves the host as it was.
-        legacy = self._legacy_path(task.name, self.list())
+        entries = self.list()
+        legacy = self._legacy_path(task.name, entries)
+        taken = [
+            e.name
+            for e in entries
+            if not e.legacy and e.location.lower() == self.task_path(task.name).lower()
+        ]
+        if taken and taken != [task.name]:
+            raise OSAdapterError(
+                f"windows: {self.task_path(task.name)} belongs to task {taken[0]!r}; it is left alone"
+            )
         handle, path = tempfile.mkstemp(prefix="autocron-", suffix=".xml")
         try:
             with os.fdopen(handle, "wb") as out:
@@ -169,7 +180,8 @@ class WindowsAdapter(OSAdapter):
     def remove(self, name: str) -> bool:
         """Delete the task, and the original AutoCron's task for ``name``; whether either existed."""
         entries = self.list()
-        paths = [self.task_path(name)] if any(not e.legacy and e.name == name for e in entries) else []
+        # The listed entry's own path: removing one task never deletes another's.
+        paths = [e.location for e in entries if not e.legacy and e.name == name]
         legacy = self._legacy_path(name, entries)
         if legacy is not None:
             paths.append(legacy)

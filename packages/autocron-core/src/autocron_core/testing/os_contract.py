@@ -91,10 +91,10 @@ class OSAdapterContract:
         assert [e.name for e in adapter.list()] == ["a_b"]
 
     def test_entry_runs_autocron(self, adapter: Any) -> None:
-        """The installed command ends with ``run <name>``."""
+        """The installed command ends with ``run -- <name>``, so no name is read as an option."""
         entry = adapter.install(command_task("report", Interval("1h")))
         command = (entry.details or {}).get("command")
-        assert command is not None and list(command[-4:]) == ["-m", "autocron_cli", "run", "report"]
+        assert command is not None and list(command[-5:]) == ["-m", "autocron_cli", "run", "--", "report"]
 
     @pytest.mark.parametrize(
         "schedule",
