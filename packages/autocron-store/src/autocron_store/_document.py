@@ -23,6 +23,7 @@ from autocron_core.task import SECRET_KEYS, Task, build_task
 __all__ = [
     "FORMAT_VERSION",
     "TaskFileWarning",
+    "check_moments",
     "check_writable",
     "document_format",
     "dump_document",
@@ -126,6 +127,18 @@ def _secret_keys(value: Any) -> list[str]:
     return sorted(found)
 
 
+def check_moments(task: Task) -> None:
+    """Refuse a task whose next or last run ``datetime`` could not hold (checked before ``to_dict``).
+
+    Raises:
+        TaskError: naming ``next_run`` or ``last_run``.
+    """
+    for field in ("next_run_us", "last_run_us"):
+        us = getattr(task, field)
+        if us is not None and not _MIN_US <= us <= _MAX_US:
+            raise TaskError(field[:-3], us, "a time within years 1 to 9999 in UTC (microseconds since 1970)")
+
+
 def check_writable(task: Task, data: Mapping[str, Any]) -> None:
     """Refuse to store a task that could not be read back as it is, or would write a secret.
 
@@ -145,10 +158,7 @@ def check_writable(task: Task, data: Mapping[str, Any]) -> None:
         raise TaskError(
             "name", task.name, "text that can be stored as UTF-8 (it holds an unpaired surrogate)"
         ) from None
-    for field in ("next_run_us", "last_run_us"):
-        us = getattr(task, field)
-        if us is not None and not _MIN_US <= us <= _MAX_US:
-            raise TaskError(field[:-3], us, "a time within years 1 to 9999 in UTC (microseconds since 1970)")
+    check_moments(task)
     secrets = _secret_keys(data.get("kwargs")) + _secret_keys(data.get("args"))
     if secrets:
         raise TaskError(
@@ -179,6 +189,7 @@ def entries_of(tasks: Iterable[Task]) -> list[dict[str, Any]]:
     reasons: list[str] = []
     for task in tasks:
         try:
+            check_moments(task)
             entry = scrub_notifier_secrets(task.to_dict(), f"task {task.name!r}")
             json.dumps(entry, allow_nan=False)
             check_writable(task, entry)

@@ -29,7 +29,7 @@ from autocron_core.task import Task
 
 from ._cluster_sql import ANCHOR_KIND, ClusterOps, key_of, reason, run_record
 from ._connect import create_sql_engine
-from ._document import check_writable, scrub_notifier_secrets
+from ._document import check_moments, check_writable, scrub_notifier_secrets
 from ._listen import Listener, channel_name, notify
 from ._schema import Tables, build_tables, prepare_schema
 from ._sqlstats import sql_stats
@@ -214,6 +214,7 @@ class SqlStore(ClusterOps):
                 not UTF-8, a next run beyond year 9999) or has an argument named
                 like a secret (see ``check_writable``); nothing is written.
         """
+        check_moments(task)  # before to_dict, which cannot render such a time
         data = task.to_dict()
         data.pop("state", None)
         task_id = data.pop("task_id")
@@ -240,7 +241,7 @@ class SqlStore(ClusterOps):
             not _MIN_US <= (task.next_run_us or 0) <= _MAX_US
             or not _MIN_US <= (task.last_run_us or 0) <= _MAX_US
         ):
-            check_writable(task, {})  # raises, naming the field
+            check_moments(task)  # raises, naming the field
         t = self.tables.tasks
         stmt = (
             update(t).where(t.c.name == task.name, t.c.kind != ANCHOR_KIND).values(**self._state_values(task))
