@@ -18,7 +18,7 @@ def test_command_task_is_installed_not_run_in_process(tmp_path: Path) -> None:
         return 0, "", ""
 
     adapter = SystemdAdapter(unit_dir=tmp_path, runner=runner, python="/usr/bin/python3")
-    scheduler = AutoCron(use_os_scheduler=adapter)
+    scheduler = AutoCron(use_os_scheduler=adapter, store=f"sqlite:///{tmp_path / 'tasks.db'}")
     scheduler.add_task(name="backup", command=["echo", "hi"], every="5m")
     scheduler.add_task(name="inproc", func=lambda: None, every="5m")
     assert [e.name for e in adapter.list()] == ["backup"]

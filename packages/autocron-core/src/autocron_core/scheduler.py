@@ -183,6 +183,7 @@ class AutoCron(Engine):
             NotificationDispatcher(notify, notifications),
         )
         self._os = self._resolve_os(use_os_scheduler)
+        self._store_given = store  # OS entries must open this same store (see os_install)
         self._agent: ClusterAgent | None = None
         if isinstance(self._store, ClusterStore):
             from ._cluster import ClusterAgent  # only nodes sharing a store need it
@@ -324,7 +325,9 @@ class AutoCron(Engine):
                 else:
                     task.schedule = task.schedule.anchored_us(now)
             if self._os is not None and task.kind != "func":
-                self._os.install(task)
+                from .os_install import install_in_os  # only schedulers using the OS pay for it
+
+                install_in_os(self._os, task, self._store_given, self._store)
                 task.paused = True  # the OS runs it; this process must not
             if self._store.persistent and task.kind != "func":
                 self._store.save_task(task)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from ._secrets import mask_secrets
 from .base import OSAdapter, Runner, subprocess_runner
 from .cron import CronAdapter, UnixAdapter
 from .launchd import LaunchdAdapter
@@ -24,6 +25,7 @@ __all__ = [
     "UnixAdapter",
     "WindowsAdapter",
     "get_os_adapter",
+    "mask_secrets",
 ]
 
 logger = logging.getLogger("autocron.os")

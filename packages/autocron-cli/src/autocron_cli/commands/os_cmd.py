@@ -1,9 +1,11 @@
 """``autocron os list|install|remove``: tasks in the operating system's own scheduler.
 
-An installed entry runs ``python -m autocron_cli run NAME`` against the default
-store, so the OS fires the task and AutoCron runs it with its retries, timeout,
-history and notifications. Installing a task also pauses it in the store, so a
-running ``autocron start`` does not run it a second time.
+An installed entry runs ``python -m autocron_cli run -- NAME`` against the
+store this command used (``--store``, else the default), so the OS fires the
+task and AutoCron runs it with its retries, timeout, history and
+notifications. The store's URL is kept in a 0600 file, never in the entry.
+Installing a task also pauses it in the store, so a running ``autocron start``
+does not run it a second time.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import click
 
 from autocron_cli import output
-from autocron_cli._common import BadInput, complete_task_names, open_scheduler
+from autocron_cli._common import BadInput, complete_task_names, open_scheduler, store_url
 
 __all__ = ["adapter_for", "os_group"]
 
@@ -50,9 +52,12 @@ def os_list(adapter: str | None, as_json: bool) -> None:
     """List the entries AutoCron installed in the OS scheduler (and no others)."""
     entries = list(adapter_for(adapter).list())
     if as_json:
+        from autocron_os import mask_secrets  # entries of older versions may hold a password
+
         output.json_out(
             [
-                {"name": e.name, "schedule": e.schedule, "location": e.location, "details": e.details}
+                {"name": e.name, "schedule": e.schedule, "location": e.location}
+                | {"details": mask_secrets(e.details)}
                 | {"legacy": getattr(e, "legacy", False)}  # left by the original autocron-scheduler
                 for e in entries
             ]
@@ -92,8 +97,11 @@ def os_install(ctx: click.Context, names: tuple[str, ...], install_all: bool, ad
                     f"task {task.name!r}: {target.name} cannot run {task.schedule.describe()}: "
                     f"{support.reason}"
                 )
+        from autocron_core.os_install import install_in_os
+
         for task in output.progress(tasks, f"installing in {target.name}"):
-            entry = target.install(task)
+            # The entry opens the store this command used, not whatever the default is then.
+            entry = install_in_os(target, task, store_url(ctx), scheduler.store)
             if not task.paused:
                 scheduler.pause_task(task.name)
             output.line(f"Installed {task.name!r} in {target.name} ({entry.schedule}) at {entry.location}.")
