@@ -114,3 +114,39 @@ def test_property_any_number_of_writer_processes_lose_nothing(
     _run([ctx.Process(target=_writer, args=(path, f"p{n}", each, start)) for n in range(writers)])
     names = {t.name for t in FileStore(path).load_tasks()}
     assert names == {f"p{n}-{i}" for n in range(writers) for i in range(each)}
+
+
+_ENTRY_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**65), 2**65), st.floats(), st.text(max_size=6),
+    st.sampled_from(["9999-12-31T23:00:00-05:00", "soon", "5m", "* * * * *", "\udcff"]),
+    st.dictionaries(st.sampled_from(["next_run", "run_count", "paused", "x"]), st.text(max_size=4),
+                    max_size=3),
+)  # fmt: skip
+_ENTRIES = st.dictionaries(
+    st.sampled_from(["name", "command", "every", "cron", "state", "anchor", "retries", "kwargs", "task_id"]),
+    _ENTRY_VALUES,
+    max_size=6,
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entries=st.lists(_ENTRIES, max_size=3), version=st.sampled_from([2, "1.0", None, 3, "x"]))
+def test_property_hostile_task_files_load_or_fail_cleanly(
+    tmp_path: Path, entries: list[dict[str, object]], version: object
+) -> None:
+    """Any task file loads into tasks or is one AutoCronError; a save over a bad file leaves it as it was."""
+    import json
+
+    from autocron_core.errors import AutoCronError
+
+    path = tmp_path / "tasks.json"
+    text = json.dumps({"version": version, "tasks": entries})
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    store = FileStore(path)
+    try:
+        store.load_tasks()
+    except AutoCronError as exc:
+        assert "\n" not in str(exc)
+        with pytest.raises(AutoCronError):
+            store.save_task(build_task("new", command=["true"], every="5m"))
+        assert path.read_text(encoding="utf-8", errors="surrogatepass") == text
