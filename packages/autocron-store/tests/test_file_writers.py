@@ -123,7 +123,7 @@ _ENTRY_VALUES = st.one_of(
                     max_size=3),
 )  # fmt: skip
 _ENTRIES = st.dictionaries(
-    st.sampled_from(["name", "command", "every", "cron", "state", "anchor", "retries", "kwargs", "task_id"]),
+    st.sampled_from(["state", "anchor", "retries", "kwargs", "task_id", "every", "name"]),
     _ENTRY_VALUES,
     max_size=6,
 )
@@ -140,7 +140,10 @@ def test_property_hostile_task_files_load_or_fail_cleanly(
     from autocron_core.errors import AutoCronError
 
     path = tmp_path / "tasks.json"
-    text = json.dumps({"version": version, "tasks": entries})
+    # Each entry starts valid, so the hostile fields are reached rather than a missing schedule.
+    base = {"command": ["true"], "every": 300}
+    tasks = [{**base, "name": f"t{i}", **entry} for i, entry in enumerate(entries)]
+    text = json.dumps({"version": version, "tasks": tasks})
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     store = FileStore(path)
     try:
