@@ -164,6 +164,7 @@ def start(
     signals.install()
     server = None
     finished = True
+    loop_died = False
     try:
         if metrics_port is not None:
             server = _serve_metrics(scheduler, metrics_port, metrics_host)
@@ -179,6 +180,10 @@ def start(
             if left <= 0:
                 break
             stop.wait(left)
+            if not scheduler.health().get("healthy", True):  # its loop died: nothing fires any more
+                logger.error("the scheduler loop died (%s); exiting", scheduler.health().get("loop_error"))
+                loop_died = True
+                break
         stop.set()
         syncer.join(SYNC_EVERY + 5)
         finished = scheduler.stop(wait=True, timeout=stop_timeout)
@@ -191,4 +196,4 @@ def start(
         scheduler.store.close()
         signals.restore()
     logger.info("autocron stopped")
-    ctx.exit(0 if finished else 1)
+    ctx.exit(0 if finished and not loop_died else 1)
