@@ -381,7 +381,7 @@ class Engine:
         if type(item) is not _Retry and task._gen == seq:  # not rescheduled before the fault
             try:
                 nxt = task.next_fire_after_us(max(now_us, scheduled or now_us))
-            except Exception:
+            except BaseException:  # whatever it raises, the task cannot be scheduled
                 nxt = None
                 logger.error("task %r: its next occurrence cannot be computed; it will not fire again "
                              "until it is changed or resumed", task.name)  # fmt: skip
