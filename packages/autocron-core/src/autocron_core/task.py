@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
 from ._options import TaskOptions
+from ._seed_attrs import SeedAttributes
 from .errors import ScheduleError, TaskError
 from .policy import NOTIFY_ON, Policy, make_policy
 from .schedules import _LATEST_US, At, Interval, Schedule, from_utc_us, parse_schedule, to_utc_us
@@ -207,7 +208,7 @@ def _is_coroutine_function(func: Any) -> bool:
     return answer
 
 
-class Task:
+class Task(SeedAttributes):
     """A scheduled task: its definition and its runtime state.
 
     Build tasks with ``AutoCron.add_task`` or ``build_task``, which validate
