@@ -461,3 +461,12 @@ def test_tags_that_are_not_a_list_name_the_field() -> None:
         scheduler.add_task("a", job, every="5m", tags=5)
     assert caught.value.field == "tags"
     assert scheduler.list_tasks() == []
+
+
+def test_a_missing_config_file_is_also_a_file_not_found_error(tmp_path: Path) -> None:
+    """from_config on a missing file raises what the original's users catch (FileNotFoundError), naming it."""
+    missing = tmp_path / "autocron.yaml"
+    with pytest.raises(FileNotFoundError) as caught:
+        AutoCron.from_config(missing)
+    assert isinstance(caught.value, ConfigError)
+    assert str(missing) in str(caught.value)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._readers import MAX_DOCUMENT_BYTES, Lines, read_json, read_yaml
-from .errors import AutoCronError, ConfigError
+from .errors import AutoCronError, ConfigError, ConfigFileNotFoundError
 from .task import SECRET_KEYS, Task, build_task
 
 __all__ = [
@@ -67,6 +67,8 @@ def load_config(source: Any) -> tuple[dict[str, Any], str | None, _Lines]:
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_DOCUMENT_BYTES + 1)
+    except FileNotFoundError as exc:
+        raise ConfigFileNotFoundError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
     except OSError as exc:
         raise ConfigError(f"cannot read the file: {exc.strerror or exc}", path=path) from None
     if len(raw) > MAX_DOCUMENT_BYTES:

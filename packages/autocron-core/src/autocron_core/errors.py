@@ -25,6 +25,7 @@ __all__ = [
     "AutoCronError",
     "CommandFailedError",
     "ConfigError",
+    "ConfigFileNotFoundError",
     "NotificationError",
     "OSAdapterError",
     "PluginNotFoundError",
@@ -124,6 +125,11 @@ class ConfigError(SchedulingError, ValueError):
         elif line:
             where = f"line {line}: "
         super().__init__(f"{where}{message}")
+
+
+class ConfigFileNotFoundError(ConfigError, FileNotFoundError):
+    """The configuration file does not exist: also a ``FileNotFoundError``, which
+    code written for the original AutoCron catches around ``from_config``."""
 
 
 class StoreError(SchedulingError, OSError):
