@@ -9,9 +9,12 @@ share or clash over metric names in the global registry.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -22,7 +25,16 @@ from prometheus_client.registry import Collector
 
 from autocron_core import Event, EventKind
 
-__all__ = ["DURATION_BUCKETS", "LATENESS_BUCKETS", "MetricsServer", "SchedulerMetrics", "serve_metrics"]
+__all__ = [
+    "DURATION_BUCKETS",
+    "LATENESS_BUCKETS",
+    "MAX_CONNECTIONS",
+    "READ_TIMEOUT",
+    "REQUEST_DEADLINE",
+    "MetricsServer",
+    "SchedulerMetrics",
+    "serve_metrics",
+]
 
 logger = logging.getLogger("autocron.dash.metrics")
 
@@ -30,6 +42,17 @@ logger = logging.getLogger("autocron.dash.metrics")
 DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, float("inf"))
 #: Seconds a run started after its scheduled time.
 LATENESS_BUCKETS = (0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, float("inf"))
+#: Seconds a connection may stay silent before the server drops it.
+READ_TIMEOUT = 5.0
+#: Seconds a connection may last in all (a client trickling one byte at a time
+#: resets the read timeout; this bound it cannot).
+REQUEST_DEADLINE = 15.0
+#: Connections served at once (one thread each); more get 503 at once. A
+#: Prometheus server scrapes with one connection, so this is generous.
+MAX_CONNECTIONS = 16
+_BUSY = (
+    b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+)
 _FINAL = (EventKind.SUCCEEDED, EventKind.FAILED, EventKind.TIMED_OUT, EventKind.SKIPPED, EventKind.MISSED)
 
 
@@ -140,6 +163,11 @@ class SchedulerMetrics:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
+    def setup(self) -> None:
+        super().setup()
+        # Every read and write on the connection is bounded by it (a read of the request line too).
+        self.connection.settimeout(self.server.read_timeout)
+
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
@@ -168,8 +196,73 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class _Server(ThreadingHTTPServer):
+    """One thread per connection, but never more than ``max_connections``, none kept past its deadline."""
+
     daemon_threads = True
+    # The kernel's queue of connections not yet accepted: socketserver's 5 drops
+    # a burst's SYNs (clients then wait a second to retry) before we can refuse them.
+    request_queue_size = 128
     metrics: SchedulerMetrics
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        read_timeout: float,
+        request_deadline: float,
+        max_connections: int,
+    ) -> None:
+        super().__init__(address, _Handler)
+        self.read_timeout = read_timeout
+        self.request_deadline = request_deadline
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._open: dict[socket.socket, float] = {}
+        self._open_lock = threading.Lock()
+        self._warned_busy = False
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Runs on the serving thread: refusing here costs no thread at all.
+        if not self._slots.acquire(blocking=False):
+            self._refuse(request)
+            return
+        with self._open_lock:
+            self._open[request] = time.monotonic()
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._forget(request)
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._forget(request)
+
+    def service_actions(self) -> None:
+        # Called by serve_forever every poll interval: end connections past their deadline.
+        # shutdown() wakes the handler thread's blocked read, which then closes the socket.
+        now = time.monotonic()
+        with self._open_lock:
+            overdue = [sock for sock, began in self._open.items() if now - began > self.request_deadline]
+        for sock in overdue:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _forget(self, request: Any) -> None:
+        with self._open_lock:
+            if self._open.pop(request, None) is None:
+                return
+        self._slots.release()
+
+    def _refuse(self, request: Any) -> None:
+        if not self._warned_busy:
+            self._warned_busy = True
+            logger.warning("metrics server: %d connections open; answering 503 to more", len(self._open))
+        with contextlib.suppress(OSError):
+            request.setblocking(False)  # never wait on a client that does not read
+            request.send(_BUSY)
+        self.shutdown_request(request)
 
 
 class MetricsServer:
@@ -181,9 +274,23 @@ class MetricsServer:
         metrics: the ``SchedulerMetrics`` it serves.
     """
 
-    def __init__(self, metrics: SchedulerMetrics, host: str, port: int) -> None:
+    def __init__(
+        self,
+        metrics: SchedulerMetrics,
+        host: str,
+        port: int,
+        *,
+        read_timeout: float = READ_TIMEOUT,
+        request_deadline: float = REQUEST_DEADLINE,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         self.metrics = metrics
-        self._server = _Server((host, port), _Handler)
+        self._server = _Server(
+            (host, port),
+            read_timeout=read_timeout,
+            request_deadline=request_deadline,
+            max_connections=max_connections,
+        )
         self._server.metrics = metrics
         self.host = host
         self.port: int = self._server.server_address[1]
@@ -217,14 +324,29 @@ class MetricsServer:
         self.close()
 
 
-def serve_metrics(scheduler: Any, port: int, host: str = "127.0.0.1") -> MetricsServer:
+def serve_metrics(
+    scheduler: Any,
+    port: int,
+    host: str = "127.0.0.1",
+    *,
+    read_timeout: float = READ_TIMEOUT,
+    request_deadline: float = REQUEST_DEADLINE,
+    max_connections: int = MAX_CONNECTIONS,
+) -> MetricsServer:
     """Serve ``/metrics`` and ``/healthz`` for ``scheduler`` from a daemon thread.
+
+    The server holds at most ``max_connections`` connections (a thread each);
+    more are answered 503 at once. A connection silent for ``read_timeout``
+    seconds, or open for ``request_deadline`` seconds in all, is closed.
 
     Args:
         scheduler: the ``AutoCron`` scheduler to observe.
         port: the TCP port (0 picks a free one; read it back from ``.port``).
         host: the address to bind; loopback by default, since metrics tell
             anyone who can reach them what runs on this machine.
+        read_timeout: seconds a connection may stay silent.
+        request_deadline: seconds a connection may last.
+        max_connections: connections served at once.
 
     Returns:
         The running server; call ``close()`` to stop it.
@@ -235,7 +357,14 @@ def serve_metrics(scheduler: Any, port: int, host: str = "127.0.0.1") -> Metrics
     metrics = SchedulerMetrics(scheduler)
     metrics.attach()
     try:
-        return MetricsServer(metrics, host, port)
+        return MetricsServer(
+            metrics,
+            host,
+            port,
+            read_timeout=read_timeout,
+            request_deadline=request_deadline,
+            max_connections=max_connections,
+        )
     except BaseException:
         metrics.detach()
         raise
