@@ -470,3 +470,32 @@ def test_a_missing_config_file_is_also_a_file_not_found_error(tmp_path: Path) ->
         AutoCron.from_config(missing)
     assert isinstance(caught.value, ConfigError)
     assert str(missing) in str(caught.value)
+
+
+def test_ctrl_c_stops_gracefully_then_reaches_the_caller() -> None:
+    """Ctrl-C in a blocking start() waits for the running task, stops, then raises KeyboardInterrupt."""
+    import _thread
+
+    scheduler = AutoCron()
+    started, finished = threading.Event(), threading.Event()
+
+    def slow() -> None:
+        started.set()
+        time.sleep(0.3)
+        finished.set()
+
+    scheduler.add_task("slow", slow, every="1h")
+
+    def interrupt_when_running() -> None:
+        deadline = time.monotonic() + 10
+        while not scheduler.running and time.monotonic() < deadline:  # start() has begun
+            time.sleep(0.01)
+        scheduler.run_task(name="slow", wait=False)
+        if started.wait(10):
+            _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_when_running, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        scheduler.start(blocking=True)
+    assert finished.is_set()  # the graceful stop waited for it
+    assert not scheduler.running

@@ -463,6 +463,9 @@ class AutoCron(Engine):
             blocking: run the loop in this thread until ``stop()`` (from another
                 thread, a task or a signal handler) or Ctrl-C; otherwise return
                 at once and run it in a daemon thread.
+
+        Raises:
+            KeyboardInterrupt: Ctrl-C in a blocking start, after a graceful stop.
         """
         with self._lock:
             if self._scheduling:
@@ -496,6 +499,9 @@ class AutoCron(Engine):
         except KeyboardInterrupt:
             logger.info("interrupted; stopping")
             self.stop()
+            # Then let it through, as the original AutoCron did: code written for it
+            # catches KeyboardInterrupt around start() to say goodbye.
+            raise
 
     def stop(self, wait: bool = True, timeout: float | None = None) -> bool:
         """Stop firing tasks and wait for running ones (up to ``timeout`` seconds).
