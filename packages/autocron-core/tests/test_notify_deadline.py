@@ -32,9 +32,11 @@ class Hangs:
     def __init__(self) -> None:
         self.release = threading.Event()
         self.calls = 0
+        self.thread: threading.Thread | None = None
 
     def notify(self, event: Event) -> None:
         self.calls += 1
+        self.thread = threading.current_thread()
         self.release.wait(30)
 
 
@@ -77,6 +79,8 @@ def test_a_channel_whose_send_came_back_is_used_again() -> None:
     dispatcher.dispatch(task, _failure(0))
     assert dispatcher.flush(10)
     hangs.release.set()  # the server answers at last; the left-behind send returns
+    assert hangs.thread is not None
+    hangs.thread.join(5)  # a left-behind sender thread ends after its send
     dispatcher.dispatch(task, _failure(1))
     assert dispatcher.flush(10)
     assert hangs.calls == 2 and recorder.got == ["boom 0", "boom 1"]
