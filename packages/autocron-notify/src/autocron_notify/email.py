@@ -159,7 +159,10 @@ class EmailNotifier:
                 f"password_env={self.password_env!r}: expected an environment variable name",
                 field="password_env",
             )
-        self._password: str | None = config.get("password") or None
+        literal = config.get("password") or None
+        if literal is not None and not isinstance(literal, str):
+            raise ConfigError(f"password: expected text, got {type(literal).__name__}", field="password")
+        self._password: str | None = None if literal is None else env.clean_secret("password", literal)
         if password is not None:  # given literally (AUTOCRON_SMTP_PASSWORD does not warn)
             warn_literal_secret(logger, "email", "password")
         self.timeout = as_seconds("timeout", config.get("timeout", 10.0))
@@ -263,6 +266,8 @@ class EmailNotifier:
                 if self.security == "starttls":
                     client.starttls(context=self._context)
                 if self.login_user:
+                    if self.security == "plain":
+                        _warn_clear_login(where)
                     client.login(self.login_user, password or "")
                 refused = client.send_message(message, self.from_email, list(self.to_email))
         except smtplib.SMTPAuthenticationError as exc:
@@ -297,6 +302,23 @@ class EmailNotifier:
             raise NotificationError(f"could not reach SMTP server {where}: {reason}") from None
         if refused:
             logger.warning("SMTP server %s refused some recipients: %s", where, ", ".join(sorted(refused)))
+
+
+_warned_clear: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_clear_login(where: str) -> None:
+    """Warn, once per process and server, that a password is about to cross the network in clear."""
+    with _warned_lock:
+        if where in _warned_clear:
+            return
+        _warned_clear.add(where)
+    logger.warning(
+        "email: logging in to SMTP server %s without TLS: the password is sent in clear text "
+        "(set use_tls=true, or use_ssl=true for TLS from the first byte)",
+        where,
+    )
 
 
 def default_port(use_tls: bool | None, use_ssl: bool, logs_in: bool) -> int:

@@ -8,6 +8,7 @@ configuration names itself (``password_env: SMTP_PASSWORD``,
 from __future__ import annotations
 
 import os
+import unicodedata
 from typing import Any
 
 from autocron_core.errors import ConfigError
@@ -26,6 +27,7 @@ __all__ = [
     "AUTOCRON_WEBHOOK_URL",
     "DISPLAY_VARIABLES",
     "SMTP_VARIABLES",
+    "clean_secret",
     "display_available",
     "secret_from_env",
     "smtp_settings_from_env",
@@ -101,7 +103,40 @@ def secret_from_env(field: str, variable: str) -> str:
         raise ConfigError(
             f"{field}={variable!r}: expected that environment variable to be set (it is not)", field=field
         )
-    return value
+    return clean_secret(f"{field}={variable!r}", value, field=field)
+
+
+#: Characters that end a line or control a terminal: never part of a real secret.
+_BAD_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+
+def clean_secret(where: str, value: str, *, field: str | None = None) -> str:
+    """A token or password with surrounding whitespace removed, checked to be one line.
+
+    Mounted secrets and ``echo`` usually end with a newline, which would break
+    a header or a login (and land, whole, in a traceback). Surrounding
+    whitespace is therefore dropped; a control character left inside is
+    refused. The error never repeats the secret.
+
+    Args:
+        where: how the error names the setting (``"token"``, ``"token_env='SLACK_TOKEN'"``).
+        value: the secret.
+        field: the setting the error is about (default: ``where``).
+
+    Raises:
+        ConfigError: only whitespace, or a control or line-break character inside.
+    """
+    cleaned = value.strip()
+    if not cleaned:
+        raise ConfigError(f"{where}: expected a secret, got only whitespace", field=field or where)
+    for position, char in enumerate(cleaned):
+        if unicodedata.category(char) in _BAD_CATEGORIES:
+            raise ConfigError(
+                f"{where}: expected one line of printable text, got a control character "
+                f"(U+{ord(char):04X} at position {position}; the value is not shown)",
+                field=field or where,
+            )
+    return cleaned
 
 
 def display_available() -> bool:

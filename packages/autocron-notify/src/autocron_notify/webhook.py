@@ -175,8 +175,12 @@ class WebhookNotifier:
                 for k, v in headers.items()
             )
         ):
+            # Only the names: a header value is often a credential.
+            names = list(headers) if isinstance(headers, Mapping) else type(headers).__name__
             raise ConfigError(
-                f"headers={headers!r}: expected a mapping of header names to one-line texts", field="headers"
+                f"headers (names {names!r}; values not shown): expected a mapping of header names "
+                "to one-line texts",
+                field="headers",
             )
         self.headers = dict(headers or {})
         if token_env is not None and (not isinstance(token_env, str) or not token_env):
@@ -184,9 +188,12 @@ class WebhookNotifier:
                 f"token_env={token_env!r}: expected an environment variable name", field="token_env"
             )
         self.token_env = token_env
-        self._token = token
         if token is not None:
+            if not isinstance(token, str):
+                raise ConfigError(f"token: expected text, got {type(token).__name__}", field="token")
+            token = env.clean_secret("token", token)
             warn_literal_secret(logger, "webhook", "token")
+        self._token = token
         self.timeout = as_seconds("timeout", timeout)
         self.retries = as_int("retries", retries, 0, 10)
         self.retry_delay = as_seconds("retry_delay", retry_delay, allow_zero=True)
