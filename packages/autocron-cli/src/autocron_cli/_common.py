@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from autocron_core import AutoCron, Task
 
 __all__ = [
+    "MAX_DAYS",
+    "MAX_ROWS",
     "BadInput",
     "CliError",
     "Duration",
@@ -195,6 +197,13 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only in cl
             return parse_interval(str(value), field=param.name if param and param.name else "duration")
         except ScheduleError as exc:
             self.fail(f"{value!r} is not a duration: expected {exc.expected}", param, ctx)
+
+
+#: The most rows a listing option (``--limit``, ``--last``, ``--runs``, ``--lines``)
+#: accepts: beyond it a store's integer column (64-bit) could not even hold the number.
+MAX_ROWS = 1_000_000
+#: The longest ``--days`` window: its start stays a representable date.
+MAX_DAYS = 100_000
 
 
 class FiniteNumber(click.ParamType):  # type: ignore[type-arg]  # generic only in click 8.2+

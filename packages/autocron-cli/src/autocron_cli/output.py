@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,6 +25,7 @@ __all__ = [
     "note",
     "pairs",
     "progress",
+    "safe",
     "status",
     "table",
     "traceback",
@@ -45,6 +47,30 @@ STATUS_STYLE = {
 }
 
 
+#: Characters a terminal would act on rather than show: C0/C1 controls (ESC
+#: starts colour, cursor and OSC 8 hyperlink sequences; newline and tab are
+#: kept) and the bidirectional overrides that reorder what is shown.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(text: str) -> str:
+    """``text`` with the characters a terminal would interpret shown as ``\\xNN`` escapes.
+
+    Task names, errors and output are user data: printed raw to a terminal, an
+    escape sequence in them could recolour the screen or plant a hyperlink.
+    """
+    return _UNSAFE.sub(_visible, text)
+
+
+def _for_terminal(text: str, stream: Any = None) -> str:
+    return safe(text) if is_terminal(stream) else text
+
+
 def is_terminal(stream: Any = None) -> bool:
     """Whether ``stream`` (default: standard output) is an interactive terminal."""
     stream = stream if stream is not None else sys.stdout
@@ -64,21 +90,21 @@ def _console(stderr: bool = False) -> Any:
 
 
 def line(text: str = "") -> None:
-    """Print one line of normal output on standard output."""
-    sys.stdout.write(f"{text}\n")
+    """Print one line of normal output on standard output (controls made visible on a terminal)."""
+    sys.stdout.write(f"{_for_terminal(text)}\n")
     sys.stdout.flush()
 
 
 def note(text: str) -> None:
     """Print a remark on standard error (it is not the command's output)."""
-    sys.stderr.write(f"{text}\n")
+    sys.stderr.write(f"{_for_terminal(text, sys.stderr)}\n")
     sys.stderr.flush()
 
 
 def error(message: str) -> None:
     """Print an error as one line on standard error."""
     first = " ".join(message.strip().split("\n")[0].split()) or "unknown error"
-    text = f"autocron: error: {first}"
+    text = f"autocron: error: {_for_terminal(first, sys.stderr)}"
     if is_terminal(sys.stderr) and not _no_color():
         text = f"\x1b[31m{text}\x1b[0m"
     sys.stderr.write(f"{text}\n")
@@ -88,7 +114,7 @@ def error(message: str) -> None:
 def warning(message: str) -> None:
     """Print a warning as one line on standard error."""
     first = " ".join(message.strip().split("\n")[0].split())
-    text = f"autocron: warning: {first}"
+    text = f"autocron: warning: {_for_terminal(first, sys.stderr)}"
     if is_terminal(sys.stderr) and not _no_color():
         text = f"\x1b[33m{text}\x1b[0m"
     sys.stderr.write(f"{text}\n")
@@ -140,16 +166,20 @@ def table(
         return
     if is_terminal():
         from rich.table import Table
+        from rich.text import Text
 
-        rich_table = Table(title=title, header_style="bold", title_justify="left")
+        # Every cell is a Text, never a markup string: a task named "[/]" or
+        # "[link=...]" is shown as written, not interpreted.
+        rich_table = Table(
+            title=None if title is None else Text(safe(title)), header_style="bold", title_justify="left"
+        )
         for name in columns:
-            rich_table.add_column(name, overflow="fold")
+            rich_table.add_column(Text(name), overflow="fold")
         index = columns.index(status_column) if status_column in columns else -1
         for row in cells:
-            shown = list(row)
+            shown = [Text(safe(value)) for value in row]
             if index >= 0 and row[index] in STATUS_STYLE:
-                style = STATUS_STYLE[row[index]]
-                shown[index] = f"[{style}]{row[index]}[/{style}]"
+                shown[index].stylize(STATUS_STYLE[row[index]])
             rich_table.add_row(*shown)
         _console().print(rich_table)
         return
@@ -181,7 +211,9 @@ def status(text: str) -> Iterator[None]:
     if not is_terminal(sys.stderr):
         yield
         return
-    with _console(stderr=True).status(text):
+    from rich.text import Text
+
+    with _console(stderr=True).status(Text(safe(text))):
         yield
 
 
@@ -190,10 +222,11 @@ def progress(items: Sequence[T], description: str) -> Iterator[T]:
     if not is_terminal(sys.stderr) or len(items) < 2:
         yield from items
         return
+    from rich.markup import escape
     from rich.progress import Progress
 
     with Progress(console=_console(stderr=True), transient=True) as bar:
-        job = bar.add_task(description, total=len(items))
+        job = bar.add_task(escape(safe(description)), total=len(items))
         for item in items:
             yield item
             bar.advance(job)

@@ -3,9 +3,37 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Sequence
 
-__all__ = ["BARS", "STATUS_STYLES", "ago", "duration", "percent", "sparkline", "until"]
+from rich.text import Text
+
+__all__ = ["BARS", "STATUS_STYLES", "ago", "duration", "percent", "safe", "sparkline", "until", "user_text"]
+
+#: What a terminal would act on rather than show: C0/C1 controls (ESC starts
+#: colour, cursor and OSC 8 hyperlink sequences; newline and tab are kept) and
+#: the bidirectional overrides that reorder text.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(text: str) -> str:
+    """``text`` with terminal controls shown as ``\\xNN`` escapes instead of acted on."""
+    return _UNSAFE.sub(_visible, text)
+
+
+def user_text(text: str, style: str = "") -> Text:
+    """A task name, error or output as a rich ``Text``: never read as markup, controls made visible.
+
+    A string cell in a rich table is parsed as console markup: a task named
+    ``[/]`` would crash the dashboard and ``[link=...]`` would plant a link.
+    """
+    return Text(safe(text), style=style)
+
 
 #: Eight heights, lowest first.
 BARS = "▁▂▃▄▅▆▇█"

@@ -116,9 +116,9 @@ class Dashboard:
             style = fmt.STATUS_STYLES.get(s.status, "")
             streak = f" x{s.failure_streak}" if s.failure_streak > 1 else ""
             cells: list[str | Text] = [
-                s.name,
+                fmt.user_text(s.name),
                 Text(s.status + streak, style=style),
-                s.schedule or "-",
+                fmt.user_text(s.schedule or "-"),
                 fmt.until(s.next_run, now),
                 fmt.ago(s.last_run, now),
                 str(s.runs),
@@ -144,7 +144,8 @@ class Dashboard:
             text.append(f" · {overall.skipped} skipped · {overall.missed} missed", style="yellow")
         if overall.worst_duration_task is not None:
             text.append(
-                f" · slowest p95 {fmt.duration(overall.worst_duration_p95)} ({overall.worst_duration_task})"
+                f" · slowest p95 {fmt.duration(overall.worst_duration_p95)} "
+                f"({fmt.safe(overall.worst_duration_task)})"
             )
         return text
 
@@ -159,7 +160,7 @@ class Dashboard:
                 "! " if rec.severity == "warning" else "i ",
                 style="yellow" if rec.severity == "warning" else "cyan",
             )
-            text.append(rec.message)
+            text.append(fmt.safe(rec.message))
         return text
 
     def render(self) -> RenderableType:
@@ -204,7 +205,7 @@ class Dashboard:
                 "Status",
                 Text(s.status, style=fmt.STATUS_STYLES.get(s.status, "")),
                 "Schedule",
-                s.schedule or "-",
+                fmt.user_text(s.schedule or "-"),
             ),
             ("Next run", fmt.until(s.next_run, now), "Last run", fmt.ago(s.last_run, now)),
             ("Runs", str(s.runs), "Success rate", fmt.percent(s.success_rate)),
@@ -252,7 +253,8 @@ class Dashboard:
                 r.scheduled_for.strftime("%Y-%m-%d %H:%M:%S"), str(r.attempt),
                 Text(r.status.value, style=fmt.STATUS_STYLES.get(r.status.value, "")),
                 fmt.duration(r.duration),
-                fmt.duration(late), error[0] if error else "", output[-1] if output else "",
+                fmt.duration(late), fmt.user_text(error[0] if error else ""),
+                fmt.user_text(output[-1] if output else ""),
             )  # fmt: skip
         return table
 
@@ -265,7 +267,7 @@ class Dashboard:
         summary = self._require(name)
         records = self.analytics.history(name, limit)
         parts: list[RenderableType] = [
-            Panel(self.figures(summary), title=Text(name, style="bold"), box=self._box(), expand=False),
+            Panel(self.figures(summary), title=fmt.user_text(name, "bold"), box=self._box(), expand=False),
             self.runs_table(records),
         ]
         with_output = next((r for r in records if r.output), None)
@@ -273,7 +275,7 @@ class Dashboard:
             tail = "\n".join(with_output.output.rstrip().splitlines()[-OUTPUT_TAIL:])
             parts.append(
                 Panel(
-                    Text(tail),
+                    fmt.user_text(tail),
                     title=f"Output tail of {with_output.scheduled_for:%Y-%m-%d %H:%M:%S}",
                     box=self._box(),
                     expand=False,

@@ -7,7 +7,16 @@ from typing import Any
 import click
 
 from autocron_cli import output
-from autocron_cli._common import CliError, Duration, complete_task_names, database_option, open_store
+from autocron_cli._common import (
+    MAX_DAYS,
+    MAX_ROWS,
+    CliError,
+    Duration,
+    FiniteNumber,
+    complete_task_names,
+    database_option,
+    open_store,
+)
 
 __all__ = ["dashboard", "notify_group"]
 
@@ -18,8 +27,9 @@ __all__ = ["dashboard", "notify_group"]
 @click.option(
     "--task", "task_name", metavar="NAME", shell_complete=complete_task_names, help="Show one task in detail."
 )
-@click.option("--days", type=click.FloatRange(min=0, min_open=True), help="Only runs of the last N days.")
-@click.option("--last", "last_n", type=click.IntRange(min=1), help="Only each task's last N runs.")
+# NaN and infinity pass click's FloatRange; 100,000 days keeps the window's start a valid date.
+@click.option("--days", type=FiniteNumber(0, MAX_DAYS, "of days"), help="Only runs of the last N days.")
+@click.option("--last", "last_n", type=click.IntRange(1, MAX_ROWS), help="Only each task's last N runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
 @database_option
 @click.pass_context

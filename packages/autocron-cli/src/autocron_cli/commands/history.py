@@ -11,6 +11,7 @@ import click
 
 from autocron_cli import output
 from autocron_cli._common import (
+    MAX_ROWS,
     BadInput,
     complete_task_names,
     database_option,
@@ -32,7 +33,12 @@ def _known(store: Any, name: str) -> bool:
 @click.command()
 @click.argument("name", required=False, shell_complete=complete_task_names)
 @click.option(
-    "--limit", "-n", type=click.IntRange(min=1), default=20, show_default=True, help="Newest runs to show."
+    "--limit",
+    "-n",
+    type=click.IntRange(1, MAX_ROWS),
+    default=20,
+    show_default=True,
+    help="Newest runs to show.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from autocron_cli import output
-from autocron_cli._common import complete_task_names
+from autocron_cli._common import MAX_ROWS, complete_task_names
 
 __all__ = ["follow", "logs", "matches", "tail"]
 
@@ -89,7 +89,7 @@ def follow(
 @click.option(
     "--lines",
     "-n",
-    type=click.IntRange(min=0),
+    type=click.IntRange(0, MAX_ROWS),
     default=50,
     show_default=True,
     help="How many of the last lines to show.",

@@ -13,6 +13,7 @@ import click
 
 from autocron_cli import output
 from autocron_cli._common import (
+    MAX_ROWS,
     BadInput,
     Duration,
     FiniteNumber,
@@ -332,7 +333,9 @@ def list_tasks(ctx: click.Context, only_enabled: bool, as_json: bool) -> None:
 
 @click.command()
 @click.argument("name", shell_complete=complete_task_names)
-@click.option("--runs", type=click.IntRange(min=0), default=5, show_default=True, help="Recent runs to show.")
+@click.option(
+    "--runs", type=click.IntRange(0, MAX_ROWS), default=5, show_default=True, help="Recent runs to show."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def show(ctx: click.Context, name: str, runs: int, as_json: bool) -> None:
