@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import datetime as _dt
-import itertools
 import os
 import signal
 import subprocess
@@ -245,21 +244,33 @@ def test_a_killed_node_is_reaped_and_its_run_retried(cluster: Cluster) -> None:
 
     retry = cluster.wait_for("the retry to succeed", retried, 15)
     assert retry["node_id"] != victim and retry["scheduled_for_us"] == victim_row["scheduled_for_us"]
-    end = time.time()
+    # Firing went on across the kill, the reaping and the retry: every tick occurrence
+    # from just before the kill until now gets claimed. Waited for, not assumed: on a
+    # busy machine the newest ones may be claimed a little late, which is no fault.
+    window = (int((killed_wall - 2) * _US), int(time.time() * _US))
+    for i in range(3):
+        task = f"tick-{i}"
+        expected = _occurrences(cluster.anchor_us(task), _US, *window)
+        assert expected, "the window spans the kill, the reaping and the retry"
+
+        def all_claimed(task: str = task, expected: set[int] = expected) -> bool:
+            have = {
+                r["scheduled_for_us"] for r in cluster.runs(task) if r["task"] == task and r["attempt"] == 1
+            }
+            return expected <= have
+
+        cluster.wait_for(f"{task} to keep firing across the failover", all_claimed, 15)
     cluster.stop(*(n for n in nodes if n != victim))
 
+    # The killed node's occurrence ended abandoned and was retried exactly once, by a live node.
+    occurrence = [r for r in cluster.runs("slow") if r["scheduled_for_us"] == victim_row["scheduled_for_us"]]
+    assert sorted((r["attempt"], r["status"]) for r in occurrence) == [(1, "abandoned"), (2, "succeeded")]
     starts = [
         (node, attempt)
-        for what, node, task, _, attempt in cluster.journal()
-        if task == "slow" and what == "start"
+        for what, node, task, when, attempt in cluster.journal()
+        if task == "slow" and what == "start" and when == victim_row["scheduled_for_us"]
     ]
     assert sorted(starts) == sorted([(victim, 1), (retry["node_id"], 2)])
-    for i in range(3):
-        times = sorted(r["scheduled_for_us"] for r in cluster.runs(f"tick-{i}") if r["attempt"] == 1)
-        around = [t for t in times if killed_wall - 2 <= t / _US <= end - 1]
-        assert len(around) >= 8
-        gaps = [b - a for a, b in itertools.pairwise(around)]
-        assert all(g == _US for g in gaps), f"tick-{i} skipped occurrences: {gaps}"
     _assert_ran_once_as_claimed(cluster, "tick-")
 
 
