@@ -15,7 +15,7 @@ from autocron_core import TaskError
 from autocron_dash import Dashboard, live_monitor, show_dashboard, show_task
 from autocron_dash._format import BARS
 
-from .conftest import NOW, RunStatus, define, record, write
+from .conftest import NOW, RunStatus, define, fill_known_history, record, write
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -161,9 +161,51 @@ def test_task_view_as_json(known: Any) -> None:
 
 
 def test_unknown_task_is_an_error(store: Any) -> None:
-    """Asking for a task with neither definition nor history raises TaskError naming it."""
+    """Dashboard.show_task raises TaskError naming a task with neither definition nor history."""
     with pytest.raises(TaskError, match="nope"):
-        show_task("nope", store, console=plain_console()[0])
+        Dashboard(store, plain_console()[0]).show_task("nope")
+
+
+def test_show_task_of_an_unknown_task_says_so_and_returns_false(store: Any) -> None:
+    """show_task() answers an unknown name as the original did: a line saying so, and False."""
+    console, out = plain_console()
+    assert show_task("nope", store, console=console) is False
+    assert out.getvalue().strip() == "No data found for task: nope"
+    fill_known_history(store)
+    assert show_task("flaky", store, console=console, now=NOW) is True
+
+
+def test_original_database_path_keyword(tmp_path: Any) -> None:
+    """show_dashboard/show_task/live_monitor take the original's database_path= (and refresh_rate=)."""
+    pytest.importorskip("autocron_store", reason="a database path needs the SQL store")
+    from autocron_core.registry import open_store
+
+    path = tmp_path / "history.db"
+    store = open_store(str(path))
+    fill_known_history(store)
+    store.close()
+    console, out = plain_console()
+    show_dashboard(database_path=path, console=console, now=NOW)
+    assert row(out.getvalue(), "flaky")
+    assert show_task("flaky", database_path=str(path), console=console, now=NOW) is True
+    assert live_monitor(refresh_rate=0.01, database_path=path, console=console, iterations=2, now=NOW) == 2
+    with pytest.raises(TaskError, match="database_path"):
+        show_dashboard(store, database_path=path)
+
+
+def test_no_source_means_the_scheduler_schedule_made(store: Any) -> None:
+    """show_dashboard() with no source shows the tasks of the scheduler @schedule made in this process."""
+    from autocron_core import get_global_scheduler, reset_global_scheduler
+
+    reset_global_scheduler()
+    try:
+        scheduler = get_global_scheduler()
+        scheduler.add_task("from-decorator", command="true", every="1h")
+        console, out = plain_console()
+        show_dashboard(console=console, now=NOW)
+        assert "from-decorator" in out.getvalue()
+    finally:
+        reset_global_scheduler()
 
 
 def test_history_only_tasks_are_shown(store: Any) -> None:

@@ -13,7 +13,13 @@ if TYPE_CHECKING:
 
     F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["get_global_scheduler", "reset_global_scheduler", "schedule", "start_scheduler"]
+__all__ = [
+    "current_global_scheduler",
+    "get_global_scheduler",
+    "reset_global_scheduler",
+    "schedule",
+    "start_scheduler",
+]
 
 _lock = threading.Lock()
 _scheduler: AutoCron | None = None
@@ -30,6 +36,13 @@ def get_global_scheduler(**options: Any) -> AutoCron:
         if _scheduler is None:
             _scheduler = AutoCron(**options)
         return _scheduler
+
+
+def current_global_scheduler() -> AutoCron | None:
+    """The process-wide scheduler if ``@schedule`` or ``get_global_scheduler`` made
+    one, else ``None`` (never creates it; the original's ``get_global_scheduler``
+    answered this way)."""
+    return _scheduler
 
 
 def reset_global_scheduler() -> None:

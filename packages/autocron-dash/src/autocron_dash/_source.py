@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from autocron_core import Task
@@ -52,7 +53,11 @@ class Source:
 
 
 def as_source(source: Any) -> Source:
-    """Wrap a scheduler, a store, a ``Source`` or ``None`` (the default database).
+    """Wrap a scheduler, a store, a ``Source``, a store URL or database path, or ``None``.
+
+    ``None`` means the scheduler ``@schedule`` made in this process when there is
+    one (the original AutoCron's dashboard showed the runs of the tasks just
+    run), else the default database.
 
     Raises:
         TypeError: ``source`` is neither a scheduler nor a store.
@@ -60,10 +65,18 @@ def as_source(source: Any) -> Source:
     if isinstance(source, Source):
         return source
     if source is None:
+        from autocron_core.decorator import current_global_scheduler
+
+        scheduler = current_global_scheduler()
+        if scheduler is not None:
+            return Source(scheduler.store, scheduler)
         from autocron_core.env import default_store_url
+
+        source = default_store_url()
+    if isinstance(source, (str, os.PathLike)):  # a URL, or a path as the original's database_path=
         from autocron_core.registry import open_store
 
-        return Source(open_store(default_store_url()))
+        return Source(open_store(os.fspath(source)))
     if hasattr(source, "list_tasks") and hasattr(source, "store"):
         return Source(source.store, source)
     if hasattr(source, "history"):

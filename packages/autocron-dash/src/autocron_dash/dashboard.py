@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json as _json
 import logging
+import os
 import threading
 from typing import Any
 
@@ -355,18 +356,35 @@ class Dashboard:
         return drawn
 
 
+def _pick_source(source: Any, database_path: str | os.PathLike[str] | None) -> Any:
+    """``database_path=`` is the original AutoCron's name for a database to read."""
+    if database_path is None:
+        return source
+    if source is not None:
+        raise TaskError("database_path", database_path, "either source= or database_path=, not both")
+    return database_path
+
+
 def show_dashboard(
-    source: Any = None, console: Console | None = None, json: bool = False, **options: Any
+    source: Any = None,
+    console: Console | None = None,
+    json: bool = False,
+    *,
+    database_path: str | os.PathLike[str] | None = None,
+    **options: Any,
 ) -> None:
     """Print the overview of every task once.
 
     Args:
-        source: an ``AutoCron`` scheduler, a ``Store``, or ``None`` for the default database.
+        source: an ``AutoCron`` scheduler, a ``Store``, a store URL or database
+            path, or ``None``: the scheduler ``@schedule`` made in this process,
+            else the default database.
         console: where to print (default: a new ``Console()``).
         json: print the numbers as JSON instead of tables.
+        database_path: the original AutoCron's name for ``source`` as a path.
         **options: ``last_n``, ``days``, ``recent``, ``late_after``, ``now`` (see ``Dashboard``).
     """
-    Dashboard(source, console, **options).show(json=json)
+    Dashboard(_pick_source(source, database_path), console, **options).show(json=json)
 
 
 def show_task(
@@ -375,14 +393,26 @@ def show_task(
     console: Console | None = None,
     json: bool = False,
     limit: int = DEFAULT_RECENT,
+    *,
+    database_path: str | os.PathLike[str] | None = None,
     **options: Any,
-) -> None:
+) -> bool:
     """Print one task's figures, recent runs, output tail and advice.
 
-    Raises:
-        TaskError: no task of that name has a definition or history.
+    Returns:
+        ``True``; ``False`` (after printing "No data found for task: NAME", as the
+        original AutoCron did) when no task of that name has a definition or
+        history. ``Dashboard.show_task`` raises ``TaskError`` instead.
     """
-    Dashboard(source, console, **options).show_task(name, json=json, limit=limit)
+    dashboard = Dashboard(_pick_source(source, database_path), console, **options)
+    try:
+        dashboard.show_task(name, json=json, limit=limit)
+    except TaskError as exc:
+        if exc.field != "name":
+            raise
+        dashboard.console.print(fmt.user_text(f"No data found for task: {name}"))
+        return False
+    return True
 
 
 def live_monitor(
@@ -393,11 +423,19 @@ def live_monitor(
     iterations: int | None = None,
     stop: threading.Event | None = None,
     task: str | None = None,
+    database_path: str | os.PathLike[str] | None = None,
+    refresh_rate: float | None = None,
     **options: Any,
 ) -> int:
     """Redraw the overview every ``refresh`` seconds until Ctrl-C (which exits cleanly).
 
+    ``refresh_rate=`` and ``database_path=`` are the original AutoCron's names
+    for ``refresh`` and ``source``.
+
     Returns:
         How many times it drew.
     """
-    return Dashboard(source, console, **options).live(refresh, iterations=iterations, stop=stop, task=task)
+    if refresh_rate is not None:
+        refresh = refresh_rate
+    dashboard = Dashboard(_pick_source(source, database_path), console, **options)
+    return dashboard.live(refresh, iterations=iterations, stop=stop, task=task)
