@@ -2,6 +2,8 @@
 
 * ``AUTOCRON_HOME`` points at a fresh temporary folder for every test, so no
   test ever reads or writes a real user's ``~/.autocron``.
+* ``crontab_user`` makes a throwaway user whose crontab the real ``crontab``
+  program may change, removed afterwards (needs root and ``useradd``).
 * ``postgres_url`` / ``mysql_url`` give a database URL with a schema (or
   database) of the test's own, dropped afterwards. Without the server they
   skip, saying how to enable them; with ``AUTOCRON_TEST_REQUIRE_SERVICES=1``
@@ -11,6 +13,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,3 +104,19 @@ def mysql_url() -> Iterator[str]:
     yield f"{base}/{database}"
     with pymysql.connect(**connect) as conn:
         conn.cursor().execute(f"DROP DATABASE `{database}`")
+
+
+@pytest.fixture
+def crontab_user() -> Iterator[str]:
+    """A user created for this test only, so the real ``crontab`` never touches a real crontab."""
+    if shutil.which("crontab") is None or shutil.which("useradd") is None:
+        pytest.skip("needs the crontab program and useradd (Debian package cron)")
+    if os.geteuid() != 0:
+        pytest.skip("needs root to create a throwaway user for `crontab -u`")
+    user = f"autocron-test-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user], check=True)
+    try:
+        yield user
+    finally:
+        subprocess.run(["crontab", "-u", user, "-r"], capture_output=True, check=False)
+        subprocess.run(["userdel", user], capture_output=True, check=False)

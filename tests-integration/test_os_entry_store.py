@@ -7,14 +7,10 @@ in cron's bare environment, so the test sees what the cron daemon would run.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,22 +22,6 @@ from autocron_core.registry import OS_ADAPTERS
 from autocron_core.timezones import UTC
 from autocron_os import CronAdapter
 from autocron_os.cron import debian_cron_unescape
-
-
-@pytest.fixture
-def crontab_user() -> Iterator[str]:
-    """A user created for this test only, so the real ``crontab`` never touches a real crontab."""
-    if shutil.which("crontab") is None or shutil.which("useradd") is None:
-        pytest.skip("needs the crontab program and useradd (Debian package cron)")
-    if os.geteuid() != 0:
-        pytest.skip("needs root to create a throwaway user for `crontab -u`")
-    user = f"autocron-test-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user], check=True)
-    try:
-        yield user
-    finally:
-        subprocess.run(["crontab", "-u", user, "-r"], capture_output=True, check=False)
-        subprocess.run(["userdel", user], capture_output=True, check=False)
 
 
 def _adapter(user: str) -> CronAdapter:

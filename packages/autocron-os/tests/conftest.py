@@ -2,29 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
-
-
-@pytest.fixture
-def crontab_user() -> Iterator[str]:
-    """A user created for this test only, so the real ``crontab`` never touches a real crontab."""
-    if shutil.which("crontab") is None or shutil.which("useradd") is None:
-        pytest.skip("needs the crontab program and useradd (Debian package cron)")
-    if os.geteuid() != 0:
-        pytest.skip("needs root to create a throwaway user for `crontab -u`")
-    user = f"autocron-test-{uuid.uuid4().hex[:8]}"
-    subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", user], check=True)
-    try:
-        yield user
-    finally:
-        subprocess.run(["crontab", "-u", user, "-r"], capture_output=True, check=False)
-        subprocess.run(["userdel", user], capture_output=True, check=False)
 
 
 class Recorder:
