@@ -74,6 +74,15 @@ def _unwritable(task: Task) -> str | None:
     return None
 
 
+def _warn_user(message: str) -> None:
+    """One warning for the caller of save_tasks/load_tasks (stacklevel 3: their line)
+    and the same line in the log, for a scheduler running as a daemon."""
+    import warnings
+
+    logger.warning("%s", message)
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
 def _definition(task: Task) -> dict[str, Any]:
     """A task's definition without its state, to tell whether another process changed it."""
     data = task.to_dict()
@@ -747,14 +756,10 @@ class AutoCron(Engine):
             else:
                 skipped.append(f"{task.name!r} ({reason})")
         if skipped:
-            import warnings
-
-            message = (
+            _warn_user(
                 f"save_tasks: {len(skipped)} task(s) cannot be written to a file and were left "
                 f"out of {target}: {', '.join(skipped)}; register them in code at start-up"
             )
-            logger.warning("%s", message)
-            warnings.warn(message, UserWarning, stacklevel=2)
         store = open_store(target)
         try:
             store.write_tasks(tasks)
@@ -792,14 +797,10 @@ class AutoCron(Engine):
                 self.remove_task(name=current.name)
         kept = [task.name for task in tasks if task.name in self._tasks]
         if kept:
-            import warnings
-
-            message = (
+            _warn_user(
                 f"load_tasks: {len(kept)} task(s) in {target} not loaded, since a task of the same "
                 f"name exists (pass replace=True to replace every task): {', '.join(map(repr, kept))}"
             )
-            logger.warning("%s", message)
-            warnings.warn(message, UserWarning, stacklevel=2)
         added = 0
         for task in tasks:
             if task.name not in self._tasks:
