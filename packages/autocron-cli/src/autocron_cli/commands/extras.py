@@ -59,7 +59,9 @@ def dashboard(
         if live:
             autocron_dash.live_monitor(refresh=refresh, source=store, task=task_name, **window)
         elif task_name is not None:
-            autocron_dash.show_task(task_name, source=store, json=as_json, **window)
+            # Dashboard.show_task raises TaskError for an unknown name (exit 2);
+            # the module's show_task only prints, as the original's did.
+            autocron_dash.Dashboard(store, **window).show_task(task_name, json=as_json)
         else:
             autocron_dash.show_dashboard(store, json=as_json, **window)
     except KeyboardInterrupt:
