@@ -280,7 +280,17 @@ def test_after_a_total_outage_one_node_applies_misfire_and_coalesce(
 ) -> None:
     """All nodes down for 10 s: the first one back coalesces one task and misfires the other exactly."""
     defining = AutoCron(timezone="UTC", store=SqlStore(postgres_url, lease=LEASE), log_level=None)
-    defining.add_task("coalesced", command="true", every="1s", coalesce=True, misfire_grace_time=60)
+    # overlap "allow": a run still going on a slow machine must not leave the next
+    # occurrence unclaimed (a node at its instance limit leaves it to others).
+    defining.add_task(
+        "coalesced",
+        command="true",
+        every="1s",
+        coalesce=True,
+        misfire_grace_time=60,
+        overlap_policy="allow",
+        max_instances=20,
+    )
     defining.add_task(
         "each",
         command="true",
