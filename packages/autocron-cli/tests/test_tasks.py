@@ -143,6 +143,15 @@ def test_list_table_and_json(autocron, script: Path) -> None:
     assert {"schedule", "next_run", "last_run", "status", "runs", "failures"} <= set(data[0])
 
 
+def test_list_shows_the_next_run_of_a_task_never_started(autocron) -> None:
+    """A task no scheduler has started yet lists its first fire time, as schedule printed it."""
+    scheduled = autocron("schedule", "--command", "true", "--name", "noon", "--cron", "0 12 * * *")
+    first = next(line for line in scheduled.stdout.splitlines() if "next runs:" in line)
+    first_time = first.split(":", 1)[1].split(",")[0].strip()
+    row = next(line for line in autocron("list").stdout.splitlines() if line.startswith("noon"))
+    assert first_time in row
+
+
 def test_list_empty_says_so_on_stderr(autocron) -> None:
     """An empty list prints a hint on stderr and nothing on stdout."""
     result = autocron("list")

@@ -87,6 +87,15 @@ def _describe_task(task: Any, count: int = 3) -> list[tuple[str, Any]]:
     return rows
 
 
+def _next_run(task: Any) -> Any:
+    """The stored next run; for a task no scheduler has started yet, the first fire
+    time from now, as ``schedule`` and ``show`` print it (not "-")."""
+    if task.next_run is not None:
+        return task.next_run
+    first = upcoming(task, 1)
+    return first[0] if first else None
+
+
 #: ``add_task`` keyword → the ``schedule`` flag that sets it, for error messages.
 _FLAGS = {
     "retries": "--retries",
@@ -317,7 +326,7 @@ def list_tasks(ctx: click.Context, only_enabled: bool, as_json: bool) -> None:
             (
                 t.name,
                 t.schedule.describe(),
-                None if t.paused else fmt_time(t.next_run),
+                None if t.paused else fmt_time(_next_run(t)),
                 fmt_time(t.last_run),
                 task_status(t),
                 t.run_count,
