@@ -77,6 +77,7 @@ def test_import_database_prints_counts_and_fills_the_store(tmp_path: Path, scrip
     assert task["name"] == "backup"
     runs = json.loads(autocron("--store", target, "history", "--json").stdout)
     assert [r["status"] for r in runs] == ["failed", "succeeded"]
+    assert task["status"] == "failed"  # the last imported run's, not "never run"
     assert runs[0]["error"] == "exit code 3"
 
 
@@ -193,3 +194,13 @@ def test_dry_run_in_place_counts_what_the_new_database_would_prune(autocron_home
     real = json.loads(autocron("import", "--json").stdout)
     counts = [{k: item["sources"][0][k] for k in ("runs_imported", "runs_expired")} for item in (dry, real)]
     assert counts[0] == counts[1] == {"runs_imported": 2, "runs_expired": 1}
+
+
+def test_a_task_that_ran_without_history_is_not_listed_as_never_run(tmp_path: Path, script: str) -> None:
+    """A task the original ran (run_count, last_run) but kept no executions of lists as unknown."""
+    source = seed.make_seed_db(tmp_path / "seed.db", [seed.seed_payload("backup", script)], [])
+    target = str(tmp_path / "new.db")
+    assert autocron("--store", target, "import", str(source)).exit_code == 0
+    (task,) = json.loads(autocron("--store", target, "list", "--json").stdout)
+    assert task["runs"] > 0
+    assert task["status"] == "unknown"

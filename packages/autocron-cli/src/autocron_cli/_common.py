@@ -269,10 +269,13 @@ def task_target(task: Task) -> str:
 
 
 def task_status(task: Task) -> str:
-    """``paused``, else the last run's status, else ``never run``."""
+    """``paused``, else the last run's status, else ``never run`` (or ``unknown`` for a
+    task that ran but whose outcome was not kept, as in the original's task files)."""
     if task.paused:
         return "paused"
-    return task.last_status or "never run"
+    if task.last_status:
+        return task.last_status
+    return "unknown" if task.run_count or task.last_run_us is not None else "never run"
 
 
 def upcoming(task: Task, count: int, after: _dt.datetime | None = None) -> list[_dt.datetime]:
