@@ -760,7 +760,8 @@ class Engine:
         if policy.timeout is None:
             run.done = True  # only a timeout timer can race the worker to finish an attempt
         else:
-            if run.cancel == "timed_out" and status is not _TIMED_OUT:  # even a leader that exits 0 on SIGTERM
+            # Timed out even when the leader then exits 0 on SIGTERM.
+            if run.cancel == "timed_out" and status is not _TIMED_OUT:
                 status, error = _TIMED_OUT, f"timed out after {policy.timeout:g}s"
             with self._acct:
                 if run.done:
