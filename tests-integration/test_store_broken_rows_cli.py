@@ -66,3 +66,28 @@ def test_bad_store_url_options_exit_2(tmp_path: Path, query: str) -> None:
     code, out = _run("--store", f"sqlite:///{tmp_path / 'a.db'}?{query}", "list")
     assert code == 2, out
     assert query.split("=", maxsplit=1)[0] in out and "unexpected" not in out.lower()
+
+
+def test_a_scheduler_over_a_broken_row_runs_syncs_and_serves_metrics(db: str) -> None:
+    """show, run, the daemon's store sync and /metrics keep working beside an unreadable row."""
+    import urllib.request
+
+    from autocron_core import AutoCron
+    from autocron_dash import serve_metrics
+
+    assert _run("--store", db, "show", "good")[0] == 0
+    code, out = _run("--store", db, "run", "good")
+    assert code == 0, out
+    scheduler = AutoCron(store=SqlStore(db), log_level=None)
+    try:
+        assert [t.name for t in scheduler.list_tasks()] == ["good"]
+        scheduler.sync_with_store()  # what `autocron start` does every 2 s
+        server = serve_metrics(scheduler, port=0)
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/metrics", timeout=10) as reply:
+                assert reply.status == 200
+                assert 'task="good"' in reply.read().decode()
+        finally:
+            server.close()
+    finally:
+        scheduler.close()
