@@ -33,18 +33,6 @@ __all__ = ["AutoCron"]
 logger = LazyLogger("autocron.scheduler")
 
 
-def _file_url(path: str | os.PathLike[str] | None) -> str:
-    """The task file ``path`` names, ``~`` expanded; ``$AUTOCRON_HOME/tasks.yaml`` when ``None``."""
-    if path is None:
-        from .env import home_dir
-
-        return str(home_dir(create=True) / "tasks.yaml")
-    text = os.path.abspath(os.path.expanduser(os.fspath(path)))
-    if not text.lower().endswith((".yaml", ".yml", ".json")):
-        raise TaskError("path", os.fspath(path), "a file name ending in .yaml, .yml or .json")
-    return text
-
-
 def _seconds_or_none(field: str, value: Any) -> float | None:
     """``value`` as a finite number of seconds, 0 to 100 years, or None (``None`` stays ``None``)."""
     if value is None:
@@ -52,35 +40,6 @@ def _seconds_or_none(field: str, value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TaskError(field, value, "a finite number of seconds, 0 or more, or None")
     return parse_interval(value, field=field, allow_zero=True, error=TaskError)
-
-
-def _unwritable(task: Task) -> str | None:
-    """Why ``task`` cannot be written to a task file, or ``None`` when it can."""
-    import json
-
-    try:
-        json.dumps(task.to_dict(), allow_nan=False)
-    except TaskError as exc:  # a function that cannot be imported back by name
-        qualname = getattr(task.target, "__qualname__", "") or ""
-        if "<lambda>" in qualname:
-            return "a lambda"
-        if "<locals>" in qualname:
-            return "a function defined inside another function"
-        if getattr(task.target, "__module__", None) == "__main__":
-            return "a function in __main__"
-        return exc.expected
-    except (TypeError, ValueError):
-        return "arguments that are not plain data"
-    return None
-
-
-def _warn_user(message: str) -> None:
-    """One warning for the caller of save_tasks/load_tasks (stacklevel 3: their line)
-    and the same line in the log, for a scheduler running as a daemon."""
-    import warnings
-
-    logger.warning("%s", message)
-    warnings.warn(message, UserWarning, stacklevel=3)
 
 
 def _definition(task: Task) -> dict[str, Any]:
@@ -747,25 +706,9 @@ class AutoCron(Engine):
             TaskError: ``path`` does not end in .yaml, .yml or .json.
             StoreError: the file could not be written; the old one is intact.
         """
-        target = _file_url(path)
-        tasks, skipped = [], []
-        for task in self.list_tasks():
-            reason = _unwritable(task)
-            if reason is None:
-                tasks.append(task)
-            else:
-                skipped.append(f"{task.name!r} ({reason})")
-        if skipped:
-            _warn_user(
-                f"save_tasks: {len(skipped)} task(s) cannot be written to a file and were left "
-                f"out of {target}: {', '.join(skipped)}; register them in code at start-up"
-            )
-        store = open_store(target)
-        try:
-            store.write_tasks(tasks)
-        finally:
-            store.close()
-        return target
+        from ._taskfiles import save_tasks
+
+        return save_tasks(self, path)
 
     def load_tasks(self, path: str | os.PathLike[str] | None = None, replace: bool = False) -> int:
         """Add the tasks of a YAML or JSON file; needs autocron-store.
@@ -784,29 +727,9 @@ class AutoCron(Engine):
             TaskError: the file does not exist or has another suffix.
             ConfigError: the file is corrupt or holds tasks that cannot be rebuilt.
         """
-        target = _file_url(path)
-        if not os.path.exists(target):  # a missing file would read as an empty store
-            raise TaskError("path", os.fspath(path) if path is not None else target, "an existing task file")
-        store = open_store(target)
-        try:
-            tasks = store.load_tasks()
-        finally:
-            store.close()
-        if replace:
-            for current in self.list_tasks():
-                self.remove_task(name=current.name)
-        kept = [task.name for task in tasks if task.name in self._tasks]
-        if kept:
-            _warn_user(
-                f"load_tasks: {len(kept)} task(s) in {target} not loaded, since a task of the same "
-                f"name exists (pass replace=True to replace every task): {', '.join(map(repr, kept))}"
-            )
-        added = 0
-        for task in tasks:
-            if task.name not in self._tasks:
-                self.add(task)
-                added += 1
-        return added
+        from ._taskfiles import load_tasks
+
+        return load_tasks(self, path, replace)
 
     @classmethod
     def from_config(cls, source: Any, **overrides: Any) -> AutoCron:
