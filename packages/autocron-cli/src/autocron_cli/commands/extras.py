@@ -10,12 +10,13 @@ from autocron_cli import output
 from autocron_cli._common import (
     MAX_DAYS,
     MAX_ROWS,
+    BadInput,
     CliError,
     Duration,
     FiniteNumber,
     complete_task_names,
     database_option,
-    open_store,
+    open_reader,
 )
 
 __all__ = ["dashboard", "notify_group"]
@@ -54,12 +55,14 @@ def dashboard(
     if live and as_json:
         raise click.UsageError("--live and --json do not go together")
     window: dict[str, Any] = {k: v for k, v in (("days", days), ("last_n", last_n)) if v is not None}
-    store = open_store(ctx)
+    store = open_reader(ctx)
     try:
         if live:
             autocron_dash.live_monitor(refresh=refresh, source=store, task=task_name, **window)
         elif task_name is not None:
-            autocron_dash.show_task(task_name, source=store, json=as_json, **window)
+            if not autocron_dash.show_task(task_name, source=store, json=as_json, **window):
+                # show_task says "No data found" (the original's words); the command fails as bad input.
+                raise BadInput(f"no task named {task_name!r} and no runs recorded for it")
         else:
             autocron_dash.show_dashboard(store, json=as_json, **window)
     except KeyboardInterrupt:
