@@ -13,6 +13,7 @@ import datetime as _dt
 import heapq
 import itertools
 import threading
+import zlib
 from collections import deque
 from functools import partial
 
@@ -21,6 +22,7 @@ from ._lazylog import ERROR, INFO, WARNING, LazyLogger
 from ._options import FAILURE_WANTS_EVENT, SUCCESS_WANTS_EVENT
 from ._pool import WorkerPool
 from ._runctx import run_slot
+from ._writer import StoreWriter
 from .errors import AutoCronError, CommandFailedError, TaskTimeoutError
 from .events import Event, EventKind, Listeners
 from .policy import QUEUE_LIMIT
@@ -80,6 +82,8 @@ _BACKLOG_SCAN = 100_000
 #: recorded ``skipped`` instead of started, so the thread count stays bounded.
 MAX_ABANDONED_PER_TASK = 4
 MAX_ABANDONED = 32
+#: Seconds a cluster node waits before claiming an occurrence another live node owns.
+TAKEOVER_DELAY = 1.0
 #: Longest pause of the loop after a turn that failed as a whole (doubling from 0.1 s).
 _FAULT_PAUSE = 30.0
 
@@ -149,7 +153,8 @@ class Run:
 
     def __call__(self) -> None:
         engine = self.engine
-        if not engine._claim(self):
+        # A run of a batch claimed as a whole (BatchStore) comes with its record.
+        if self.record is None and not engine._claim(self):
             return
         task = self.task
         if task.policy.timeout is not None:  # a timeout gives the thread up: know which
@@ -196,6 +201,18 @@ class Engine:
         self._clock = clock
         self._log = logger.get()  # the real logger: its use on every run skips the proxy
         self._store = store
+        # Group commit: claims of a dispatch batch in one transaction, finishes
+        # through one writer thread (a persistent BatchStore only; the memory
+        # store keeps its per-run path, which costs less than a hand-over).
+        self._writer: StoreWriter | None = None
+        if store.persistent:
+            from .protocols import BatchStore
+
+            if isinstance(store, BatchStore):
+                self._writer = StoreWriter(store)
+        #: Live nodes of a cluster, sorted (set by the cluster agent): each node
+        #: starts at once only the occurrences it owns (see ``_owns``).
+        self._peers: tuple[str, ...] | None = None
         self._node_id = node_id
         self._notifications = notifications
         # Hot paths enter the RLock itself: entering the Condition costs a
@@ -339,7 +356,10 @@ class Engine:
             handled += count
             if batch:
                 try:
-                    self._pool.submit_many(batch)  # a Run is a job: calling it runs it
+                    if self._writer is not None:  # one claim transaction for the batch, on a worker
+                        self._pool.submit(partial(self._claim_batch, batch))
+                    else:
+                        self._pool.submit_many(batch)  # a Run is a job: calling it runs it
                 except RuntimeError:  # the pool closed under us (stop()): these runs never start
                     for run in batch:
                         self._release(run)
@@ -463,7 +483,26 @@ class Engine:
                 f"{task.running} instance(s) still running (overlap_policy={policy.overlap_policy})",
             )
             return
+        if self._peers is not None and not self._owns(task.name, scheduled):
+            # Another live node owns this occurrence: claim it only if that node has
+            # not after TAKEOVER_DELAY (it died, or is at its instance limit).
+            self._push(now_us + int(TAKEOVER_DELAY * _US), _Retry(task, scheduled, 1, None))
+            return
         self._start(task, scheduled, 1, None)
+
+    def set_peers(self, nodes: list[str] | None) -> None:
+        """The live nodes of the cluster (``None`` or one node: this one claims everything)."""
+        peers = tuple(sorted(set(nodes or ()) | {self._node_id}))
+        self._peers = peers if len(peers) > 1 else None
+
+    def _owns(self, name: str, scheduled_us: int) -> bool:
+        """Whether this node owns an occurrence: a hash of task and time over the live nodes,
+        the same on every node that sees the same nodes."""
+        peers = self._peers
+        if peers is None:
+            return True
+        spot = zlib.crc32(scheduled_us.to_bytes(8, "little", signed=True), zlib.crc32(name.encode()))
+        return peers[spot % len(peers)] == self._node_id
 
     def _latest_due(self, task: Task, first_us: int, now_us: int) -> tuple[int, int]:
         """The last occurrence at or before ``now_us`` from ``first_us`` on, and how many
@@ -594,6 +633,61 @@ class Engine:
             )
             self._listeners.emit(_event(fields))
         return True
+
+    def _claim_batch(self, batch: list[Run]) -> None:
+        """Claim a dispatch batch in one store transaction, then start the runs it won.
+
+        Runs on a worker: the loop thread never waits on the store. Every claim
+        is committed before any run of the batch starts.
+        """
+        node = self._node_id
+        now = self._clock.now()
+        records: list[RunRecord] = []
+        for run in batch:
+            record = _record(
+                (run.task_name, self._scheduled_dt(run.scheduled_us), run.attempt, _RUNNING, now, None,
+                 None, node, None)
+            )  # fmt: skip
+            run.record = record
+            records.append(record)
+        try:
+            won = self._store.claim_runs(records)  # type: ignore[attr-defined]
+        except Exception as exc:
+            logger.exception("could not claim %d occurrence(s) of this batch", len(batch))
+            for run in batch:
+                self._finish(run, RunStatus.FAILED, f"store: {exc}", None, claimed=False)
+            return
+        started: list[Run] = []
+        listened = _STARTED_EVENT in self._listened
+        if len(won) != len(batch):
+            raise TypeError(f"claim_runs returned {len(won)} answers for {len(batch)} records")
+        for run, record, claimed in zip(batch, records, won, strict=True):
+            if not claimed:
+                logger.debug("task %r: occurrence %s attempt %d claimed elsewhere",
+                             run.task_name, run.scheduled_iso, run.attempt)  # fmt: skip
+                self._release(run)
+                continue
+            started.append(run)
+            if listened:
+                self._listeners.emit(
+                    _event((EventKind.STARTED, run.task_name, now, run.task, record, record.scheduled_for,
+                            run.attempt, None, None, False))
+                )  # fmt: skip
+        if started:
+            try:
+                self._pool.submit_many(started)
+            except RuntimeError:  # the pool closed under us (stop()): these runs never start
+                for run in started:
+                    self._finish(run, RunStatus.FAILED, "scheduler stopped before the run started", None)
+
+    def flush_writes(self, timeout: float | None = 30.0) -> bool:
+        """Wait until finished runs handed to the store writer are written (nothing without one)."""
+        return True if self._writer is None else self._writer.flush(timeout)
+
+    def _stop_writer(self) -> None:
+        """Write what the store writer holds and end its thread (stop())."""
+        if self._writer is not None and not self._writer.stop():
+            logger.error("some finished runs could not be written in time; they will show as abandoned")
 
     def _start_async(self, run: Run) -> None:
         def begin() -> None:
@@ -760,7 +854,7 @@ class Engine:
         if policy.timeout is None:
             run.done = True  # only a timeout timer can race the worker to finish an attempt
         else:
-            if run.cancel == "timed_out" and status is not _TIMED_OUT:  # even a leader that exits 0 on SIGTERM
+            if run.cancel == "timed_out" and status is not _TIMED_OUT:  # even if it exits 0 on SIGTERM
                 status, error = _TIMED_OUT, f"timed out after {policy.timeout:g}s"
             with self._acct:
                 if run.done:
@@ -783,7 +877,10 @@ class Engine:
         else:  # built directly: NamedTuple._replace costs several times more
             record = _record((claim.task, claim.scheduled_for, claim.attempt, status,
                               claim.started_at, finished_at, error, claim.node_id, output))  # fmt: skip
-        if claimed:
+        writer = self._writer
+        if writer is not None:  # group commit: the record and the task's state go together, later
+            writer.put(record if claimed else None, task if task.kind != "func" else None)
+        elif claimed:
             try:
                 self._store.finish_run(record)
             except Exception:
@@ -847,7 +944,7 @@ class Engine:
             self._log.info(
                 "task %r: attempt %d succeeded in %.3fs", task.name, run.attempt, record.duration or 0
             )
-        if self._store.persistent:
+        if self._store.persistent and writer is None:
             try:
                 self._store.save_state(task)
             except Exception:
