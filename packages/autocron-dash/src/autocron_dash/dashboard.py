@@ -24,6 +24,7 @@ from rich.text import Text
 from autocron_core import RunRecord, TaskError
 
 from . import _format as fmt
+from ._plaintable import plain_or_rich
 from .analytics import DEFAULT_LATE_AFTER, DEFAULT_RECENT, Overall, TaskAnalytics, TaskSummary
 from .recommendations import Recommendation, recommend
 
@@ -168,7 +169,8 @@ class Dashboard:
         """The overview: the task table, the totals and the recommendations."""
         summaries = self.analytics.summaries()
         parts: list[RenderableType] = [
-            self.overview_table(summaries),
+            # Unstyled output (a pipe, a file) skips rich's cell-by-cell layout: _plaintable says why.
+            plain_or_rich(self.overview_table(summaries), self.console),
             self.overall_text(self.analytics.overall(summaries)),
         ]
         recs = self._recommend(summaries)
