@@ -94,3 +94,24 @@ def test_colour_consoles_keep_rich_layout() -> None:
     table.add_row(Text("failing", style="red"))
     console = Console(file=io.StringIO(), width=80, force_terminal=True, color_system="standard")
     assert plain_or_rich(table, console) is table
+
+
+def test_piped_json_is_what_rich_printed() -> None:
+    """`dashboard --json` into a pipe prints the same text as rich's console.out did."""
+    import datetime as _dt
+    import json
+
+    from autocron_core import MemoryStore, RunRecord, RunStatus
+    from autocron_dash import Dashboard
+
+    store = MemoryStore()
+    moment = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
+    store.claim_run(
+        RunRecord("jöb \\u202e", moment, 1, RunStatus.FAILED, moment, moment, "e\\tx\\n", "n", None)
+    )
+    direct = Console(file=io.StringIO(), width=80)
+    Dashboard(store, direct, now=moment).show(json=True)
+    through_rich = Console(file=io.StringIO(), width=80)
+    text = json.dumps(Dashboard(store, through_rich, now=moment).analytics.to_dict(), indent=2, default=str)
+    through_rich.out(text, highlight=False)
+    assert direct.file.getvalue() == through_rich.file.getvalue()  # type: ignore[attr-defined]
