@@ -98,13 +98,18 @@ def open_reader(url: str) -> SqliteReader | None:
     if parsed is None:
         return None
     path, options = parsed
-    try:
-        from autocron_core.config import check_store_option
+    checked: dict[str, Any] = {}
+    if options:  # autocron_core.config is imported only for a URL with options: ~10 ms of `autocron list`
+        try:
+            from autocron_core.config import check_store_option
 
-        checked = {key: check_store_option(key, value) for key, value in options.items()}
+            checked = {key: check_store_option(key, value) for key, value in options.items()}
+        except (AutoCronError, TypeError, ValueError):
+            return None  # SqlStore names the bad option
+    try:
         busy_timeout = int(checked.get("busy_timeout", _DEFAULT_BUSY_TIMEOUT))
-    except (AutoCronError, TypeError, ValueError):
-        return None  # SqlStore names the bad option
+    except (TypeError, ValueError):
+        return None
     path = os.path.abspath(os.path.expanduser(path))
     try:
         with open(path, "rb") as handle:
