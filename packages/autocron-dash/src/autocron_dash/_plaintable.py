@@ -69,7 +69,8 @@ def _simple(table: Table) -> bool:
 def _plain(console: Console, cell: Any) -> str | None:
     """A cell's text as rich would print it unstyled, or ``None`` when that is not a plain line."""
     if isinstance(cell, str):
-        cell = console.render_str(cell)
+        # Highlighting only adds styles, which this console does not print (it was 30 % of the layout).
+        cell = console.render_str(cell, highlight=False)
     if not isinstance(cell, Text) or cell.justify is not None or cell.overflow is not None:
         return None
     text = cell.plain
