@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 fmt(item["apscheduler_runs_per_s"]),
                 fmt(item["ratio"]),
                 fmt(item["autocron_recorded"]),
-            ]  # fmt: skip
+            ]
         )
     print_table(
         f"Persisted dispatch of {args.n:,} one-shot tasks due at once (medians of {reps})",
