@@ -335,3 +335,17 @@ def test_next_fire_consults_the_zone_a_few_times_not_per_candidate(expr: str) ->
     answers = ten_fires()
     assert zone.calls <= 10 * 6, zone.calls  # before issue 16: 7,286 for `* * * * *`
     assert answers == [reference_next_after(cron, m) for m in [start, *answers[:-1]]]
+
+
+def test_a_seven_hour_fall_back_repeats_every_hour_for_a_wildcard_job() -> None:
+    """At Vostok's 7-hour fall-back (1994-01-31, 24:00 +07 became 17:00) an hourly job reruns each hour."""
+    cron = Cron("0 * * * *", "Antarctica/Vostok")
+    moment: dt.datetime | None = dt.datetime(1994, 1, 31, 16, 0, tzinfo=UTC)  # 23:00 +07
+    fires = []
+    for _ in range(3):
+        assert moment is not None
+        moment = cron.next_after(moment)
+        assert moment is not None
+        fires.append((moment.hour, moment.utcoffset()))
+    # The search before issue 16 looked only 3 hours back and went on at 21:00 +00.
+    assert fires == [(17, dt.timedelta(0)), (18, dt.timedelta(0)), (19, dt.timedelta(0))]
