@@ -677,8 +677,20 @@ class Engine:
             try:
                 self._pool.submit_many(started)
             except RuntimeError:  # the pool closed under us (stop()): these runs never start
+                writer = self._writer
                 for run in started:
-                    self._finish(run, RunStatus.FAILED, "scheduler stopped before the run started", None)
+                    # Claimed but never started: recorded as a crash would leave it, no event.
+                    claim = run.record
+                    if writer is not None and claim is not None:
+                        writer.put(
+                            claim.finished(
+                                RunStatus.ABANDONED,
+                                self._clock.now(),
+                                error="the scheduler stopped before it started",
+                            ),
+                            None,
+                        )
+                    self._release(run)
 
     def flush_writes(self, timeout: float | None = 30.0) -> bool:
         """Wait until finished runs handed to the store writer are written (nothing without one)."""
