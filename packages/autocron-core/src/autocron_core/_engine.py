@@ -891,7 +891,9 @@ class Engine:
                               claim.started_at, finished_at, error, claim.node_id, output))  # fmt: skip
         writer = self._writer
         if writer is not None:  # group commit: the record and the task's state go together, later
-            writer.put(record if claimed else None, task if task.kind != "func" else None)
+            stored = task.kind != "func"  # function tasks live in code: no state row to update
+            if claimed or stored:
+                writer.put(record if claimed else None, task if stored else None)
         elif claimed:
             try:
                 self._store.finish_run(record)
