@@ -46,8 +46,9 @@ def _offset(tz: _dt.tzinfo, instant: _dt.datetime) -> _dt.timedelta:
 
 
 def _build(tz: _dt.tzinfo, year: int) -> _Table:
-    start = _dt.datetime(year, 1, 1)
-    stop = _dt.datetime(year + 1, 1, 1) if year < 9999 else _dt.datetime(9999, 12, 31, 23, 59, 59)
+    # A day inside datetime's range at both ends, so local time never leaves it.
+    start = _dt.datetime(year, 1, 1) if year > 1 else _dt.datetime(1, 1, 2)
+    stop = _dt.datetime(year + 1, 1, 1) if year < 9999 else _dt.datetime(9999, 12, 30)
     changes: list[_dt.datetime] = []
     before = _offset(tz, start)
     offsets = [before]
