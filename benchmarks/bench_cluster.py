@@ -123,15 +123,19 @@ def _cluster_run(pg_url: str, tasks: int, duration: float) -> dict[str, Any]:
     samples = [(s, (b - s) / 1000) for s, b, *_ in rows if b is not None]
     late = _window(samples, started + 3, started + duration - 1)
     nodes = {row[2] for row in rows}
-    # Exactly once, from the run records: in the steady window every task has a
-    # record for every second (none lost), and no occurrence needed a second
-    # attempt or was recorded twice (none doubled; the key forbids the latter).
+    # Exactly once, from the run records: in the steady window each task (every
+    # 1 s from its own anchor) has a record for every second between its first and
+    # last there (none lost), and no occurrence needed a second attempt or was
+    # recorded twice (none doubled; the key forbids the latter).
     lo, hi = (started + 3) * _US, (started + duration - 1) * _US
     steady = [row for row in rows if lo <= row[0] <= hi]
-    seconds = {row[0] for row in steady}
     keys = collections.Counter((row[3], row[0]) for row in steady)
+    per_task: dict[str, list[int]] = collections.defaultdict(list)
+    for task, when in keys:
+        per_task[task].append(when)
+    expected = sum((max(w) - min(w) + _US // 2) // _US + 1 for w in per_task.values())
     return {
-        "lost": len(seconds) * tasks - len(keys),
+        "lost": expected - len(keys) + (tasks - len(per_task)) * int(duration - 4),
         "doubled": sum(n - 1 for n in keys.values()) + sum(1 for row in steady if row[4] > 1),
         "per_s": len(late) / max(1e-9, duration - 4),
         "p50": percentile(late, 50),

@@ -74,6 +74,8 @@ KILL_GRACE = 5.0
 #: loop thread holds the engine lock (a few ms at 5 µs an entry).
 _BATCH = 64
 _MAX_BATCH = 512
+#: Runs claimed in one store transaction at most (a BatchStore's group commit).
+_MAX_CLAIMS = 2000
 #: Missed occurrences looked at when coalescing a cron backlog before giving up counting.
 _BACKLOG_SCAN = 100_000
 #: Threads of timed-out sync function attempts that still run (Python cannot stop a
@@ -213,6 +215,12 @@ class Engine:
         #: Live nodes of a cluster, sorted (set by the cluster agent): each node
         #: starts at once only the occurrences it owns (see ``_owns``).
         self._peers: tuple[str, ...] | None = None
+        # Runs waiting for their claim (BatchStore): one claimer at a time takes all
+        # of them in one transaction, so occurrences due a few ms apart (tasks whose
+        # anchors differ) share a commit too, not only those of one instant.
+        self._claim_lock = threading.Lock()
+        self._claim_queue: list[Run] = []
+        self._claimer_active = False
         self._node_id = node_id
         self._notifications = notifications
         # Hot paths enter the RLock itself: entering the Condition costs a
@@ -354,12 +362,11 @@ class Engine:
                     self._batch = None
             size = min(size * 2, _MAX_BATCH)
             handled += count
-            if batch:
+            if batch and self._writer is not None:  # claimed in groups, on a worker
+                self._queue_claims(batch)
+            elif batch:
                 try:
-                    if self._writer is not None:  # one claim transaction for the batch, on a worker
-                        self._pool.submit(partial(self._claim_batch, batch))
-                    else:
-                        self._pool.submit_many(batch)  # a Run is a job: calling it runs it
+                    self._pool.submit_many(batch)  # a Run is a job: calling it runs it
                 except RuntimeError:  # the pool closed under us (stop()): these runs never start
                     for run in batch:
                         self._release(run)
@@ -634,6 +641,42 @@ class Engine:
             self._listeners.emit(_event(fields))
         return True
 
+    def _queue_claims(self, batch: list[Run]) -> None:
+        """Queue runs for the claimer; start one on a worker unless one is at work."""
+        with self._claim_lock:
+            self._claim_queue.extend(batch)
+            if self._claimer_active:
+                return
+            self._claimer_active = True
+        try:
+            self._pool.submit(self._claim_queued)
+        except RuntimeError:  # the pool closed under us (stop()): these runs never start
+            self._drop_claim_queue()
+
+    def _claim_queued(self) -> None:
+        """The claimer: claim what is queued, in groups of at most _MAX_CLAIMS, until none is."""
+        while True:
+            with self._claim_lock:
+                batch = self._claim_queue[:_MAX_CLAIMS]
+                del self._claim_queue[:_MAX_CLAIMS]
+                if not batch:
+                    self._claimer_active = False
+                    return
+            try:
+                self._claim_batch(batch)
+            except BaseException:
+                with self._claim_lock:
+                    self._claimer_active = False
+                raise
+
+    def _drop_claim_queue(self) -> None:
+        """Release the runs still waiting for a claim (stop()): they never start."""
+        with self._claim_lock:
+            runs, self._claim_queue = self._claim_queue, []
+            self._claimer_active = False
+        for run in runs:
+            self._release(run)
+
     def _claim_batch(self, batch: list[Run]) -> None:
         """Claim a dispatch batch in one store transaction, then start the runs it won.
 
@@ -697,7 +740,8 @@ class Engine:
         return True if self._writer is None else self._writer.flush(timeout)
 
     def _stop_writer(self) -> None:
-        """Write what the store writer holds and end its thread (stop())."""
+        """Drop unclaimed runs, write what the store writer holds and end its thread (stop())."""
+        self._drop_claim_queue()
         if self._writer is not None and not self._writer.stop():
             logger.error("some finished runs could not be written in time; they will show as abandoned")
 
