@@ -17,6 +17,7 @@ Scenarios (see README.md for the method of each):
 * ``add_interval``: µs per task and RSS bytes per task adding 100,000 interval tasks.
 * ``add_cron``: µs per task adding 10,000 cron tasks (20 distinct expressions cycled).
 * ``import``: import time above a bare interpreter.
+* ``next_fire``: µs per cron next-fire computation, ``CRON_EXPRESSIONS`` in UTC and Europe/London.
 
 No timing is ever asserted: the script reports, people judge.
 """
@@ -379,11 +380,91 @@ def worker_add(lib: str, params: dict[str, Any]) -> dict[str, Any]:
     return {"us_per_task": elapsed / n * 1e6, "rss_bytes_per_task": (rss1 - rss0) / n, "seconds": elapsed}
 
 
+#: Zones of the ``next_fire`` scenario: one without DST, one with it.
+NEXT_FIRE_ZONES = ("UTC", "Europe/London")
+
+
+def _next_fire_starts(n: int) -> list[_dt.datetime]:
+    """``n`` instants spread over 2026 (so some fall near London's DST changes), the same in every process.
+
+    Each has a fractional second, so APScheduler's "at or after" and
+    autocron's "strictly after" ask the same question.
+    """
+    import random
+
+    rng = random.Random(16)
+    year = 365 * 86400
+    return [_aware(1767225600 + rng.randrange(year) + rng.randrange(1, 1_000_000) / 1e6) for _ in range(n)]
+
+
+def worker_next_fire(lib: str, params: dict[str, Any]) -> dict[str, Any]:
+    """µs per next-fire computation for each of ``CRON_EXPRESSIONS`` in one zone.
+
+    Per expression: ``starts`` chains of ``chain`` calls, as a scheduler asks
+    them: the first from a start instant, each next one from the previous
+    answer (autocron ``Cron.next_after(previous)``, APScheduler
+    ``CronTrigger.get_next_fire_time(previous, previous)``). Each call is timed
+    on its own with ``perf_counter_ns``; the expression's figure is the median
+    of its calls. One untimed chain per expression first warms both libraries.
+    """
+    zone, n_starts, chain = str(params["zone"]), int(params["starts"]), int(params["chain"])
+    starts = _next_fire_starts(n_starts)
+    clock = time.perf_counter_ns
+    per_expr: dict[str, float] = {}
+    if lib == AC:
+        from autocron_core import Cron
+
+        def one_chain(expr: str, start: _dt.datetime, timed: list[int]) -> None:
+            cron = Cron(expr, zone)
+            # Forget the answer of the previous chain: a start inside its span would
+            # be answered from the memo, and the search is what is measured here.
+            cron._memo = None
+            moment: _dt.datetime | None = start
+            for _ in range(chain):
+                t0 = clock()
+                moment = cron.next_after(moment)
+                timed.append(clock() - t0)
+    else:
+        from zoneinfo import ZoneInfo
+
+        from apscheduler.triggers.cron import CronTrigger
+
+        tz = UTC if zone == "UTC" else ZoneInfo(zone)
+        triggers = {expr: CronTrigger.from_crontab(expr, timezone=tz) for expr in CRON_EXPRESSIONS}
+
+        def one_chain(expr: str, start: _dt.datetime, timed: list[int]) -> None:
+            trigger = triggers[expr]
+            t0 = clock()
+            previous = trigger.get_next_fire_time(None, start)
+            timed.append(clock() - t0)
+            for _ in range(chain - 1):
+                t0 = clock()
+                previous = trigger.get_next_fire_time(previous, previous)
+                timed.append(clock() - t0)
+
+    for expr in CRON_EXPRESSIONS:
+        one_chain(expr, starts[0], [])
+    for expr in CRON_EXPRESSIONS:
+        timed: list[int] = []
+        for start in starts:
+            one_chain(expr, start, timed)
+        per_expr[expr] = median(timed) / 1000  # type: ignore[operator]
+    values = list(per_expr.values())
+    return {
+        "median_us": median(values),
+        "p90_us": percentile(values, 90),
+        "max_us": max(values),
+        "per_expression_us": per_expr,
+        "calls": n_starts * chain * len(CRON_EXPRESSIONS),
+    }
+
+
 WORKERS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
     "lag": worker_lag,
     "dispatch": worker_dispatch,
     "idle": worker_idle,
     "add": worker_add,
+    "next_fire": worker_next_fire,
 }
 
 
@@ -428,6 +509,8 @@ def settings(quick: bool) -> dict[str, Any]:
             "interval_n": 100_000,
             "cron_n": 10_000,
             "import_rounds": 7,
+            "next_fire_starts": 20,
+            "next_fire_chain": 5,
         }
     return {
         "reps": 3,
@@ -439,6 +522,8 @@ def settings(quick: bool) -> dict[str, Any]:
         "interval_n": 100_000,
         "cron_n": 10_000,
         "import_rounds": 21,
+        "next_fire_starts": 60,
+        "next_fire_chain": 5,
     }
 
 
@@ -471,6 +556,12 @@ def run_scenarios(cfg: dict[str, Any], only: set[str] | None) -> dict[str, Any]:
     if want("add_cron"):
         params = {"n": cfg["cron_n"], "kind": "cron"}
         results["add_cron"] = repeat(reps, (AC, APS), lambda lib, _r: _isolated("add", lib, params))
+    if want("next_fire"):
+        for zone in NEXT_FIRE_ZONES:
+            params = {"zone": zone, "starts": cfg["next_fire_starts"], "chain": cfg["next_fire_chain"]}
+            results[f"next_fire_{zone}"] = repeat(
+                reps, (AC, APS), lambda lib, _r, p=params: _isolated("next_fire", lib, p)
+            )
     if want("import"):
         progress("  import times")
         results["import"] = measure_imports(cfg["import_rounds"])
@@ -538,6 +629,10 @@ def summarize(results: dict[str, Any]) -> list[dict[str, Any]]:
     add("add 100,000 interval tasks", "add_interval", "us_per_task", "µs/task", "<= 0.15", at_most(0.15))
     add("add 10,000 cron tasks", "add_cron", "us_per_task", "µs/task", "<= 0.5", at_most(0.5))
     add("memory per cron task (RSS)", "add_cron", "rss_bytes_per_task", "B")
+    for zone in NEXT_FIRE_ZONES:
+        key = f"next_fire_{zone}"
+        add(f"cron next fire, median expression, {zone}", key, "median_us", "µs/call", "<= 0.5", at_most(0.5))
+        add(f"cron next fire, p90 expression, {zone}", key, "p90_us", "µs/call", "<= 0.5", at_most(0.5))
     imp = results.get("import")
     if imp is not None:
         above = {lib: median(imp["above_bare_ms"][lib]) for lib in LIBS}
@@ -564,6 +659,29 @@ def summarize(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def print_next_fire_detail(results: dict[str, Any]) -> None:
+    """Per expression and zone: the median over repetitions of each library's µs per call."""
+    rows = []
+    for zone in NEXT_FIRE_ZONES:
+        res = results.get(f"next_fire_{zone}")
+        if res is None:
+            continue
+        for expr in CRON_EXPRESSIONS:
+            meds = {
+                lib: median(
+                    r.get("per_expression_us", {}).get(expr) for r in res.get(lib, []) if "error" not in r
+                )
+                for lib in (AC, APS)
+            }
+            rows.append([expr, zone, fmt(meds[AC]), fmt(meds[APS]), fmt(ratio(meds[AC], meds[APS]))])
+    if rows:
+        print_table(
+            "cron next fire per expression (µs per call, median over repetitions)",
+            ["expression", "zone", "autocron", "APScheduler", "ratio"],
+            rows,
+        )
+
+
 def print_summary(rows: list[dict[str, Any]], results: dict[str, Any], cfg: dict[str, Any]) -> None:
     """The medians table, then any failed or suspicious repetitions."""
     table = []
@@ -587,6 +705,7 @@ def print_summary(rows: list[dict[str, Any]], results: dict[str, Any], cfg: dict
         ["figure", "unit", "autocron", "APScheduler", "schedule", "ratio", "target", "met"],
         table,
     )
+    print_next_fire_detail(results)
     notes = []
     for scenario, res in results.items():
         if scenario == "import":
@@ -609,7 +728,9 @@ def print_summary(rows: list[dict[str, Any]], results: dict[str, Any], cfg: dict
 def main(argv: list[str] | None = None) -> int:
     """Run the scenarios (or, with ``--worker``, one measurement in this process)."""
     parser = make_parser(__doc__.splitlines()[0] if __doc__ else "bench_core")
-    parser.add_argument("--only", help="comma-separated: lag,dispatch,idle,add_interval,add_cron,import")
+    parser.add_argument(
+        "--only", help="comma-separated: lag,dispatch,idle,add_interval,add_cron,import,next_fire"
+    )
     parser.add_argument("--reps", type=int, help="override the number of repetitions")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--lib", help=argparse.SUPPRESS)

@@ -7,7 +7,11 @@ freshly opened store as the CLI does it:
 
 * ``dashboard``: open the store, render the overview into a console;
 * ``stats --json``: open the store, print the same numbers as JSON;
-* ``store.stats()``: the aggregate query alone (SQL);
+* ``dashboard (reader)`` and ``stats --json (reader)``: the same through the
+  read-only ``sqlite3`` reader the CLI uses on SQLite (issue 16), opened
+  fresh each time like the store;
+* ``store.stats()``: the aggregate query alone (SQL), and ``reader.stats()``
+  the same through the reader;
 * ``python stats``: the peer: the same aggregates computed in Python from the
   rows (what a store without SQL aggregates costs), for the ratio.
 
@@ -154,20 +158,39 @@ def measure(path: str, repeats: int) -> dict[str, list[float]]:
         finally:
             store.close()
 
+    def reader_view(json: bool) -> None:
+        from autocron_store._reads import open_reader
+
+        reader = open_reader(f"sqlite:///{path}")
+        if reader is None:
+            raise SystemExit(f"the reader cannot read {path}")
+        try:
+            Dashboard(reader, Console(file=io.StringIO(), width=140)).show(json=json)
+        finally:
+            reader.close()
+
+    from autocron_store._reads import open_reader
+
     store = open_store(path)
+    reader = open_reader(f"sqlite:///{path}")
     try:
         names = [t.name for t in store.load_tasks()]
         results = {
             "dashboard (static)": _timed(dashboard, repeats),
+            "dashboard (reader)": _timed(lambda: reader_view(False), repeats),
             "stats --json": _timed(stats_json, repeats),
+            "stats --json (reader)": _timed(lambda: reader_view(True), repeats),
             "analytics only": _timed(lambda: TaskAnalytics(store).summaries(), repeats),
             "store.stats() (SQL)": _timed(store.stats, repeats),
+            "reader.stats()": _timed(reader.stats, repeats) if reader is not None else [float("nan")],
             "python stats (peer)": _timed(
                 lambda: [task_stats(n, store.history(n, 10**6)) for n in names], max(1, repeats // 2)
             ),
         }
     finally:
         store.close()
+        if reader is not None:
+            reader.close()
     return results
 
 
@@ -192,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'operation':<24}{'median ms':>12}{'min ms':>10}{'vs peer':>10}  budget")
     over = False
     for name, times in results.items():
-        budgeted = name in ("dashboard (static)", "stats --json")
+        budgeted = name.startswith(("dashboard", "stats --json"))
         verdict = ""
         if budgeted:
             ok = medians[name] < BUDGET_MS

@@ -32,6 +32,7 @@ __all__ = [
     "database_option",
     "exit_code_for",
     "fmt_time",
+    "open_reader",
     "open_scheduler",
     "open_store",
     "store_url",
@@ -109,6 +110,29 @@ def open_store(ctx: click.Context, override: str | None = None) -> Any:
     return _open(store_url(ctx, override))
 
 
+def open_reader(ctx: click.Context, override: str | None = None) -> Any:
+    """The store for a command that only reads (``list``, ``history``, ``stats``, ``dashboard``).
+
+    An SQLite file at the current schema is read through autocron-store's
+    read-only ``sqlite3`` reader, which gives the same answers without
+    importing SQLAlchemy (most of such a command's time: docs/cli.md, "Start-up
+    time"). Anything else (other databases, files to create or migrate, task
+    files) is opened as ``open_store`` opens it.
+    """
+    url = store_url(ctx, override)
+    try:
+        from autocron_store._reads import open_reader as _reader
+    except ImportError:  # autocron-store not installed: the registry says what to install
+        reader = None
+    else:
+        reader = _reader(url)
+    if reader is not None:
+        return reader
+    from autocron_core.registry import open_store as _open
+
+    return _open(url)
+
+
 @contextmanager
 def open_scheduler(ctx: click.Context, override: str | None = None, **options: Any) -> Iterator[AutoCron]:
     """A not-started ``AutoCron`` over the store, closed (store released) afterwards.
@@ -162,7 +186,7 @@ def complete_task_names(ctx: click.Context, _param: click.Parameter, incomplete:
     from click.shell_completion import CompletionItem
 
     try:
-        store = open_store(ctx)
+        store = open_reader(ctx)
         try:
             names = [task.name for task in store.load_tasks()]
         finally:

@@ -3,8 +3,9 @@
 Only schedulers on a ``ClusterStore`` (PostgreSQL) run it. Every
 ``lease_seconds / 3`` it heartbeats (renewing the leases of this node's running
 claims), reaps claims whose node died (a live node marks them ``abandoned``
-and retries them if the task has retries left), and picks up task definitions
-that other nodes or the CLI added, changed or removed.
+and retries them if the task has retries left), tells the engine which nodes
+are alive (they split the occurrences between them), and picks up task
+definitions that other nodes or the CLI added, changed or removed.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class ClusterAgent:
         """Register the node and begin heartbeating."""
         self._started = True
         self.store.register_node(self._scheduler.node_id)
+        try:
+            self.refresh_peers()
+        except Exception:
+            logger.warning("could not list the live nodes; claiming every occurrence for now", exc_info=True)
         self._stop.clear()
         watch = getattr(self.store, "watch", None)  # optional: PostgreSQL LISTEN/NOTIFY
         if callable(watch):
@@ -64,6 +69,7 @@ class ClusterAgent:
             self._unwatch = None
         if self._thread is not None:
             self._thread.join(10)
+        self._scheduler.set_peers(None)
         try:
             self.store.unregister_node(self._scheduler.node_id)
         except Exception:
@@ -86,9 +92,16 @@ class ClusterAgent:
             if noticed or now >= next_sync:
                 next_sync = now + SYNC_INTERVAL
                 try:
+                    self.refresh_peers()  # a node that joins gets its share within SYNC_INTERVAL
                     self._scheduler.sync_with_store()
                 except Exception:
                     logger.exception("could not sync task definitions from the store")
+
+    def refresh_peers(self) -> None:
+        """Tell the engine which nodes are alive, when the store can say (``live_nodes``)."""
+        live = getattr(self.store, "live_nodes", None)
+        if callable(live):
+            self._scheduler.set_peers(list(live()))
 
     def tick(self) -> None:
         """One round: heartbeat, then reap and retry what dead nodes left behind."""
@@ -98,6 +111,7 @@ class ClusterAgent:
             # Reap only what this node can retry: a function task registered on
             # other nodes only is theirs to take over.
             reaped = self.store.reap_abandoned(node, self._scheduler.task_names())
+            self.refresh_peers()
         except Exception:
             # A dropped connection: the next round tries again; claims stay valid
             # until their lease runs out, which is what makes this safe.

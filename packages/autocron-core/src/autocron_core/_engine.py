@@ -13,6 +13,7 @@ import datetime as _dt
 import heapq
 import itertools
 import threading
+import zlib
 from collections import deque
 from functools import partial
 
@@ -21,6 +22,7 @@ from ._lazylog import ERROR, INFO, WARNING, LazyLogger
 from ._options import FAILURE_WANTS_EVENT, SUCCESS_WANTS_EVENT
 from ._pool import WorkerPool
 from ._runctx import run_slot
+from ._writer import StoreWriter
 from .errors import AutoCronError, CommandFailedError, TaskTimeoutError
 from .events import Event, EventKind, Listeners
 from .policy import QUEUE_LIMIT
@@ -72,6 +74,8 @@ KILL_GRACE = 5.0
 #: loop thread holds the engine lock (a few ms at 5 µs an entry).
 _BATCH = 64
 _MAX_BATCH = 512
+#: Runs claimed in one store transaction at most (a BatchStore's group commit).
+_MAX_CLAIMS = 2000
 #: Missed occurrences looked at when coalescing a cron backlog before giving up counting.
 _BACKLOG_SCAN = 100_000
 #: Threads of timed-out sync function attempts that still run (Python cannot stop a
@@ -80,6 +84,8 @@ _BACKLOG_SCAN = 100_000
 #: recorded ``skipped`` instead of started, so the thread count stays bounded.
 MAX_ABANDONED_PER_TASK = 4
 MAX_ABANDONED = 32
+#: Seconds a cluster node waits before claiming an occurrence another live node owns.
+TAKEOVER_DELAY = 1.0
 #: Longest pause of the loop after a turn that failed as a whole (doubling from 0.1 s).
 _FAULT_PAUSE = 30.0
 
@@ -149,7 +155,8 @@ class Run:
 
     def __call__(self) -> None:
         engine = self.engine
-        if not engine._claim(self):
+        # A run of a batch claimed as a whole (BatchStore) comes with its record.
+        if self.record is None and not engine._claim(self):
             return
         task = self.task
         if task.policy.timeout is not None:  # a timeout gives the thread up: know which
@@ -196,6 +203,24 @@ class Engine:
         self._clock = clock
         self._log = logger.get()  # the real logger: its use on every run skips the proxy
         self._store = store
+        # Group commit: claims of a dispatch batch in one transaction, finishes
+        # through one writer thread (a persistent BatchStore only; the memory
+        # store keeps its per-run path, which costs less than a hand-over).
+        self._writer: StoreWriter | None = None
+        if store.persistent:
+            from .protocols import BatchStore
+
+            if isinstance(store, BatchStore):
+                self._writer = StoreWriter(store)
+        #: Live nodes of a cluster, sorted (set by the cluster agent): each node
+        #: starts at once only the occurrences it owns (see ``_owns``).
+        self._peers: tuple[str, ...] | None = None
+        # Runs waiting for their claim (BatchStore): one claimer at a time takes all
+        # of them in one transaction, so occurrences due a few ms apart (tasks whose
+        # anchors differ) share a commit too, not only those of one instant.
+        self._claim_lock = threading.Lock()
+        self._claim_queue: list[Run] = []
+        self._claimer_active = False
         self._node_id = node_id
         self._notifications = notifications
         # Hot paths enter the RLock itself: entering the Condition costs a
@@ -337,7 +362,9 @@ class Engine:
                     self._batch = None
             size = min(size * 2, _MAX_BATCH)
             handled += count
-            if batch:
+            if batch and self._writer is not None:  # claimed in groups, on a worker
+                self._queue_claims(batch)
+            elif batch:
                 try:
                     self._pool.submit_many(batch)  # a Run is a job: calling it runs it
                 except RuntimeError:  # the pool closed under us (stop()): these runs never start
@@ -463,7 +490,26 @@ class Engine:
                 f"{task.running} instance(s) still running (overlap_policy={policy.overlap_policy})",
             )
             return
+        if self._peers is not None and not self._owns(task.name, scheduled):
+            # Another live node owns this occurrence: claim it only if that node has
+            # not after TAKEOVER_DELAY (it died, or is at its instance limit).
+            self._push(now_us + int(TAKEOVER_DELAY * _US), _Retry(task, scheduled, 1, None))
+            return
         self._start(task, scheduled, 1, None)
+
+    def set_peers(self, nodes: list[str] | None) -> None:
+        """The live nodes of the cluster (``None`` or one node: this one claims everything)."""
+        peers = tuple(sorted(set(nodes or ()) | {self._node_id}))
+        self._peers = peers if len(peers) > 1 else None
+
+    def _owns(self, name: str, scheduled_us: int) -> bool:
+        """Whether this node owns an occurrence: a hash of task and time over the live nodes,
+        the same on every node that sees the same nodes."""
+        peers = self._peers
+        if peers is None:
+            return True
+        spot = zlib.crc32(scheduled_us.to_bytes(8, "little", signed=True), zlib.crc32(name.encode()))
+        return peers[spot % len(peers)] == self._node_id
 
     def _latest_due(self, task: Task, first_us: int, now_us: int) -> tuple[int, int]:
         """The last occurrence at or before ``now_us`` from ``first_us`` on, and how many
@@ -594,6 +640,110 @@ class Engine:
             )
             self._listeners.emit(_event(fields))
         return True
+
+    def _queue_claims(self, batch: list[Run]) -> None:
+        """Queue runs for the claimer; start one on a worker unless one is at work."""
+        with self._claim_lock:
+            self._claim_queue.extend(batch)
+            if self._claimer_active:
+                return
+            self._claimer_active = True
+        try:
+            self._pool.submit(self._claim_queued)
+        except RuntimeError:  # the pool closed under us (stop()): these runs never start
+            self._drop_claim_queue()
+
+    def _claim_queued(self) -> None:
+        """The claimer: claim what is queued, in groups of at most _MAX_CLAIMS, until none is."""
+        while True:
+            with self._claim_lock:
+                batch = self._claim_queue[:_MAX_CLAIMS]
+                del self._claim_queue[:_MAX_CLAIMS]
+                if not batch:
+                    self._claimer_active = False
+                    return
+            try:
+                self._claim_batch(batch)
+            except BaseException:
+                with self._claim_lock:
+                    self._claimer_active = False
+                raise
+
+    def _drop_claim_queue(self) -> None:
+        """Release the runs still waiting for a claim (stop()): they never start."""
+        with self._claim_lock:
+            runs, self._claim_queue = self._claim_queue, []
+            self._claimer_active = False
+        for run in runs:
+            self._release(run)
+
+    def _claim_batch(self, batch: list[Run]) -> None:
+        """Claim a dispatch batch in one store transaction, then start the runs it won.
+
+        Runs on a worker: the loop thread never waits on the store. Every claim
+        is committed before any run of the batch starts.
+        """
+        node = self._node_id
+        now = self._clock.now()
+        records: list[RunRecord] = []
+        for run in batch:
+            record = _record(
+                (run.task_name, self._scheduled_dt(run.scheduled_us), run.attempt, _RUNNING, now, None,
+                 None, node, None)
+            )  # fmt: skip
+            run.record = record
+            records.append(record)
+        try:
+            won = self._store.claim_runs(records)  # type: ignore[attr-defined]
+        except Exception as exc:
+            logger.exception("could not claim %d occurrence(s) of this batch", len(batch))
+            for run in batch:
+                self._finish(run, RunStatus.FAILED, f"store: {exc}", None, claimed=False)
+            return
+        started: list[Run] = []
+        listened = _STARTED_EVENT in self._listened
+        if len(won) != len(batch):
+            raise TypeError(f"claim_runs returned {len(won)} answers for {len(batch)} records")
+        for run, record, claimed in zip(batch, records, won, strict=True):
+            if not claimed:
+                logger.debug("task %r: occurrence %s attempt %d claimed elsewhere",
+                             run.task_name, run.scheduled_iso, run.attempt)  # fmt: skip
+                self._release(run)
+                continue
+            started.append(run)
+            if listened:
+                self._listeners.emit(
+                    _event((EventKind.STARTED, run.task_name, now, run.task, record, record.scheduled_for,
+                            run.attempt, None, None, False))
+                )  # fmt: skip
+        if started:
+            try:
+                self._pool.submit_many(started)
+            except RuntimeError:  # the pool closed under us (stop()): these runs never start
+                writer = self._writer
+                for run in started:
+                    # Claimed but never started: recorded as a crash would leave it, no event.
+                    claim = run.record
+                    if writer is not None and claim is not None:
+                        writer.put(
+                            claim.finished(
+                                RunStatus.ABANDONED,
+                                self._clock.now(),
+                                error="the scheduler stopped before it started",
+                            ),
+                            None,
+                        )
+                    self._release(run)
+
+    def flush_writes(self, timeout: float | None = 30.0) -> bool:
+        """Wait until finished runs handed to the store writer are written (nothing without one)."""
+        return True if self._writer is None else self._writer.flush(timeout)
+
+    def _stop_writer(self) -> None:
+        """Drop unclaimed runs, write what the store writer holds and end its thread (stop())."""
+        self._drop_claim_queue()
+        if self._writer is not None and not self._writer.stop():
+            logger.error("some finished runs could not be written in time; they will show as abandoned")
 
     def _start_async(self, run: Run) -> None:
         def begin() -> None:
@@ -784,7 +934,12 @@ class Engine:
         else:  # built directly: NamedTuple._replace costs several times more
             record = _record((claim.task, claim.scheduled_for, claim.attempt, status,
                               claim.started_at, finished_at, error, claim.node_id, output))  # fmt: skip
-        if claimed:
+        writer = self._writer
+        if writer is not None:  # group commit: the record and the task's state go together, later
+            stored = task.kind != "func"  # function tasks live in code: no state row to update
+            if claimed or stored:
+                writer.put(record if claimed else None, task if stored else None)
+        elif claimed:
             try:
                 self._store.finish_run(record)
             except Exception:
@@ -848,7 +1003,7 @@ class Engine:
             self._log.info(
                 "task %r: attempt %d succeeded in %.3fs", task.name, run.attempt, record.duration or 0
             )
-        if self._store.persistent:
+        if self._store.persistent and writer is None:
             try:
                 self._store.save_state(task)
             except Exception:

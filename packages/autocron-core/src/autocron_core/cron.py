@@ -16,6 +16,12 @@ expression means the same in-process and in the OS (croniter 5 and later read
   occurrence. Other (*wildcard*) jobs follow the wall clock: nothing is made up
   for the gap, and the repeated hour runs again.
 
+The walk (issue 16) goes field by field in wall time (``_cronspec``) and
+looks at the zone only to turn the answer into an instant, applying the DST
+rules where the zone's offset changes between the moment and the answer
+(``_tzsegments``): a next fire time costs a few microseconds, not one zone
+look-up per candidate minute.
+
 Field order: five fields are ``minute hour day-of-month month day-of-week``.
 Six put seconds last, as croniter does, unless ``seconds=True`` puts them
 first. Seven add the year after the seconds (croniter's order).
@@ -23,13 +29,13 @@ first. Seven add the year after the seconds (croniter's order).
 
 from __future__ import annotations
 
-import bisect
 import datetime as _dt
 import threading
-from collections.abc import Iterator
 from typing import Any
 
-from ._cronfields import FieldError, parse_dom, parse_dow, parse_field
+from ._cronfields import FieldError
+from ._cronspec import Spec
+from ._tzsegments import segment
 from .errors import ScheduleError
 from .schedules import Schedule
 from .timezones import UTC, resolve_timezone, zone_name
@@ -58,139 +64,18 @@ _EXPECTED_SECONDS = (
     f"six fields, seconds (0-59) first, then {_FIVE}; a seventh for the year (1970-2099) may follow"
 )
 # How far ahead to look before deciding an expression never fires (covers Feb 29
-# on a given weekday, which recurs within 28 years).
-_HORIZON_DAYS = 366 * 29
-# Any instant of a wall time lies within this of it: bounds the reordering that
-# a repeated hour causes, so the search knows when it can stop.
-_MAX_SHIFT = _dt.timedelta(hours=3)
-_ONE_DAY = _dt.timedelta(days=1)
+# on a given weekday, which recurs within 28 years), counted from 3 hours before
+# the moment's wall time as it always was.
+_HORIZON = _dt.timedelta(days=366 * 29)
+_THREE_HOURS = _dt.timedelta(hours=3)
+_ONE_SECOND = _dt.timedelta(seconds=1)
+# No offset change in the tz database moves the wall clock by more than a day:
+# a change later than a day after the moment cannot repeat wall times before it.
+_NEAR = _dt.timedelta(days=1)
+_FAR = _dt.timedelta(days=2)
 
 
-def _month_length(day: _dt.date) -> int:
-    return ((day.replace(day=28) + _dt.timedelta(days=4)).replace(day=1) - _ONE_DAY).day
-
-
-def _nearest_weekday(n: int, day: _dt.date) -> int | None:
-    """The day of ``day``'s month that ``nW`` names (Quartz's rule), or None when the month lacks day n."""
-    length = _month_length(day)
-    if n > length:
-        return None
-    weekday = day.replace(day=n).weekday()  # Monday = 0
-    if weekday == 5:  # Saturday: the Friday before, or the Monday after the 1st
-        return n - 1 if n > 1 else n + 2
-    if weekday == 6:  # Sunday: the Monday after, or the Friday before the last day
-        return n + 1 if n < length else n - 2
-    return n
-
-
-class _Spec:
-    """The parsed fields of one expression; shared by every ``Cron`` with that text."""
-
-    __slots__ = (
-        "_dom_more",
-        "_dow_more",
-        "_plain",
-        "dom",
-        "dom_last",
-        "dom_last_weekday",
-        "dom_nearest",
-        "dom_star",
-        "dow",
-        "dow_last",
-        "dow_star",
-        "fixed",
-        "hours",
-        "minutes",
-        "months",
-        "nth",
-        "seconds",
-        "texts",
-        "unportable",
-        "years",
-    )
-
-    def __init__(self, fields: list[str], seconds_field: str | None, year_field: str | None) -> None:
-        dom, self.dom_last, self.dom_last_weekday, nearest = parse_dom(fields[2])
-        plain, nth, last = parse_dow(fields[4])
-        self.seconds = sorted(parse_field(seconds_field, "second")) if seconds_field else [0]
-        self.minutes = sorted(parse_field(fields[0], "minute"))
-        self.hours = sorted(parse_field(fields[1], "hour"))
-        self.months = frozenset(parse_field(fields[3], "month"))
-        years = None if year_field in (None, "*", "?") else frozenset(parse_field(year_field, "year"))
-        self.years = years
-        self.dom = frozenset(dom)
-        self.dom_nearest = frozenset(nearest)
-        self._plain = frozenset(plain)
-        self.nth = {day: frozenset(ns) for day, ns in nth.items()}
-        self.dow = frozenset(plain | nth.keys())
-        self.dow_last = frozenset(last)
-        # Only expressions that use L, W, #n or nL pay for checking them.
-        self._dom_more = self.dom_last or self.dom_last_weekday or bool(nearest)
-        self._dow_more = bool(nth or last)
-        self.dom_star = fields[2].startswith(("*", "?"))
-        self.dow_star = fields[4].startswith(("*", "?"))
-        self.fixed = not fields[0].startswith(("*", "?")) and not fields[1].startswith(("*", "?"))
-        self.texts = (seconds_field, fields[0], fields[1], fields[2], fields[3], fields[4], year_field)
-        unportable = []
-        if nearest:
-            unportable.append("nW (nearest weekday)")
-        if self.dom_last_weekday:
-            unportable.append("LW (last weekday of the month)")
-        if last:
-            unportable.append("nL (last such weekday of the month)")
-        if years is not None:
-            unportable.append("a year field")
-        self.unportable = tuple(unportable)
-
-    def _dom_extra(self, day: _dt.date) -> bool:
-        if self.dom_last and (day + _ONE_DAY).day == 1:
-            return True
-        if self.dom_last_weekday and day.weekday() < 5:
-            following = (day + _ONE_DAY, day + _dt.timedelta(days=2), day + _dt.timedelta(days=3))
-            # The last weekday: no later weekday of the same month follows it.
-            if not any(d.month == day.month and d.weekday() < 5 for d in following):
-                return True
-        return any(_nearest_weekday(n, day) == day.day for n in self.dom_nearest)
-
-    def _dow_extra(self, day: _dt.date, weekday: int) -> bool:
-        ns = self.nth.get(weekday)
-        if ns is not None and (day.day - 1) // 7 + 1 in ns:
-            return True
-        return weekday in self.dow_last and day.day + 7 > _month_length(day)
-
-    def day_matches(self, day: _dt.date) -> bool:
-        if day.month not in self.months:
-            return False
-        dom_ok = day.day in self.dom or (self._dom_more and self._dom_extra(day))
-        weekday = (day.weekday() + 1) % 7  # cron counts from Sunday = 0
-        dow_ok = weekday in self._plain or (self._dow_more and self._dow_extra(day, weekday))
-        if self.dom_star or self.dow_star:
-            return dom_ok and dow_ok
-        return dom_ok or dow_ok
-
-    def times(self, after: _dt.time | None) -> Iterator[tuple[int, int, int]]:
-        """Times of day in order, strictly after ``after`` when given."""
-        hours, minutes, seconds = self.hours, self.minutes, self.seconds
-        if after is None:
-            for h in hours:
-                for m in minutes:
-                    for s in seconds:
-                        yield h, m, s
-            return
-        first_hour = True
-        for h in hours[bisect.bisect_left(hours, after.hour) :]:
-            same_hour = first_hour and h == after.hour
-            first_hour = False
-            for m in minutes[bisect.bisect_left(minutes, after.minute) if same_hour else 0 :]:
-                if same_hour and m == after.minute:
-                    for s in seconds[bisect.bisect_right(seconds, after.second) :]:
-                        yield h, m, s
-                else:
-                    for s in seconds:
-                        yield h, m, s
-
-
-_SPECS: dict[tuple[str | None, ...], _Spec] = {}
+_SPECS: dict[tuple[str | None, ...], Spec] = {}
 _INSTANCES: dict[tuple[str, str, bool], Cron] = {}
 _LOCK = threading.Lock()
 
@@ -215,13 +100,13 @@ def _split(expr: str, seconds: bool) -> tuple[list[str], str | None, str | None]
 
 def _build_spec(
     expr: str, fields: list[str], seconds_field: str | None, year_field: str | None, seconds: bool
-) -> _Spec:
+) -> Spec:
     key = (*fields, seconds_field, year_field)
     spec = _SPECS.get(key)
     if spec is not None:
         return spec
     try:
-        spec = _Spec(fields, seconds_field, year_field)
+        spec = Spec(fields, seconds_field, year_field)
     except FieldError as exc:
         raise ScheduleError(
             "cron", expr, _EXPECTED_SECONDS if seconds else _EXPECTED, detail=str(exc)
@@ -246,7 +131,7 @@ class Cron(Schedule):
     expr: str
     tz: _dt.tzinfo
     seconds: bool
-    _spec: _Spec
+    _spec: Spec
     _memo: tuple[_dt.datetime, _dt.datetime | None] | None
 
     def __new__(cls, expr: str, timezone: str | _dt.tzinfo | None = None, *, seconds: bool = False) -> Cron:
@@ -286,7 +171,7 @@ class Cron(Schedule):
         return (_rebuild, (self.expr, zone_name(self.tz), self.seconds))
 
     @property
-    def spec(self) -> _Spec:
+    def spec(self) -> Spec:
         """The parsed fields (read-only by convention): ``seconds``, ``minutes``, ``hours``,
         ``dom`` and ``dom_last`` (``L``), ``months``, ``dow`` (0 = Sunday), ``nth``
         (weekday → the n of ``DAY#n``), ``dom_star``/``dow_star`` (the day-field rule)
@@ -315,73 +200,68 @@ class Cron(Schedule):
         # microseconds apart share one computation.
         if memo is not None and memo[0] <= key and (memo[1] is None or key < memo[1]):
             return memo[1]
-        result = self._search(moment)
+        result = self._search(key)
         self._memo = (key, result)
         return result
 
-    def _instants(self, wall: _dt.datetime) -> list[_dt.datetime]:
-        """The UTC instants at which a wall time fires, by the DST rules."""
-        tz = self.tz
-        local = wall.replace(tzinfo=tz)
-        first = local.astimezone(UTC)
-        second = local.replace(fold=1).astimezone(UTC)
-        if first == second:
-            return [first]
-        if first.astimezone(tz).replace(tzinfo=None) == wall:  # the wall time happens twice
-            return [min(first, second)] if self._spec.fixed else sorted((first, second))
-        if not self._spec.fixed:  # in a spring-forward gap: nothing is made up
-            return []
-        low, high = sorted((first, second))  # the first instant after the gap lies between
-        while (high - low) > _dt.timedelta(seconds=1):
-            middle = low + (high - low) / 2
-            if middle.astimezone(tz).replace(tzinfo=None) > wall:
-                high = middle
-            else:
-                low = middle
-        return [high.replace(microsecond=0)]
-
     def _search(self, moment: _dt.datetime) -> _dt.datetime | None:
-        spec = self._spec
+        """The first instant after ``moment`` (aware, UTC) at which the expression fires."""
         tz = self.tz
-        start_wall = moment.astimezone(tz).replace(tzinfo=None)
-        # A repeated hour can put a later wall time's instant before an earlier
-        # one's, so begin a little back and keep the least instant after moment.
-        begin = start_wall - _MAX_SHIFT
-        moment_utc = moment.astimezone(UTC)
-        best: _dt.datetime | None = None
-        stop_wall: _dt.datetime | None = None
-        day = begin.date()
-        last_day = day + _dt.timedelta(days=_HORIZON_DAYS)
-        years = spec.years
-        if years is not None:
-            last_day = _dt.date(max(years), 12, 31)
-        after: _dt.time | None = begin.time()
-        while day <= last_day:
-            if years is not None and day.year not in years:
-                later = [y for y in years if y > day.year]
-                if not later:
-                    break
-                day = _dt.date(min(later), 1, 1)
-                after = None
-                continue
-            if day.month not in spec.months:
-                day = (day.replace(day=1) + _dt.timedelta(days=32)).replace(day=1)
-                after = None
-                continue
-            if spec.day_matches(day):
-                for h, m, s in spec.times(after):
-                    wall = _dt.datetime(day.year, day.month, day.day, h, m, s)
-                    if stop_wall is not None and wall > stop_wall:
-                        return best.astimezone(tz) if best else None
-                    for instant in self._instants(wall):
-                        if instant > moment_utc and (best is None or instant < best):
-                            best = instant
-                            stop_wall = best.astimezone(tz).replace(tzinfo=None) + _MAX_SHIFT
-            day += _dt.timedelta(days=1)
-            after = None
-            if stop_wall is not None and _dt.datetime(day.year, day.month, day.day) > stop_wall:
-                break
-        return best.astimezone(tz) if best else None
+        spec = self._spec
+        instant = moment.replace(tzinfo=None)
+        if type(tz) is _dt.timezone:  # a fixed offset, UTC among them: wall time maps straight through
+            wall = instant + tz.utcoffset(None)
+            found = spec.next_wall(wall.replace(microsecond=0) + _ONE_SECOND, _last_day(spec, wall))
+            return None if found is None else found.replace(tzinfo=tz)
+        return self._search_zone(instant)
+
+    def _search_zone(self, moment: _dt.datetime) -> _dt.datetime | None:
+        """``_search`` in a zone whose offset changes; ``moment`` is naive UTC.
+
+        Walks the zone's constant-offset spans from the one holding ``moment``.
+        Within a span wall time and UTC differ by one offset, so the first
+        matching wall time in the span's wall range is the answer. Crossing a
+        change applies the DST rules: a fixed job whose time falls in a gap
+        fires when the gap ends; in a repeat, a fixed job's times already ran
+        (the first occurrence) while a wildcard job runs them again.
+        """
+        spec, tz, fixed = self._spec, self.tz, self._spec.fixed
+        start, before, offset, end, after = segment(tz, moment)
+        wall = moment + offset
+        last_day = _last_day(spec, wall)
+        lo = wall.replace(microsecond=0) + _ONE_SECOND
+        if fixed and start is not None and before > offset:
+            lo = max(lo, start + before)  # the second pass of a repeated hour: fixed jobs ran in the first
+        found = spec.next_wall(lo, last_day)
+        near = moment + _NEAR
+        while True:
+            if end is None or (found is not None and found < end + offset):
+                if found is None:
+                    return None
+                return (found - offset).replace(tzinfo=UTC).astimezone(tz)
+            if end > near:
+                # Past the first day, wall times repeated by a later change lie after
+                # the moment's and did not match (found is the first match after lo):
+                # only the offset at found matters, so go straight to its span.
+                if found is None:
+                    return None
+                if found - offset > end + _FAR:
+                    start, before, offset, end, after = segment(tz, found - offset - _NEAR)
+                    continue
+            gap_end = end + after
+            if after > offset and fixed and found is not None and found < gap_end:
+                return end.replace(tzinfo=UTC).astimezone(tz)  # the fixed time fell in the gap
+            span_end = end + offset
+            lo = max(gap_end, span_end) if fixed else gap_end
+            if found is None:
+                if lo >= span_end:  # nothing matched from an earlier wall time on
+                    return None
+                found = spec.next_wall(lo, last_day)
+            elif found < lo or (lo < span_end and end <= near):
+                # found lay in the gap (a wildcard job skips it), or the wall clock
+                # goes back right after the moment and may match again before found.
+                found = spec.next_wall(lo, last_day)
+            start, before, offset, end, after = segment(tz, end)
 
     def to_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {"cron": self.expr, "timezone": zone_name(self.tz)}
@@ -407,6 +287,12 @@ class Cron(Schedule):
 
     def __repr__(self) -> str:
         return f"Cron({self.expr!r}, timezone={zone_name(self.tz)!r})"
+
+
+def _last_day(spec: Spec, wall: _dt.datetime) -> _dt.date:
+    """The last date the search looks at, from the moment's wall time (raises OverflowError near 9999)."""
+    last_day = (wall - _THREE_HOURS).date() + _HORIZON
+    return last_day if spec._last_day is None else spec._last_day
 
 
 def _rebuild(expr: str, tz: str, seconds: bool) -> Cron:

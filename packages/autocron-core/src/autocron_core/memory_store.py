@@ -6,6 +6,7 @@ import datetime as _dt
 import heapq
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from .protocols import TaskStats
@@ -109,6 +110,17 @@ class MemoryStore:
                 if self._finished >= PRUNE_EVERY:
                     self._finished = 0
                     self._prune_locked()
+
+    def claim_runs(self, records: Sequence[RunRecord]) -> list[bool]:
+        """Claim each record as ``claim_run`` does; whether each was inserted."""
+        return [self.claim_run(record) for record in records]
+
+    def finish_runs(self, records: Sequence[RunRecord], tasks: Sequence[Task] = ()) -> None:
+        """Finish each record as ``finish_run`` does and save each task's state."""
+        for record in records:
+            self.finish_run(record)
+        for task in tasks:
+            self.save_state(task)
 
     def _grow_locked(self, lone: RunRecord) -> OrderedDict[_Key, RunRecord]:
         """A task's second record is coming: its history becomes a container."""

@@ -18,7 +18,17 @@ if TYPE_CHECKING:
     from .schedules import Schedule
     from .task import Task
 
-__all__ = ["ClusterStore", "InstalledEntry", "Notifier", "OSScheduler", "Store", "Support", "TaskStats"]
+__all__ = [
+    "BatchStore",
+    "ClusterStore",
+    "InstalledEntry",
+    "Notifier",
+    "OSScheduler",
+    "Store",
+    "Support",
+    "TaskStats",
+    "claim_many",
+]
 
 
 @runtime_checkable
@@ -76,6 +86,40 @@ class Store(Protocol):
     def close(self) -> None:
         """Release connections and files; the store is not used afterwards."""
         ...
+
+
+@runtime_checkable
+class BatchStore(Store, Protocol):
+    """A ``Store`` that claims and finishes many runs per transaction (group commit).
+
+    Optional: the scheduler uses it when a persistent store offers it, and
+    calls ``claim_run``/``finish_run`` one record at a time otherwise.
+    Guarantees, on top of ``Store``'s:
+
+    * ``claim_runs(records)`` claims each record as ``claim_run`` would and
+      returns, in order, whether this call inserted it. Every claim it reports
+      is durable (committed) before it returns, so a run starts only after its
+      claim is stored; when several callers claim overlapping batches at once,
+      each key goes to exactly one of them. A key repeated within one batch is
+      claimed by its first record only.
+    * ``finish_runs(records, tasks)`` finishes each record as ``finish_run``
+      would and saves each task's state as ``save_state`` would, together.
+    """
+
+    def claim_runs(self, records: Sequence[RunRecord]) -> list[bool]:
+        """Insert each record unless its key exists; whether this call inserted each one."""
+        ...
+
+    def finish_runs(self, records: Sequence[RunRecord], tasks: Sequence[Task] = ()) -> None:
+        """Replace each record with the same key, and save the state of ``tasks``."""
+        ...
+
+
+def claim_many(store: Store, records: Sequence[RunRecord]) -> list[bool]:
+    """Claim ``records`` through ``store``: in one batch where it can, one by one otherwise."""
+    if isinstance(store, BatchStore):
+        return store.claim_runs(records)
+    return [store.claim_run(record) for record in records]
 
 
 class TaskStats(NamedTuple):
@@ -197,6 +241,10 @@ class ClusterStore(Store, Protocol):
     * ``shared_anchor(name, anchor)`` stores ``anchor`` for the task unless one
       is stored already, and returns the stored one, so every node counts an
       interval task's occurrences from the same instant.
+
+    Optional: ``live_nodes()``, the ids of nodes whose heartbeat is younger
+    than a lease; with it, nodes split the occurrences between them (see
+    docs/distributed.md) instead of all claiming each one at once.
 
     Attributes:
         lease_seconds: how long a claim lives without a heartbeat.

@@ -504,6 +504,7 @@ class AutoCron(Engine):
             recorder.join(5)
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         self._aio.stop(timeout=left if wait else 0)
+        self._stop_writer()  # group commit: the last finishes land before stop() returns
         with self._lock:
             self._stopping = True
             self._heap.clear()
@@ -560,7 +561,8 @@ class AutoCron(Engine):
                 if remaining is not None and remaining <= 0:
                     return False
                 self._cond.wait(None if remaining is None else min(remaining, threading.TIMEOUT_MAX))
-        return self._pool.join_idle(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        idle = self._pool.join_idle(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return idle and self.flush_writes(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     def sync_with_store(self) -> tuple[int, int]:
         """Pick up script and command tasks that another process added to, changed in,
@@ -671,7 +673,7 @@ class AutoCron(Engine):
                     return False
                 self._cond.wait(min(remaining, 0.01))
         self._notifications.flush()
-        return True
+        return self.flush_writes(max(0.0, deadline - time.monotonic()))
 
     # -- listeners and history ------------------------------------------------
     def add_listener(self, callback: Callable[[Event], Any], kinds: Any = None) -> None:
@@ -684,6 +686,7 @@ class AutoCron(Engine):
 
     def history(self, name: str | None = None, limit: int = 100) -> list[RunRecord]:
         """Recent run records, newest first, of one task or all."""
+        self.flush_writes()  # runs finished a moment ago are part of the history asked for
         return self._store.history(name, limit)
 
     # -- files and config -----------------------------------------------------

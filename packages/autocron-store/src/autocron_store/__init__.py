@@ -9,8 +9,26 @@ works without importing this package.
 
 from __future__ import annotations
 
-from .files import FileStore
+from typing import TYPE_CHECKING, Any
+
 from .retention import DEFAULT_KEEP_DAYS, DEFAULT_KEEP_RUNS
-from .sql import SqlStore
+
+if TYPE_CHECKING:
+    from .files import FileStore
+    from .sql import SqlStore
 
 __all__ = ["DEFAULT_KEEP_DAYS", "DEFAULT_KEEP_RUNS", "FileStore", "SqlStore"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: SQLAlchemy and PyYAML cost more than the CLI's
+    # read-only commands (autocron_store._reads) spend reading.
+    if name == "SqlStore":
+        from .sql import SqlStore
+
+        return SqlStore
+    if name == "FileStore":
+        from .files import FileStore
+
+        return FileStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -161,6 +161,13 @@ class ClusterOps:
 
         self._retrying(f"recording the heartbeat of node {node_id!r}", body)
 
+    def live_nodes(self) -> list[str]:
+        """The ids of nodes whose last heartbeat is younger than a lease, sorted."""
+        n = self.tables.nodes
+        fresh = n.c.heartbeat_at_us >= self._now_sql() - int(self.lease_seconds * _US)
+        query = select(n.c.node_id).where(fresh).order_by(n.c.node_id)
+        return self._retrying("listing the live nodes", lambda conn, _: list(conn.execute(query).scalars()))
+
     def unregister_node(self, node_id: str) -> None:
         """Forget ``node_id``: it stopped cleanly (claims it still holds expire with their lease)."""
         n = self.tables.nodes

@@ -27,7 +27,6 @@ found through the primary key.
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,28 +36,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from autocron_core.protocols import TaskStats
 from autocron_core.records import RunStatus
-from autocron_core.schedules import from_utc_us, to_utc_us
+from autocron_core.schedules import to_utc_us
+
+from ._statscore import COUNTED, Bound, indexed_stats, to_task_stats
 
 __all__ = ["sql_stats"]
 
-_US = 1_000_000
 _QS = (0.5, 0.95)
-_COUNTED = (
-    RunStatus.SUCCEEDED,
-    RunStatus.FAILED,
-    RunStatus.TIMED_OUT,
-    RunStatus.SKIPPED,
-    RunStatus.MISSED,
-    RunStatus.ABANDONED,
-)
-
-
-def _seconds(value: Any) -> float | None:
-    return None if value is None else float(value) / _US
-
-
-def _moment(value: Any) -> _dt.datetime | None:
-    return None if value is None else from_utc_us(int(value))
 
 
 def _measures(runs: Table) -> tuple[Any, Any]:
@@ -98,7 +82,7 @@ def _pg_stats(
     succeeded = b.status == RunStatus.SUCCEEDED.value
     counts = select(
         b.task, func.count(b.started_at_us),
-        *[func.sum(case((b.status == s.value, 1), else_=0)) for s in _COUNTED],
+        *[func.sum(case((b.status == s.value, 1), else_=0)) for s in COUNTED],
         func.max(b.started_at_us), func.max(case((succeeded, b.finished_at_us))),
     ).group_by(b.task)  # fmt: skip
     rows = {row[0]: tuple(row[1:]) for row in conn.execute(counts)}
@@ -124,7 +108,7 @@ def _pg_stats(
 
 # -- SQLite and MariaDB: positions in the stats indexes ---------------------------------------
 class _IndexedStats:
-    """The statements of the indexed path, built once per call and reused for every task.
+    """``_statscore.IndexedQueries`` through SQLAlchemy, built once per call and reused for every task.
 
     Reusing one statement object with bound parameters (task, bounds, offset,
     limit) lets SQLAlchemy compile it once; each task then costs a few index
@@ -143,15 +127,15 @@ class _IndexedStats:
         )
         self._values: dict[tuple[bool, bool, bool], Any] = {}
 
-    def counts(self, task: str | None, bounded: bool) -> Any:
+    def counts(self, task: str | None, bound: Bound | None) -> Sequence[Any]:
         """Per task and status: records, started, ranked durations, max duration, last run/success."""
         c = self.runs.c
         conds = list(self.since)
         if task is not None:
             conds.append(c.task == task)
-        if bounded:
+        if bound is not None:
             conds.append(self.bound)
-        return (
+        query = (
             select(
                 c.task,
                 c.status,
@@ -165,8 +149,10 @@ class _IndexedStats:
             .where(*conds)
             .group_by(c.task, c.status)
         )
+        params = {} if bound is None else {"bound_us": bound[0], "bound_attempt": bound[1]}
+        return self.conn.execute(query, params).all()
 
-    def bound_of(self, task: str, last_n: int) -> tuple[int, int] | None:
+    def bound_of(self, task: str, last_n: int) -> Bound | None:
         """The key of ``task``'s ``last_n``-th newest record (its oldest kept), found by the primary key."""
         c = self.runs.c
         row = self.conn.execute(
@@ -197,85 +183,15 @@ class _IndexedStats:
             )
         return self._values[key]
 
-    def percentiles(
-        self, task: str, n: int, durations: bool, bound: tuple[int, int] | None
-    ) -> list[float | None]:
-        """p50 and p95 of the task's ``n`` durations (succeeded runs) or lateness values (started runs)."""
-        result: list[float | None] = []
-        for q in _QS:
-            if n == 0:
-                result.append(None)
-                continue
-            position = (n - 1) * q
-            low = math.floor(position)
-            high = min(low + 1, n - 1)
-            # Walk from whichever end is nearer: p95 is 5 % from the top.
-            descending = low > (n - 1) / 2
-            params: dict[str, Any] = {
-                "task": task,
-                "offset": n - 1 - high if descending else low,
-                "limit": high - low + 1,
-            }
-            if bound is not None:
-                params.update(bound_us=bound[0], bound_attempt=bound[1])
-            query = self._values_query(durations, descending, bound is not None)
-            values = [row[0] for row in self.conn.execute(query, params)]
-            if descending:
-                values.reverse()
-            if not values:  # the rows changed between the queries; there is no answer to give
-                result.append(None)
-                continue
-            v_low, v_high = values[0], values[-1]
-            fraction = position - low
-            result.append(float(v_low) * (1 - fraction) + float(v_high) * fraction)
-        return result
-
-
-def _fold(rows: Sequence[Any]) -> dict[str, list[Any]]:
-    """Rows per (task, status) → per task.
-
-    Each value is [runs, six status counts, last run, last success, ranked
-    durations, max duration, records].
-    """
-    folded: dict[str, list[Any]] = {}
-    for task, status, records, started, n_dur, max_dur, last_run, last_finished in rows:
-        acc = folded.setdefault(task, [0, *[0] * len(_COUNTED), None, None, 0, None, 0])
-        acc[0] += int(started)
-        acc[11] += int(records)
-        for i, counted in enumerate(_COUNTED, start=1):
-            if status == counted.value:
-                acc[i] += int(records)
-        if last_run is not None and (acc[7] is None or last_run > acc[7]):
-            acc[7] = last_run
-        if status == RunStatus.SUCCEEDED.value:
-            acc[8], acc[9], acc[10] = last_finished, int(n_dur), max_dur
-    return folded
-
-
-def _indexed_stats(
-    conn: Connection, runs: Table, name: str | None, since_us: int | None, last_n: int | None
-) -> dict[str, tuple[Any, ...]]:
-    """The same tuples as ``_pg_stats``, from the stats indexes."""
-    stats = _IndexedStats(conn, runs, since_us)
-    folded = _fold(conn.execute(stats.counts(name, bounded=False)).all())
-    bounds: dict[str, tuple[int, int]] = {}
-    if last_n is not None and last_n < 1:
-        folded = {}
-    elif last_n is not None:
-        for task in [task for task, acc in folded.items() if acc[11] > last_n]:
-            bound = stats.bound_of(task, last_n)
-            if bound is None:  # pruned since the counts were read: no window to narrow
-                continue
-            bounds[task] = bound
-            query = stats.counts(task, bounded=True)
-            folded.update(_fold(conn.execute(query, {"bound_us": bound[0], "bound_attempt": bound[1]}).all()))
-    result: dict[str, tuple[Any, ...]] = {}
-    for task, acc in folded.items():
-        bound = bounds.get(task)
-        durations = stats.percentiles(task, acc[9], True, bound)
-        lateness = stats.percentiles(task, acc[0], False, bound)
-        result[task] = (*acc[:9], durations[0], durations[1], acc[10], lateness[0], lateness[1])
-    return result
+    def values(
+        self, task: str, durations: bool, descending: bool, offset: int, limit: int, bound: Bound | None
+    ) -> list[Any]:
+        """``limit`` sorted values of ``task`` from ``offset``: durations or lateness."""
+        params: dict[str, Any] = {"task": task, "offset": offset, "limit": limit}
+        if bound is not None:
+            params.update(bound_us=bound[0], bound_attempt=bound[1])
+        query = self._values_query(durations, descending, bound is not None)
+        return [row[0] for row in self.conn.execute(query, params)]
 
 
 def sql_stats(
@@ -295,17 +211,5 @@ def sql_stats(
     if conn.dialect.name == "postgresql":
         rows = _pg_stats(conn, runs, name, since_us, last_n)
     else:
-        rows = _indexed_stats(conn, runs, name, since_us, last_n)
-    if name is not None and name not in rows:
-        rows[name] = (0, 0, 0, 0, 0, 0, 0, None, None, None, None, None, None, None)
-    result = []
-    for task in sorted(rows):
-        row = rows[task]
-        result.append(TaskStats(
-            task=task, runs=int(row[0] or 0), succeeded=int(row[1] or 0), failed=int(row[2] or 0),
-            timed_out=int(row[3] or 0), skipped=int(row[4] or 0), missed=int(row[5] or 0),
-            abandoned=int(row[6] or 0), last_run=_moment(row[7]), last_success=_moment(row[8]),
-            duration_p50=_seconds(row[9]), duration_p95=_seconds(row[10]), duration_max=_seconds(row[11]),
-            lateness_p50=_seconds(row[12]), lateness_p95=_seconds(row[13]),
-        ))  # fmt: skip
-    return result
+        rows = indexed_stats(_IndexedStats(conn, runs, since_us), name, last_n)
+    return to_task_stats(rows, name)

@@ -3,7 +3,7 @@
 One code path over SQLAlchemy Core; the only dialect switches are the
 insert-if-absent and upsert statements, the percentile function and the
 database clock. The cluster side (nodes, leases, reaping, shared anchors) is in
-``_cluster_sql``.
+``_cluster_sql``; group commit (``claim_runs``, ``finish_runs``) in ``_batch_sql``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from autocron_core.records import RunRecord, RunStatus
 from autocron_core.schedules import from_utc_us, to_utc_us
 from autocron_core.task import Task
 
+from ._batch_sql import BatchOps
 from ._cluster_sql import ANCHOR_KIND, ClusterOps, key_of, reason, run_record
 from ._connect import create_sql_engine
 from ._document import check_moments, check_writable, scrub_notifier_secrets
@@ -60,7 +61,7 @@ def _us(moment: _dt.datetime | None) -> int | None:
     return None if moment is None else to_utc_us(moment)
 
 
-class SqlStore(ClusterOps):
+class SqlStore(BatchOps, ClusterOps):
     """A ``ClusterStore`` in a SQL database, shared safely by threads, processes and machines.
 
     Several schedulers on one PostgreSQL (or MariaDB) database run each
@@ -237,16 +238,21 @@ class SqlStore(ClusterOps):
         Raises:
             TaskError: the next or last run lies beyond what can be read back.
         """
-        if (
-            not _MIN_US <= (task.next_run_us or 0) <= _MAX_US
-            or not _MIN_US <= (task.last_run_us or 0) <= _MAX_US
-        ):
-            check_moments(task)  # raises, naming the field
+        self._check_state(task)
         t = self.tables.tasks
         stmt = (
             update(t).where(t.c.name == task.name, t.c.kind != ANCHOR_KIND).values(**self._state_values(task))
         )
         self._retrying(f"saving the state of task {task.name!r}", lambda conn, _: conn.execute(stmt))
+
+    @staticmethod
+    def _check_state(task: Task) -> None:
+        """Raise ``TaskError`` naming the field when the task's times cannot be read back."""
+        if (
+            not _MIN_US <= (task.next_run_us or 0) <= _MAX_US
+            or not _MIN_US <= (task.last_run_us or 0) <= _MAX_US
+        ):
+            check_moments(task)  # raises, naming the field
 
     def delete_task(self, name: str) -> bool:
         """Delete the definition (run history stays); whether it existed.
@@ -370,32 +376,34 @@ class SqlStore(ClusterOps):
         its lease: it was cut off, not dead) stays ``abandoned``; its error
         text says how the run really ended, so the double run is visible.
         """
+        self._retrying(
+            f"recording the run of {record.task!r}", lambda conn, _: self._finish_one(conn, record)
+        )
+        self._pruner.tick()
+
+    def _finish_one(self, conn: Connection, record: RunRecord) -> None:
+        """``finish_run``'s statements, inside the caller's transaction."""
         values = self._run_values(record)
         r = self.tables.runs
         changes = {k: v for k, v in values.items() if k not in _RUN_KEY}
-
-        def body(conn: Connection, _: int) -> None:
-            live = update(r).where(*self._key(record), r.c.status != RunStatus.ABANDONED.value)
-            if conn.execute(live.values(**changes)).rowcount:
-                return
-            row = conn.execute(select(r.c.error).where(*self._key(record))).first()
-            if row is None:  # never claimed (the claim itself failed): record it anyway
-                self._upsert(conn, r, values, _RUN_KEY)
-                return
-            note = f"{row.error}; its node {record.node_id} finished it later: {record.status.value}"
-            if record.error:
-                note += f" ({record.error})"
-            conn.execute(update(r).where(*self._key(record)).values(error=note, output=record.output))
-            logger.warning(
-                "task %r: occurrence %s attempt %d ended %s after another node had taken it over",
-                record.task,
-                record.scheduled_for.isoformat(),
-                record.attempt,
-                record.status.value,
-            )
-
-        self._retrying(f"recording the run of {record.task!r}", body)
-        self._pruner.tick()
+        live = update(r).where(*self._key(record), r.c.status != RunStatus.ABANDONED.value)
+        if conn.execute(live.values(**changes)).rowcount:
+            return
+        row = conn.execute(select(r.c.error).where(*self._key(record))).first()
+        if row is None:  # never claimed (the claim itself failed): record it anyway
+            self._upsert(conn, r, values, _RUN_KEY)
+            return
+        note = f"{row.error}; its node {record.node_id} finished it later: {record.status.value}"
+        if record.error:
+            note += f" ({record.error})"
+        conn.execute(update(r).where(*self._key(record)).values(error=note, output=record.output))
+        logger.warning(
+            "task %r: occurrence %s attempt %d ended %s after another node had taken it over",
+            record.task,
+            record.scheduled_for.isoformat(),
+            record.attempt,
+            record.status.value,
+        )
 
     def history(self, name: str | None = None, limit: int = 100) -> list[RunRecord]:
         """The newest ``limit`` records (by occurrence, then attempt), of one task or all."""

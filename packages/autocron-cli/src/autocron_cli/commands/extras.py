@@ -15,7 +15,7 @@ from autocron_cli._common import (
     FiniteNumber,
     complete_task_names,
     database_option,
-    open_store,
+    open_reader,
 )
 
 __all__ = ["dashboard", "notify_group"]
@@ -54,7 +54,7 @@ def dashboard(
     if live and as_json:
         raise click.UsageError("--live and --json do not go together")
     window: dict[str, Any] = {k: v for k, v in (("days", days), ("last_n", last_n)) if v is not None}
-    store = open_store(ctx)
+    store = open_reader(ctx)
     try:
         if live:
             autocron_dash.live_monitor(refresh=refresh, source=store, task=task_name, **window)

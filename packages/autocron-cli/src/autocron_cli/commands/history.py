@@ -17,7 +17,7 @@ from autocron_cli._common import (
     database_option,
     fmt_seconds,
     fmt_time,
-    open_store,
+    open_reader,
 )
 
 __all__ = ["history", "stats"]
@@ -44,7 +44,7 @@ def _known(store: Any, name: str) -> bool:
 @click.pass_context
 def history(ctx: click.Context, name: str | None, limit: int, as_json: bool) -> None:
     """Show recent runs, newest first, of one task (NAME) or of all."""
-    store = open_store(ctx)
+    store = open_reader(ctx)
     try:
         records = store.history(name, limit)
         if name is not None and not records and not _known(store, name):
@@ -135,7 +135,7 @@ def _export(path: Path, rows: list[dict[str, Any]]) -> None:
 @click.pass_context
 def stats(ctx: click.Context, name: str | None, as_json: bool, export_path: Path | None) -> None:
     """Show per-task statistics: counts, success rate, durations, lateness."""
-    store = open_store(ctx)
+    store = open_reader(ctx)
     try:
         if name is not None and not _known(store, name) and not store.history(name, 1):
             raise BadInput(f"no task named {name!r} and no runs recorded for it")

@@ -20,6 +20,7 @@ from autocron_cli._common import (
     complete_task_names,
     database_option,
     fmt_time,
+    open_reader,
     open_scheduler,
     open_store,
     require,
@@ -306,7 +307,7 @@ def schedule(
 @click.pass_context
 def list_tasks(ctx: click.Context, only_enabled: bool, as_json: bool) -> None:
     """List every task: schedule, next and last run, last status, counts."""
-    store = open_store(ctx)
+    store = open_reader(ctx)
     try:
         tasks = store.load_tasks()
         # Rows the store could not rebuild (issue 15, fault 3): listed as broken, removable by name.

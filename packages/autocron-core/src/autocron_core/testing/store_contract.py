@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from autocron_core.errors import AutoCronError, TaskError
+from autocron_core.protocols import BatchStore, claim_many
 from autocron_core.records import RunRecord, RunStatus
 from autocron_core.task import Task, build_task
 
@@ -416,6 +417,68 @@ class StoreContract:
         outcomes = sorted(results.get(timeout=5) for _ in procs)
         assert outcomes == [False, True]
         assert len(store.history("shared")) == 1
+
+    # -- batches (BatchStore; claim_many drives any other store one record at a time) --
+    def test_claim_runs_claims_each_free_key_once(self, store: Any) -> None:
+        """A batch claims every free key, refuses taken ones, and answers in the order given."""
+        assert store.claim_run(_record(minute=1))
+        batch = [_record(minute=m, node_id="node-b") for m in (2, 1, 0, 3)]
+        assert claim_many(store, batch) == [True, False, True, True]
+        kept = {r.scheduled_for: r.node_id for r in store.history("job", limit=10)}
+        assert kept == {T0 + _dt.timedelta(minutes=m): ("node-a" if m == 1 else "node-b") for m in range(4)}
+
+    def test_claim_runs_repeated_key_goes_to_its_first_record(self, store: Any) -> None:
+        """A key twice in one batch is claimed once, by its first record."""
+        batch = [_record(node_id="node-a"), _record(minute=1), _record(node_id="node-b")]
+        assert claim_many(store, batch) == [True, True, False]
+        assert {r.node_id for r in store.history("job", limit=10)} == {"node-a"}
+
+    def test_overlapping_batches_from_threads_claim_each_key_once(self, store: Any) -> None:
+        """Four threads claiming overlapping batches at once win every key exactly once between them."""
+        barrier = threading.Barrier(4)
+        wins: list[tuple[int, int]] = []
+        lock = threading.Lock()
+
+        def claim(node: int) -> None:
+            # Each thread's batch covers the same 40 keys in its own order.
+            minutes = list(range(40))[node * 10 :] + list(range(40))[: node * 10]
+            batch = [_record(task=f"t{m % 4}", minute=m, node_id=f"node-{node}") for m in minutes]
+            barrier.wait(10)
+            won = claim_many(store, batch)
+            with lock:
+                wins.extend((node, m) for m, ok in zip(minutes, won, strict=True) if ok)
+
+        threads = [threading.Thread(target=claim, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert sorted(m for _, m in wins) == list(range(40))
+        stored = {(r.task, r.scheduled_for): r.node_id for r in store.history(limit=100)}
+        assert len(stored) == 40
+        assert all(stored[(f"t{m % 4}", T0 + _dt.timedelta(minutes=m))] == f"node-{n}" for n, m in wins)
+
+    def test_finish_runs_finishes_every_record_and_saves_states(self, store: Any, script: str) -> None:
+        """A group of finishes replaces every claim, records a missing one, and saves task states."""
+        if not isinstance(store, BatchStore):
+            pytest.skip("this store finishes runs one at a time")
+        task = self.make_task(script)
+        store.save_task(task)
+        claims = [_record(minute=m) for m in range(3)]
+        claim_many(store, claims)
+        done = [
+            c.finished(
+                RunStatus.SUCCEEDED if c.scheduled_for != T0 else RunStatus.FAILED,
+                c.scheduled_for + _dt.timedelta(seconds=2),
+            )
+            for c in claims
+        ]
+        done.append(_record(minute=9, status=RunStatus.SUCCEEDED, finished_at=T0 + _dt.timedelta(minutes=9)))
+        task.run_count = 4
+        store.finish_runs(done, [task])
+        assert sorted(store.history("job", limit=10), key=lambda r: r.scheduled_for) == done
+        (loaded,) = [t for t in store.load_tasks() if t.name == "job"]
+        assert loaded.run_count == 4
 
     # -- stats (not part of the protocol, but every store here offers it) -------------
     def _fill_stats(self, store: Any) -> None:
