@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import queue
 import threading
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -55,21 +54,6 @@ class Breaks(Schedule):
 
 def job() -> None:
     """A task body that does nothing."""
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """Wall time frozen at 2026-01-05 12:00 UTC until a test moves it."""
-    return FakeClock(T0)
-
-
-@pytest.fixture
-def scheduler(clock: FakeClock) -> Iterator[AutoCron]:
-    """A started scheduler on the fake clock, stopped after the test."""
-    instance = AutoCron(timezone="UTC", clock=clock, max_workers=4)
-    instance.start(blocking=False)
-    yield instance
-    instance.stop(wait=True, timeout=5)
 
 
 def _statuses(scheduler: AutoCron, name: str) -> list[str]:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from autocron_core.env import home_dir
 from autocron_core.errors import OSAdapterError
 from autocron_core.protocols import InstalledEntry, Support
 from autocron_core.schedules import At, Interval, Schedule
@@ -183,8 +184,8 @@ class OSAdapter(abc.ABC):
     def _home(self) -> Path:
         # An env= without AUTOCRON_HOME still keeps the file under this process's home
         # (tests set it); the entry gets the file's absolute path either way.
-        raw = self._env_map().get("AUTOCRON_HOME") or os.environ.get("AUTOCRON_HOME")
-        return Path(raw).expanduser() if raw else Path.home() / ".autocron"
+        raw = self._env_map().get("AUTOCRON_HOME")
+        return Path(raw).expanduser() if raw else home_dir()
 
     def _store_url(self, store: str | None) -> str | None:
         """The store URL the entry must carry, or ``None`` for the default database.
