@@ -16,7 +16,9 @@ batch of 512 claims in one transaction costs about what one claim did. So:
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -50,12 +52,32 @@ def _us(moment: Any) -> int | None:
     return None if moment is None else to_utc_us(moment)
 
 
+class _Micros:
+    """``to_utc_us`` (``None`` for ``None``) remembering its last answer.
+
+    The records of one batch share their start instant (one ``now`` per claim
+    batch) and, in a burst, their occurrence instant: each is converted once.
+    """
+
+    __slots__ = ("moment", "us")
+
+    def __init__(self) -> None:
+        self.moment: Any = None
+        self.us: int | None = None
+
+    def __call__(self, moment: Any) -> Any:
+        if moment is not self.moment:
+            self.moment, self.us = moment, _us(moment)
+        return self.us
+
+
 class BatchOps:
     """Mixed into ``SqlStore``: ``claim_runs`` and ``finish_runs``."""
 
     # Set or provided by SqlStore.
     tables: Tables
     dialect: str
+    _batch_lock = threading.Lock()  # replaced per store by SqlStore.__init__
 
     def claim_runs(self, records: Sequence[RunRecord]) -> list[bool]:
         """Claim every record in one transaction; whether this call inserted each one.
@@ -68,12 +90,14 @@ class BatchOps:
         if len(records) == 1 or any(r.status is not RunStatus.RUNNING for r in records):
             return [self.claim_run(r) for r in records]  # type: ignore[attr-defined]
         first: dict[_Key, int] = {}
+        us = _Micros()
         for index, record in enumerate(records):
-            first.setdefault((record.task, to_utc_us(record.scheduled_for), record.attempt), index)
+            first.setdefault((record.task, us(record.scheduled_for), record.attempt), index)
         # Sorted by key: two nodes inserting overlapping batches lock rows in one
         # order, so they wait for each other instead of deadlocking.
         keys = sorted(first)
-        rows = [self._claim_row(records[first[key]], key) for key in keys]
+        started = _Micros()
+        rows = [self._claim_row(records[first[key]], key, started) for key in keys]
         by_key = dict(zip(keys, rows, strict=True))
         runs = self.tables.runs
 
@@ -92,9 +116,10 @@ class BatchOps:
             # MariaDB always, others after a lost reply: this node's own rows are its claims.
             return won | self._own_rows(conn, [k for k in keys if k not in won], by_key)
 
-        won = self._retrying(f"claiming {len(keys)} occurrence(s)", body)  # type: ignore[attr-defined]
+        with self._sqlite_writing():
+            won = self._retrying(f"claiming {len(keys)} occurrence(s)", body)  # type: ignore[attr-defined]
         return [
-            (key := (r.task, to_utc_us(r.scheduled_for), r.attempt)) in won and first[key] == index
+            (key := (r.task, us(r.scheduled_for), r.attempt)) in won and first[key] == index
             for index, r in enumerate(records)
         ]
 
@@ -125,6 +150,17 @@ class BatchOps:
             "node": [row["node_id"] for row in rows],
         }
         return {(t, int(us), int(a)) for t, us, a in conn.exec_driver_sql(sql, params)}
+
+    def _sqlite_writing(self) -> Any:
+        """On SQLite, this store's lock for a batch write; elsewhere nothing.
+
+        SQLite lets one transaction write at a time, and a connection that
+        finds the file locked sleeps in its busy handler (1, 2, 5, 10 ms...)
+        rather than waking when the lock is free. The claimer and the finish
+        writer are two threads of one process: taking turns on a Python lock
+        hands the file over at once. Other processes still meet busy_timeout.
+        """
+        return self._batch_lock if self.dialect == "sqlite" else contextlib.nullcontext()
 
     def _sqlite_claim(self, conn: Connection, keys: list[_Key], rows: list[dict[str, Any]]) -> set[_Key]:
         """SQLite: multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` on the driver's cursor.
@@ -167,10 +203,10 @@ class BatchOps:
         preparer = self._engine.dialect.identifier_preparer  # type: ignore[attr-defined]
         return str(preparer.format_table(self.tables.runs))
 
-    def _claim_row(self, record: RunRecord, key: _Key) -> dict[str, Any]:
+    def _claim_row(self, record: RunRecord, key: _Key, started: _Micros) -> dict[str, Any]:
         return {
             "task": key[0], "scheduled_for_us": key[1], "attempt": key[2], "status": _RUNNING,
-            "started_at_us": _us(record.started_at), "finished_at_us": None, "error": None,
+            "started_at_us": started(record.started_at), "finished_at_us": None, "error": None,
             "node_id": record.node_id, "output": None,
         }  # fmt: skip
 
@@ -206,20 +242,32 @@ class BatchOps:
     def finish_runs(self, records: Sequence[RunRecord], tasks: Sequence[Task] = ()) -> None:
         """Finish every record and save every task's state, in one transaction."""
         r, t = self.tables.runs, self.tables.tasks
-        rows = [
-            {
-                "k_task": rec.task,
-                "k_us": to_utc_us(rec.scheduled_for),
-                "k_attempt": rec.attempt,
-                "status": rec.status.value,
-                "started_at_us": _us(rec.started_at),
-                "finished_at_us": _us(rec.finished_at),
-                "error": rec.error,
-                "node_id": rec.node_id,
-                "output": rec.output,
-            }
-            for rec in records
-        ]
+        # A group's records mostly share their occurrence instant (a burst), and a claim
+        # batch's records their start: convert each instant once.
+        us, started = _Micros(), _Micros()
+        if self.dialect == "sqlite":
+            # Tuples in the UPDATE's parameter order, for the driver's executemany.
+            sqlite_rows = [
+                (rec.status._value_, started(rec.started_at), to_utc_us(rec.finished_at) if rec.finished_at else None,
+                 rec.error, rec.node_id, rec.output, rec.task, us(rec.scheduled_for), rec.attempt, _ABANDONED)
+                for rec in records
+            ]  # fmt: skip
+            rows: list[dict[str, Any]] = []
+        else:
+            rows = [
+                {
+                    "k_task": rec.task,
+                    "k_us": us(rec.scheduled_for),
+                    "k_attempt": rec.attempt,
+                    "status": rec.status.value,
+                    "started_at_us": started(rec.started_at),
+                    "finished_at_us": _us(rec.finished_at),
+                    "error": rec.error,
+                    "node_id": rec.node_id,
+                    "output": rec.output,
+                }
+                for rec in records
+            ]
         states = []
         for task in tasks:
             try:
@@ -238,8 +286,8 @@ class BatchOps:
             if rows and self.dialect == "postgresql":
                 if self._pg_finish(conn, rows) != len(rows):
                     self._finish_stragglers(conn, records)
-            elif rows and self.dialect == "sqlite":
-                if self._sqlite_finish(conn, rows) != len(rows):
+            elif self.dialect == "sqlite":
+                if records and self._sqlite_finish(conn, sqlite_rows) != len(records):
                     self._finish_stragglers(conn, records)
             elif rows:
                 stmt = (
@@ -262,9 +310,9 @@ class BatchOps:
                 stmt = update(t).where(t.c.name == bindparam("k_name"), t.c.kind != ANCHOR_KIND)
                 conn.execute(stmt, states)
 
-        self._retrying(f"recording {len(records)} finished run(s)", body)  # type: ignore[attr-defined]
-        for _ in records:
-            self._pruner.tick()  # type: ignore[attr-defined]
+        with self._sqlite_writing():
+            self._retrying(f"recording {len(records)} finished run(s)", body)  # type: ignore[attr-defined]
+        self._pruner.tick(len(records))  # type: ignore[attr-defined]
 
     def _pg_finish(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
         """PostgreSQL: one ``UPDATE ... FROM unnest`` for the group; how many rows it updated.
@@ -291,7 +339,7 @@ class BatchOps:
         params["abandoned"] = _ABANDONED
         return int(conn.exec_driver_sql(sql, params).rowcount)
 
-    def _sqlite_finish(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
+    def _sqlite_finish(self, conn: Connection, rows: list[tuple[Any, ...]]) -> int:
         """SQLite: one executemany of the finish UPDATE on the driver's cursor; how many rows it updated.
 
         As for claims, tuples straight to ``sqlite3``: 10,000 finishes took
@@ -304,14 +352,9 @@ class BatchOps:
             "node_id = ?, output = ?, lease_expires_at_us = NULL "
             "WHERE task = ? AND scheduled_for_us = ? AND attempt = ? AND status <> ?"
         )
-        params = [
-            (row["status"], row["started_at_us"], row["finished_at_us"], row["error"], row["node_id"],
-             row["output"], row["k_task"], row["k_us"], row["k_attempt"], _ABANDONED)
-            for row in rows
-        ]  # fmt: skip
         cursor = conn.connection.cursor()
         try:
-            cursor.executemany(sql, params)
+            cursor.executemany(sql, rows)
             return int(cursor.rowcount)
         finally:
             cursor.close()
