@@ -240,11 +240,19 @@ class BatchOps:
         return own
 
     def finish_runs(self, records: Sequence[RunRecord], tasks: Sequence[Task] = ()) -> None:
-        """Finish every record and save every task's state, in one transaction."""
+        """Finish every record and save every task's state, in one transaction.
+
+        Rows are written in key order (runs by claim key, tasks by name): two
+        nodes writing groups that share rows (the state row of a task both
+        run) lock them in the same order, so one waits for the other instead of
+        deadlocking.
+        """
         r, t = self.tables.runs, self.tables.tasks
         # A group's records mostly share their occurrence instant (a burst), and a claim
         # batch's records their start: convert each instant once.
         us, started = _Micros(), _Micros()
+        records = sorted(records, key=lambda rec: (rec.task, us(rec.scheduled_for), rec.attempt))
+        tasks = sorted(tasks, key=lambda task: task.name)
         if self.dialect == "sqlite":
             # Tuples in the UPDATE's parameter order, for the driver's executemany.
             sqlite_rows = [
