@@ -44,6 +44,8 @@ _SQLITE_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
 _READ_CHUNK = 300
 #: Rows per SQLite claim statement (fewer when the build allows fewer parameters).
 _SQLITE_CLAIM_ROWS = 500
+#: Rows per MariaDB/MySQL claim statement (a statement of about 60 KB, far below max_allowed_packet).
+_MYSQL_CLAIM_ROWS = 500
 
 _Key = tuple[str, int, int]
 
@@ -110,6 +112,9 @@ class BatchOps:
                 won = self._sqlite_claim(conn, keys, rows)
                 if not tries:
                     return won
+            elif self.dialect in ("mysql", "mariadb"):
+                self._mysql_insert_absent(conn, rows)
+                won = set()
             else:
                 self._insert_rows_absent(conn, rows)
                 won = set()
@@ -210,6 +215,33 @@ class BatchOps:
             "node_id": record.node_id, "output": None,
         }  # fmt: skip
 
+    def _mysql_insert_absent(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """MariaDB/MySQL: the rows whose key is free, as multi-row INSERTs of ``_MYSQL_CLAIM_ROWS`` rows.
+
+        PyMySQL's executemany folds an INSERT into one statement only when its
+        VALUES hold nothing but placeholders; the lease is an SQL expression (the
+        server's clock), so SQLAlchemy's executemany sent one statement per row:
+        0.5-0.8 s for 1,000 claims here. ``ON DUPLICATE KEY UPDATE`` of nothing,
+        not ``INSERT IGNORE``, so that errors other than a taken key still raise.
+        """
+        table = self._engine.dialect.identifier_preparer.format_table(self.tables.runs)  # type: ignore[attr-defined]
+        lease_us = int(self.lease_seconds * 1_000_000)  # type: ignore[attr-defined]
+        lease = f"TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) + {lease_us}"
+        for start in range(0, len(rows), _MYSQL_CLAIM_ROWS):
+            chunk = rows[start : start + _MYSQL_CLAIM_ROWS]
+            params: list[Any] = []
+            for row in chunk:
+                params += (row["task"], row["scheduled_for_us"], row["attempt"], _RUNNING,
+                           row["started_at_us"], row["node_id"])  # fmt: skip
+            # The table name is ours (quoted by the dialect); every value is a parameter.
+            sql = (
+                f"INSERT INTO {table} (task, scheduled_for_us, attempt, status, started_at_us, node_id, "  # noqa: S608
+                "lease_expires_at_us) VALUES "
+                + ",".join([f"(%s, %s, %s, %s, %s, %s, {lease})"] * len(chunk))
+                + " ON DUPLICATE KEY UPDATE task = task"
+            )
+            conn.exec_driver_sql(sql, tuple(params))
+
     def _insert_rows_absent(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Insert the rows whose key is free, in one statement (no RETURNING needed)."""
         runs = self.tables.runs
@@ -225,19 +257,53 @@ class BatchOps:
 
     def _own_rows(self, conn: Connection, keys: list[_Key], rows: dict[_Key, dict[str, Any]]) -> set[_Key]:
         """Which ``keys`` hold this batch's own running claim (same node, same start)."""
-        r = self.tables.runs
         own: set[_Key] = set()
+        for task, us, attempt, status, node, started, _ in self._rows_of(conn, keys):
+            key = (task, int(us), int(attempt))
+            sent = rows[key]
+            if status == _RUNNING and node == sent["node_id"] and started == sent["started_at_us"]:
+                own.add(key)
+        return own
+
+    def _rows_of(self, conn: Connection, keys: Sequence[_Key]) -> list[tuple[Any, ...]]:
+        """The stored (key, status, node, start, finish) of each of ``keys`` that exists, in chunks.
+
+        MariaDB reads ``(task, scheduled_for_us, attempt) IN ((...), ...)`` by
+        scanning (1.3 s for 1,000 keys here, 0.2 s as an OR of the 1,000 key
+        equalities); grouped by instant and attempt, each group's tasks in one
+        IN list, it reads point ranges of the primary key (0.01 s).
+        Elsewhere the row-value IN is what uses the key.
+        """
+        r = self.tables.runs
+        found: list[tuple[Any, ...]] = []
+        mysql = self.dialect in ("mysql", "mariadb")
+        table = self._engine.dialect.identifier_preparer.format_table(r)  # type: ignore[attr-defined]
         for start in range(0, len(keys), _READ_CHUNK):
             chunk = keys[start : start + _READ_CHUNK]
-            query = select(r.c.task, r.c.scheduled_for_us, r.c.attempt, r.c.node_id, r.c.started_at_us).where(
-                tuple_(r.c.task, r.c.scheduled_for_us, r.c.attempt).in_(chunk), r.c.status == _RUNNING
-            )
-            for task, us, attempt, node, started in conn.execute(query):
-                key = (task, int(us), int(attempt))
-                sent = rows[key]
-                if node == sent["node_id"] and started == sent["started_at_us"]:
-                    own.add(key)
-        return own
+            if mysql:
+                # Grouped by instant and attempt, each group a task IN (...): point ranges of
+                # the key (a burst's keys share their instant: one group).
+                groups: dict[tuple[int, int], list[str]] = {}
+                for task, us, attempt in chunk:
+                    groups.setdefault((us, attempt), []).append(task)
+                params: list[Any] = []
+                terms = []
+                for (us, attempt), names in groups.items():
+                    terms.append(f"(scheduled_for_us = %s AND attempt = %s AND task IN ({', '.join(['%s'] * len(names))}))")
+                    params += (us, attempt, *names)
+                # The table name is ours (quoted by the dialect); every value is a parameter.
+                sql = (
+                    "SELECT task, scheduled_for_us, attempt, status, node_id, started_at_us, "  # noqa: S608
+                    f"finished_at_us FROM {table} WHERE " + " OR ".join(terms)
+                )
+                found.extend(conn.exec_driver_sql(sql, tuple(params)))
+                continue
+            query = select(
+                r.c.task, r.c.scheduled_for_us, r.c.attempt, r.c.status, r.c.node_id, r.c.started_at_us,
+                r.c.finished_at_us,
+            ).where(tuple_(r.c.task, r.c.scheduled_for_us, r.c.attempt).in_(chunk))  # fmt: skip
+            found.extend(conn.execute(query))
+        return found
 
     def finish_runs(self, records: Sequence[RunRecord], tasks: Sequence[Task] = ()) -> None:
         """Finish every record and save every task's state, in one transaction.
@@ -369,16 +435,11 @@ class BatchOps:
 
     def _finish_stragglers(self, conn: Connection, records: Sequence[RunRecord]) -> None:
         """The batch update missed some rows: give each record not stored as sent ``finish_run``'s care."""
-        r = self.tables.runs
         keys = [(rec.task, to_utc_us(rec.scheduled_for), rec.attempt) for rec in records]
-        stored: dict[_Key, tuple[str, int | None]] = {}
-        for start in range(0, len(keys), _READ_CHUNK):
-            chunk = keys[start : start + _READ_CHUNK]
-            query = select(r.c.task, r.c.scheduled_for_us, r.c.attempt, r.c.status, r.c.finished_at_us).where(
-                tuple_(r.c.task, r.c.scheduled_for_us, r.c.attempt).in_(chunk)
-            )
-            for task, us, attempt, status, finished in conn.execute(query):
-                stored[(task, int(us), int(attempt))] = (status, finished)
+        stored: dict[_Key, tuple[str, int | None]] = {
+            (task, int(us), int(attempt)): (status, finished)
+            for task, us, attempt, status, _, _, finished in self._rows_of(conn, keys)
+        }
         for key, rec in zip(keys, records, strict=True):
             if stored.get(key) != (rec.status.value, _us(rec.finished_at)):
                 self._finish_one(conn, rec)  # type: ignore[attr-defined]
