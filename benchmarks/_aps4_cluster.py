@@ -38,7 +38,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,11 @@ def _stores(url: str, schema: str) -> tuple[Any, Any, Any]:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     engine = create_async_engine(url)
-    return engine, SQLAlchemyDataStore(engine, schema=schema), PsycopgEventBroker.from_async_sqla_engine(engine)
+    return (
+        engine,
+        SQLAlchemyDataStore(engine, schema=schema),
+        PsycopgEventBroker.from_async_sqla_engine(engine),
+    )
 
 
 def _setup(url: str, schema: str, tasks: int, start: float) -> int:
@@ -127,12 +131,16 @@ def measure(url: str, tasks: int, duration: float) -> dict[str, Any]:
             started = time.time()
             outs = [os.path.join(folder, f"node-{i}.json") for i in range(NODES)]
             procs = [
-                subprocess.Popen([sys.executable, me, "--node", url, schema, str(duration), out], env=bench_env())
+                subprocess.Popen(
+                    [sys.executable, me, "--node", url, schema, str(duration), out], env=bench_env()
+                )
                 for out in outs
             ]
             for proc in procs:
                 proc.wait(duration + 120)
-            runs = [tuple(run) for out in outs if os.path.exists(out) for run in json.loads(Path(out).read_text())]
+            runs = [
+                tuple(run) for out in outs if os.path.exists(out) for run in json.loads(Path(out).read_text())
+            ]
     finally:
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
@@ -169,7 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=10.0)
     args = parser.parse_args(args_in)
-    url = args.url if "+" in args.url.split("://")[0] else args.url.replace("postgresql://", "postgresql+psycopg://")
+    url = (
+        args.url
+        if "+" in args.url.split("://")[0]
+        else args.url.replace("postgresql://", "postgresql+psycopg://")
+    )
     try:
         report(measure(url, args.tasks, args.duration))
     except Exception as exc:  # reported, not raised: the other benchmarks go on

@@ -259,7 +259,9 @@ def _peer_summary(raw: dict[str, list[dict[str, Any]]], load: int, reps: int) ->
         return None
     ours = raw["cluster"]
     ratios = [
-        a["per_s"] / b["per_s"] for a, b in zip(ours, peers, strict=False) if a.get("per_s") and b.get("per_s")
+        a["per_s"] / b["per_s"]
+        for a, b in zip(ours, peers, strict=False)
+        if a.get("per_s") and b.get("per_s")
     ]
     item = {
         "offered_per_s": load,

@@ -42,7 +42,9 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 def _claim(node: int, task: int, rnd: int) -> RunRecord:
     scheduled = T0 + _dt.timedelta(minutes=rnd)
-    return RunRecord(f"job-{task:02d}", scheduled, 1 + node, RunStatus.RUNNING, scheduled, None, None, f"n{node}")
+    return RunRecord(
+        f"job-{task:02d}", scheduled, 1 + node, RunStatus.RUNNING, scheduled, None, None, f"n{node}"
+    )
 
 
 def test_nodes_finishing_groups_over_shared_tasks_never_deadlock(
@@ -57,7 +59,9 @@ def test_nodes_finishing_groups_over_shared_tasks_never_deadlock(
             stores[0].save_task(build_task(f"job-{i:02d}", script=str(script), every="5m"))
         tasks = [store.load_tasks() for store in stores]
         claims = {
-            (node, rnd): [_claim(node, i, rnd) for i in range(TASKS)] for node in range(NODES) for rnd in range(ROUNDS)
+            (node, rnd): [_claim(node, i, rnd) for i in range(TASKS)]
+            for node in range(NODES)
+            for rnd in range(ROUNDS)
         }
         for node, store in enumerate(stores):
             store.claim_runs([c for rnd in range(ROUNDS) for c in claims[(node, rnd)]])

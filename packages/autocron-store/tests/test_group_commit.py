@@ -68,7 +68,9 @@ def test_a_finish_whose_start_differs_from_its_claim_is_stored_as_sent(tmp_path:
 
     store = SqlStore(f"sqlite:///{tmp_path / 'finish.db'}")
     try:
-        claim = RunRecord("job", T0, 1, RunStatus.RUNNING, T0 + _dt.timedelta(seconds=1), None, None, "node-a")
+        claim = RunRecord(
+            "job", T0, 1, RunStatus.RUNNING, T0 + _dt.timedelta(seconds=1), None, None, "node-a"
+        )
         same = claim._replace(task="other")
         assert store.claim_runs([claim, same]) == [True, True]
         moved = claim.finished(RunStatus.SUCCEEDED, T0 + _dt.timedelta(seconds=9))._replace(

@@ -24,14 +24,16 @@ def store(postgres_url: str) -> Iterator[SqlStore]:
         scheduled = T0 + _dt.timedelta(minutes=i)
         started = scheduled + _dt.timedelta(seconds=i)  # lateness i s
         store.finish_run(
-            RunRecord("job", scheduled, 1, RunStatus.SUCCEEDED, started, started + _dt.timedelta(seconds=i + 1))
+            RunRecord(
+                "job", scheduled, 1, RunStatus.SUCCEEDED, started, started + _dt.timedelta(seconds=i + 1)
+            )
         )
     yield store
     store.close()
 
 
 def test_percentiles_rank_only_the_newest_runs(store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With a window of 4, the percentiles are those of the newest 4 runs; counts and maximum are of all 12."""
+    """With a window of 4, percentiles are those of the newest 4 runs; counts and maximum cover all 12."""
     monkeypatch.setattr(_sqlstats, "PG_PERCENTILE_RUNS", 4)
     (stats,) = store.stats("job")
     assert stats.runs == 12 and stats.succeeded == 12

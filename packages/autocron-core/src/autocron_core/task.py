@@ -713,8 +713,9 @@ def build_task(
             check_picklable(tuple(args) if args else (), dict(kwargs) if kwargs else None)
         limits = {"safe_mode": safe, "max_memory_mb": memory, "clean_env": clean,
                   "max_output_bytes": output, "max_cpu_percent": cpu}  # fmt: skip
-    if not (args or kwargs or task_id or func_ref or start or end or tag_tuple or notify is not None
-            or email_config or on_success or on_failure or limits) and wanted is _DEFAULT_NOTIFY_ON:  # fmt: skip
+    defaults = wanted is _DEFAULT_NOTIFY_ON and notify is None and not limits
+    if defaults and not (args or kwargs or task_id or func_ref or start or end or tag_tuple or email_config
+                         or on_success or on_failure):  # fmt: skip
         # Every option at its default: binding a dozen keywords cost a quarter of adding a task.
         return task_class(name, kind, target, schedule, made_policy, timezone=tz)
     return task_class(

@@ -102,7 +102,6 @@ class BatchOps:
         started = _Micros()
         rows = [self._claim_row(records[first[key]], key, started) for key in keys]
         by_key = dict(zip(keys, rows, strict=True))
-        runs = self.tables.runs
 
         def body(conn: Connection, tries: int) -> set[_Key]:
             if self.dialect == "postgresql":
@@ -197,7 +196,8 @@ class BatchOps:
         # The table name is ours (quoted by the dialect); every value is a parameter.
         return (
             f"INSERT INTO {table} (task, scheduled_for_us, attempt, status, started_at_us, node_id, "  # noqa: S608
-            "lease_expires_at_us) VALUES " + ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * count)
+            "lease_expires_at_us) VALUES "
+            + ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * count)
             + " ON CONFLICT DO NOTHING RETURNING task, scheduled_for_us, attempt"
         )
 
@@ -287,7 +287,8 @@ class BatchOps:
                 params: list[Any] = []
                 terms = []
                 for (us, attempt), names in groups.items():
-                    terms.append(f"(scheduled_for_us = %s AND attempt = %s AND task IN ({', '.join(['%s'] * len(names))}))")
+                    marks = ", ".join(["%s"] * len(names))
+                    terms.append(f"(scheduled_for_us = %s AND attempt = %s AND task IN ({marks}))")
                     params += (us, attempt, *names)
                 # The table name is ours (quoted by the dialect); every value is a parameter.
                 sql = (
@@ -323,8 +324,8 @@ class BatchOps:
             # Tuples in the UPDATE's parameter order, for the driver's executemany.
             sqlite_rows = [
                 (rec.status._value_, to_utc_us(rec.finished_at) if rec.finished_at else None, rec.error,
-                 rec.output, rec.task, us(rec.scheduled_for), rec.attempt, _ABANDONED, started(rec.started_at),
-                 rec.node_id)
+                 rec.output, rec.task, us(rec.scheduled_for), rec.attempt, _ABANDONED,
+                 started(rec.started_at), rec.node_id)
                 for rec in records
             ]  # fmt: skip
             rows: list[dict[str, Any]] = []
@@ -453,6 +454,6 @@ class BatchOps:
 def _sqlite_variable_limit(driver: Any) -> int:
     """How many parameters one statement may hold on this SQLite connection (999 on old builds)."""
     try:
-        return int(driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+        return int(driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))  # type: ignore[attr-defined]
     except (AttributeError, sqlite3.Error):  # Python before 3.11
         return 999

@@ -72,7 +72,7 @@ def _pg_conds(runs: Table, name: str | None, since_us: int | None) -> list[Colum
 def _pg_bounds(
     conn: Connection, runs: Table, conds: list[ColumnElement[bool]], sizes: dict[str, int], keep: int
 ) -> dict[str, Bound]:
-    """For each task with more than ``keep`` records, the key of its ``keep``-th newest (read along the key)."""
+    """Each task with more than ``keep`` records: the key of its ``keep``-th newest, read along the key."""
     c = runs.c
     bounds: dict[str, Bound] = {}
     for task in [task for task, size in sizes.items() if size > keep]:
@@ -97,7 +97,10 @@ def _pg_window(runs: Table, bounds: dict[str, Bound]) -> list[ColumnElement[bool
     return [
         or_(
             c.task.not_in(list(bounds)),
-            *[and_(c.task == task, key >= tuple_(literal(us), literal(attempt))) for task, (us, attempt) in bounds.items()],
+            *[
+                and_(c.task == task, key >= tuple_(literal(us), literal(attempt)))
+                for task, (us, attempt) in bounds.items()
+            ],
         )
     ]
 
@@ -121,7 +124,9 @@ def _pg_stats(
     conds = _pg_conds(runs, name, since_us)
     window: list[ColumnElement[bool]] = []
     if last_n is not None:
-        sizes = {task: n for task, n in conn.execute(select(c.task, func.count()).where(*conds).group_by(c.task))}
+        sizes = {
+            task: n for task, n in conn.execute(select(c.task, func.count()).where(*conds).group_by(c.task))
+        }
         window = _pg_window(runs, _pg_bounds(conn, runs, conds, sizes, last_n))
     succeeded = c.status == RunStatus.SUCCEEDED.value
     duration, lateness = c.finished_at_us - c.started_at_us, c.started_at_us - c.scheduled_for_us
@@ -135,7 +140,9 @@ def _pg_stats(
     found = conn.execute(counts).all()
     rows = {row[0]: tuple(row[1:-1]) for row in found}
     if last_n is None:  # the counts' last column: records per task
-        window = _pg_window(runs, _pg_bounds(conn, runs, conds, {row[0]: row[-1] for row in found}, PG_PERCENTILE_RUNS))
+        window = _pg_window(
+            runs, _pg_bounds(conn, runs, conds, {row[0]: row[-1] for row in found}, PG_PERCENTILE_RUNS)
+        )
 
     def percentiles(value: Any, where: Any) -> dict[str, tuple[Any, ...]]:
         query = (
