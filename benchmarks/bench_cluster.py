@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser(__doc__.splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("AUTOCRON_TEST_POSTGRES_URL"), help="PostgreSQL URL")
     parser.add_argument("--reps", type=int, help="repetitions (5; 1 with --quick)")
+    parser.add_argument("--loads", help="comma-separated occurrences per second (100,1000,2000; 100,400 quick)")
     parser.add_argument(
         "--aps4-python",
         default=os.environ.get("AUTOCRON_BENCH_APS4_PYTHON"),
@@ -169,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         progress("bench_cluster: set AUTOCRON_TEST_POSTGRES_URL (or --url) to a PostgreSQL server; skipped")
         return 0
     loads = (100, 400) if args.quick else (100, 1000, 2000)
+    if args.loads:
+        loads = tuple(int(x) for x in args.loads.split(","))
     # Medians of 5 (issue 16); 10 s runs (6 s steady window) keep that near the old 3 x 12 s.
     reps = args.reps or (1 if args.quick else 5)
     duration = 8.0 if args.quick else 10.0
