@@ -99,11 +99,23 @@ def fingerprint(source: Any, with_tasks: bool) -> tuple[Any, ...]:
 
 
 async def watch_store(
-    changes: Changes, read: Callable[[Callable[[], Any]], Any], source_getter: Callable[[], Any]
+    changes: Changes,
+    read: Callable[[Callable[[], Any]], Any],
+    source_getter: Callable[[], Any],
+    started: asyncio.Event | None = None,
 ) -> None:
-    """Bump ``changes`` whenever the store's fingerprint changes, looking only while someone waits."""
-    last_rows: Any = None
-    last_tasks: Any = None
+    """Bump ``changes`` whenever the store's fingerprint changes, looking only while someone waits.
+
+    The first look is taken at once, so a change made before anybody waits
+    still counts as a change when somebody does.
+    """
+    try:
+        first = await read(lambda: fingerprint(source_getter(), True))
+    finally:
+        if started is not None:
+            started.set()
+    last_rows: Any = first[0]
+    last_tasks: Any = first[1]
     turn = 0
     while True:
         await asyncio.sleep(POLL)

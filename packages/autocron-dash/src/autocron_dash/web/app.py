@@ -166,7 +166,9 @@ class WebDashboard:
             source.scheduler.add_listener(self._on_event)
             self._listening = True
         else:
-            watcher = asyncio.create_task(watch_store(self.changes, self.read, self.source))
+            started = asyncio.Event()
+            watcher = asyncio.create_task(watch_store(self.changes, self.read, self.source, started))
+            await started.wait()
         try:
             yield
         finally:
