@@ -35,8 +35,14 @@ class Changes:
 
     def __init__(self) -> None:
         self.version = 0
+        self.closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiters: set[asyncio.Future[None]] = set()
+
+    def close(self) -> None:
+        """Answer every waiting request now and every later one at once (the server is stopping)."""
+        self.closed = True
+        self.bump()
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Remember the server's loop, so other threads can report changes to it."""
@@ -71,7 +77,7 @@ class Changes:
 
     async def wait(self, seen: int, timeout: float) -> int:
         """Return the version once it differs from ``seen``, or after ``timeout`` seconds."""
-        if self.version != seen:
+        if self.version != seen or self.closed:
             return self.version
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.add(future)

@@ -224,6 +224,10 @@ class WebDashboard:
         origin = request.headers.get("origin")
         if origin is None:
             return False  # not a browser form (curl, a script): the session and CSRF token still apply
+        if origin == "null":
+            # Our Referrer-Policy (no-referrer) makes browsers send "Origin: null" on our own
+            # forms; then only a browser's own word that the request is same-origin will do.
+            return request.headers.get("sec-fetch-site") != "same-origin"
         return origin != f"{request.url.scheme}://{request.headers.get('host', '')}"
 
     # -- rendering --------------------------------------------------------------

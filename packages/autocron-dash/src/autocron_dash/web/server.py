@@ -69,6 +69,7 @@ class DashboardServer:
 
     def close(self) -> None:
         """Stop serving (live requests are answered or dropped) and free the port. Safe to call twice."""
+        self.dashboard.changes.close()  # held live requests answer now instead of holding the shutdown
         self._server.should_exit = True
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(10)
