@@ -44,8 +44,8 @@ TEST_DEPS = [
     "croniter>=3,<5",  # oracle for the seed's cron dialect; 5+ reads equal ranges (12-12) as *
     "aiosmtpd>=1.4",
     "trustme>=1.1",
-    "httpx2>=2.16",  # Starlette's TestClient drives the web dashboard's routes (its httpx 0.x support is deprecated)
-    "playwright>=1.45",  # browser tests of the web dashboard, with the system's Chromium (never `playwright install`)
+    "httpx2>=2.16",  # Starlette's TestClient drives the web dashboard (its httpx 0.x use is deprecated)
+    "playwright>=1.45",  # web dashboard browser tests on the system's Chromium (never `playwright install`)
 ]
 LINT_DEPS = ["ruff==0.17.6", "import-linter==2.17"]
 TYPE_DEPS = ["mypy==2.4.1", "types-PyYAML", "pytest", "hypothesis"]

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from markupsafe import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 from starlette.testclient import TestClient
 
 from autocron_core import AutoCron, ConfigError, RunStatus
@@ -105,7 +105,9 @@ class TestReading:
         [({"status": "exploded"}, "status"), ({"since": "yesterday"}, "since"), ({"after": "x.y"}, "after"),
          ({"since": "2026-02-01", "until": "2026-01-01"}, "until")],
     )  # fmt: skip
-    def test_bad_filters_are_a_400_naming_the_field(self, client: TestClient, query: dict[str, str], field: str) -> None:
+    def test_bad_filters_are_a_400_naming_the_field(
+        self, client: TestClient, query: dict[str, str], field: str
+    ) -> None:
         """A bad filter value is refused with a one-line error naming the field and the value."""
         page = client.get("/runs", params=query)
         assert page.status_code == 400
@@ -181,7 +183,11 @@ class TestHostileNames:
         assert str(escape(f"out {name}")) in task
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(st.text(st.characters(blacklist_categories=["Cc", "Cs"]), min_size=1, max_size=60).map(lambda s: "<b>" + s))
+    @given(
+        st.text(st.characters(blacklist_categories=["Cc", "Cs"]), min_size=1, max_size=60).map(
+            lambda s: "<b>" + s
+        )
+    )
     def test_rendered_pages_never_hold_the_unescaped_name(self, tmp_path_factory: Any, name: str) -> None:
         """Whatever a task is called, the page holds its escaped text, never the raw markup."""
         store = AutoCron(log_level=None)
@@ -205,7 +211,9 @@ class TestHostAndBind:
         assert host_allowed(host, True)
 
     @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "example.com", "::"])
-    def test_non_loopback_bind_without_token_is_refused(self, host: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_non_loopback_bind_without_token_is_refused(
+        self, host: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         """Binding beyond loopback without a token fails with an error saying why."""
         monkeypatch.delenv("AUTOCRON_DASH_TOKEN", raising=False)
         assert not is_loopback(host)
@@ -216,14 +224,19 @@ class TestHostAndBind:
 
     def test_non_loopback_reading_needs_the_token(self, db: str) -> None:
         """Served beyond loopback, pages redirect to the login and metrics want the bearer token."""
-        with TestClient(WebDashboard(db, host="0.0.0.0", token=TOKEN).app, base_url="http://10.0.0.5:8765") as c:
+        with TestClient(
+            WebDashboard(db, host="0.0.0.0", token=TOKEN).app, base_url="http://10.0.0.5:8765"
+        ) as c:
             page = c.get("/", follow_redirects=False)
             assert page.status_code == 303 and page.headers["location"].startswith("/login")
             assert c.get("/metrics").status_code == 401
             assert c.get("/live/overview", params={"v": "0"}).status_code == 401
             bearer = c.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})
             assert bearer.status_code == 200
-            assert c.get("/", headers={"authorization": "Bearer wrong"}, follow_redirects=False).status_code == 303
+            assert (
+                c.get("/", headers={"authorization": "Bearer wrong"}, follow_redirects=False).status_code
+                == 303
+            )
             login(c, TOKEN)
             assert c.get("/").status_code == 200
 
@@ -234,7 +247,7 @@ class TestActions:
         page = client.post("/actions/pause", data={"name": "backup", "csrf": "x"})
         assert page.status_code == 403
         assert "log in" in page.text
-        assert 'badge paused' not in client.get("/task", params={"name": "backup"}).text
+        assert "badge paused" not in client.get("/task", params={"name": "backup"}).text
 
     def test_wrong_token_does_not_log_in(self, client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
         """A wrong token is refused, logged without the value, and sets no cookie."""
@@ -260,7 +273,9 @@ class TestActions:
         store = SqlStore(db)
         assert next(t for t in store.load_tasks() if t.name == "backup").paused
         store.close()
-        assert "badge paused" not in client.post("/actions/resume", data={"name": "backup", "csrf": csrf}).text
+        assert (
+            "badge paused" not in client.post("/actions/resume", data={"name": "backup", "csrf": csrf}).text
+        )
 
     def test_missing_or_foreign_csrf_is_refused(self, client: TestClient, web: WebDashboard) -> None:
         """An action without this session's CSRF token (missing, or another session's) is refused."""

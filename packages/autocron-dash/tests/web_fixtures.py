@@ -30,7 +30,9 @@ def make_db(tmp_path: Path, hostile: bool = True) -> str:
         if hostile:
             for name in HOSTILE:
                 define(store, name)
-                write(store, [record(name, 0, RunStatus.FAILED, error=f"boom {name}", output=f"out {name}\n")])
+                write(
+                    store, [record(name, 0, RunStatus.FAILED, error=f"boom {name}", output=f"out {name}\n")]
+                )
     finally:
         store.close()
     return url
@@ -104,8 +106,17 @@ def demo_db(tmp_path: Path, now: _dt.datetime) -> str:
                 error = "ConnectionError: crm.example.com refused the connection" if failed else None
                 output = f"processed {rng.randint(50, 200)} items\n" if not failed else "connecting...\n"
                 records.append(
-                    RunRecord(name, scheduled, 1, status, started, started + _dt.timedelta(seconds=took),
-                              error, "node-a", output)  # fmt: skip
+                    RunRecord(
+                        name,
+                        scheduled,
+                        1,
+                        status,
+                        started,
+                        started + _dt.timedelta(seconds=took),
+                        error,
+                        "node-a",
+                        output,
+                    )
                 )
             write(store, records)
     finally:

@@ -18,7 +18,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in an environment without the extra
     raise ImportError(f"the web dashboard needs {exc.name or 'its libraries'}: {INSTALL}") from exc
 
-from .app import WebDashboard
-from .server import DEFAULT_PORT, DashboardServer, serve_dashboard
+from .app import WebDashboard  # noqa: E402 - after the probe, so a missing extra gets its own message
+from .server import DEFAULT_PORT, DashboardServer, serve_dashboard  # noqa: E402
 
 __all__ = ["DEFAULT_PORT", "INSTALL", "DashboardServer", "WebDashboard", "serve_dashboard"]

@@ -13,11 +13,11 @@ from typing import Any
 from autocron_core.records import RunRecord, RunStatus
 from autocron_core.schedules import from_utc_us, to_utc_us
 from autocron_core.timezones import zone_name
+from autocron_dash._format import ago, duration, percent, until
+from autocron_dash._source import Source
+from autocron_dash.analytics import TaskAnalytics, TaskSummary
+from autocron_dash.recommendations import recommend
 
-from .._format import ago, duration, percent, until
-from .._source import Source
-from ..analytics import TaskAnalytics, TaskSummary
-from ..recommendations import recommend
 from ._actions import pause_info
 from ._history import PAGE_SIZE, Filters, history_page, page_key
 from ._svg import duration_plot, outcome_class, sparkline
@@ -106,9 +106,7 @@ def overview(source: Source, now: _dt.datetime) -> dict[str, Any]:
             "skipped": overall.skipped,
             "missed": overall.missed,
         },
-        "recommendations": [
-            {"task": r.task, "severity": r.severity, "message": r.message} for r in advice
-        ],
+        "recommendations": [{"task": r.task, "severity": r.severity, "message": r.message} for r in advice],
         "cluster": _cluster(source),
     }
 
@@ -165,7 +163,9 @@ def task_view(source: Source, name: str, filters: Filters, now: _dt.datetime) ->
         return None
     task = next((t for t in source.tasks() if t.name == name), None)
     records = history_page(source.store, name, filters, limit=PAGE_SIZE + 1)
-    plotted = history_page(source.store, name, Filters(filters.status, filters.since, filters.until), PLOT_RUNS)
+    plotted = history_page(
+        source.store, name, Filters(filters.status, filters.since, filters.until), PLOT_RUNS
+    )
     info = pause_info(task) if task is not None else None
     advice = recommend([summary], max_workers=source.max_workers, late_after=analytics.late_after)
     return {
@@ -183,7 +183,9 @@ def task_view(source: Source, name: str, filters: Filters, now: _dt.datetime) ->
             ("Last success", ago(summary.last_success, now)),
         ],
         "paused": summary.paused,
-        "pause": None if info is None else {"note": info.note, "by": info.by, "at": _when(info.at) if info.at else None},
+        "pause": None
+        if info is None
+        else {"note": info.note, "by": info.by, "at": _when(info.at) if info.at else None},
         "definition": _definition(task) if task is not None else None,
         "next_fires": _next_fires(task, now) if task is not None and not summary.paused else [],
         "plot": duration_plot(list(reversed(plotted))),

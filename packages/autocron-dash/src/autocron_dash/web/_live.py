@@ -12,6 +12,7 @@ compared, which is one short index walk).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -98,10 +99,12 @@ def fingerprint(source: Any, with_tasks: bool) -> tuple[Any, ...]:
     )
     if not with_tasks:
         return (rows,)
-    tasks = tuple(
-        (t.name, t.paused, t.next_run, getattr(t, "pause_note", None)) for t in source.tasks()
-    )
+    tasks = tuple((t.name, t.paused, t.next_run, getattr(t, "pause_note", None)) for t in source.tasks())
     return (rows, tasks)
+
+
+def _look(source_getter: Callable[[], Any], with_tasks: bool) -> tuple[Any, ...]:
+    return fingerprint(source_getter(), with_tasks)
 
 
 async def watch_store(
@@ -130,7 +133,7 @@ async def watch_store(
         turn += 1
         with_tasks = turn % _TASKS_EVERY == 0 or last_tasks is None
         try:
-            seen = await read(lambda: fingerprint(source_getter(), with_tasks))
+            seen = await read(functools.partial(_look, source_getter, with_tasks))
         except Exception:  # a busy or briefly unreachable store: look again next turn
             logger.debug("could not read the store's newest rows", exc_info=True)
             continue

@@ -15,8 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from .._source import Source
-from ..metrics import SchedulerMetrics
+from autocron_dash._source import Source
+from autocron_dash.metrics import SchedulerMetrics
 
 __all__ = ["exposition", "health"]
 

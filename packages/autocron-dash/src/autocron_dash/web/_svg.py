@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from html import escape
 
 from autocron_core.records import RunRecord, RunStatus
-
-from .._format import duration as fmt_seconds
+from autocron_dash._format import duration as fmt_seconds
 
 __all__ = ["duration_plot", "outcome_class", "sparkline"]
 
@@ -67,6 +66,10 @@ def _time_label(moment: _dt.datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
+def _text(x: float, y: float, text: str, anchor: str = "start") -> str:
+    return f'<text class="tick" x="{x}" y="{y}" text-anchor="{anchor}">{escape(text)}</text>'
+
+
 def duration_plot(records: Sequence[RunRecord], width: int = 720, height: int = 200) -> str:
     """Durations (y) over scheduled time (x), a dot per run coloured by outcome.
 
@@ -82,22 +85,24 @@ def duration_plot(records: Sequence[RunRecord], width: int = 720, height: int = 
     span = (t1 - t0) or 1.0
     durations = [r.duration for r in records if r.duration is not None and r.status is not RunStatus.RUNNING]
     ymax = max(durations, default=0.0) or 1.0
+    base = top_pad + plot_h
     first = min(r.scheduled_for for r in records)
     last = max(r.scheduled_for for r in records)
     parts = [
         f'<svg class="plot" viewBox="0 0 {width} {height}" width="100%" role="img" '
         f'aria-label="durations and outcomes of {len(records)} runs">',
-        f'<line class="axis" x1="{left}" y1="{top_pad + plot_h}" x2="{width - right}" y2="{top_pad + plot_h}"/>',
-        f'<line class="axis" x1="{left}" y1="{top_pad}" x2="{left}" y2="{top_pad + plot_h}"/>',
-        f'<text class="tick" x="{left - 4}" y="{top_pad + 8}" text-anchor="end">{escape(fmt_seconds(ymax))}</text>',
-        f'<text class="tick" x="{left - 4}" y="{top_pad + plot_h}" text-anchor="end">0s</text>',
-        f'<text class="tick" x="{left}" y="{height - 8}">{escape(_time_label(first))}</text>',
-        f'<text class="tick" x="{width - right}" y="{height - 8}" text-anchor="end">{escape(_time_label(last))}</text>',
+        f'<line class="axis" x1="{left}" y1="{base}" x2="{width - right}" y2="{base}"/>',
+        f'<line class="axis" x1="{left}" y1="{top_pad}" x2="{left}" y2="{base}"/>',
+        _text(left - 4, top_pad + 8, fmt_seconds(ymax), "end"),
+        _text(left - 4, base, "0s", "end"),
+        _text(left, height - 8, _time_label(first)),
+        _text(width - right, height - 8, _time_label(last), "end"),
     ]
-    for record, t in zip(records, times):
+    for record, t in zip(records, times, strict=True):
         x = left + plot_w * (t - t0) / span if t1 > t0 else left + plot_w / 2
         duration = record.duration if record.status is not RunStatus.RUNNING else None
         status = record.status.value
+        y: float
         if duration is None:
             y, shape = top_pad + plot_h - 3, "hollow"
         else:

@@ -29,8 +29,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from autocron_core.errors import AutoCronError, TaskError
+from autocron_dash._source import Source, as_source
 
-from .._source import Source, as_source
 from ._actions import Actions
 from ._context import overview, runs_view, task_view
 from ._history import parse_filters
@@ -102,7 +102,9 @@ class WebDashboard:
         by: who a pause is recorded as made by.
     """
 
-    def __init__(self, source: Any, *, host: str = "127.0.0.1", token: str | None = None, by: str = "web") -> None:
+    def __init__(
+        self, source: Any, *, host: str = "127.0.0.1", token: str | None = None, by: str = "web"
+    ) -> None:
         self.keys = Keys(token)
         self.loopback = is_loopback(host)
         self.changes = Changes()
@@ -189,7 +191,8 @@ class WebDashboard:
     def source(self) -> Source:
         """The source, opened on first use (call on the reading thread)."""
         if self._source is None:
-            assert self._opener is not None
+            if self._opener is None:  # pragma: no cover - __init__ sets one or the other
+                raise RuntimeError("the dashboard has neither a source nor a way to open one")
             self._source = self._opener()
             self._opened_here = True
         return self._source
@@ -266,7 +269,9 @@ class WebDashboard:
             try:
                 seen = int(request.query_params.get("v", "-1"))
             except ValueError:
-                return PlainTextResponse("v: expected the version number the page was drawn at\n", status_code=400)
+                return PlainTextResponse(
+                    "v: expected the version number the page was drawn at\n", status_code=400
+                )
             await self.changes.wait(seen, HOLD)
         version = self.changes.version  # read before the data: a change during the read draws again
         try:
@@ -286,7 +291,9 @@ class WebDashboard:
         return await self._view(request, "overview.html", lambda: overview(self.source(), self._now()), False)
 
     async def live_overview(self, request: Request) -> Response:
-        return await self._view(request, "_overview_live.html", lambda: overview(self.source(), self._now()), True)
+        return await self._view(
+            request, "_overview_live.html", lambda: overview(self.source(), self._now()), True
+        )
 
     def _task_builder(self, request: Request) -> Callable[[], dict[str, Any] | None]:
         name = request.query_params.get("name", "")
@@ -384,7 +391,9 @@ class WebDashboard:
     async def _checked_form(self, request: Request) -> dict[str, str] | Response:
         """The form of an action POST once the session, CSRF token and origin check; else the refusal."""
         if self._cross_origin(request):
-            return self.error(request, 403, "refused: the request came from another site (Origin or Sec-Fetch-Site)")
+            return self.error(
+                request, 403, "refused: the request came from another site (Origin or Sec-Fetch-Site)"
+            )
         session = self._session(request)
         if session is None:
             return self.error(request, 403, "log in with the token first: actions need a session")
@@ -431,7 +440,9 @@ class WebDashboard:
         except AutoCronError as exc:
             return self.error(request, 400, str(exc))
         done = {"run": "run", "pause": "paused", "resume": "resumed", "backfill": "backfill"}[action]
-        return RedirectResponse(f"/task?{urlencode({'name': name, 'done': done}, quote_via=quote)}", status_code=303)
+        return RedirectResponse(
+            f"/task?{urlencode({'name': name, 'done': done}, quote_via=quote)}", status_code=303
+        )
 
     # -- machines ---------------------------------------------------------------------
     async def metrics(self, request: Request) -> Response:
@@ -476,4 +487,3 @@ def _open_source(url: str) -> Source:
     from autocron_core.registry import open_store
 
     return Source(open_store(url))
-

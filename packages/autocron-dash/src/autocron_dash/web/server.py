@@ -11,7 +11,8 @@ from typing import Any
 
 import uvicorn
 
-from ..env import AUTOCRON_DASH_TOKEN
+from autocron_dash.env import AUTOCRON_DASH_TOKEN
+
 from ._security import check_bind
 from .app import WebDashboard
 
