@@ -49,7 +49,11 @@ TEST_DEPS = [
 ]
 LINT_DEPS = ["ruff==0.17.6", "import-linter==2.17"]
 TYPE_DEPS = ["mypy==2.4.1", "types-PyYAML", "pytest", "hypothesis"]
-BENCH_DEPS = ["apscheduler>=3.11,<4", "schedule>=1.2"]
+BENCH_DEPS = [
+    "apscheduler>=3.11,<4",
+    "schedule>=1.2",
+    "playwright>=1.45",  # bench_web.py's live-update figure, in the system's Chromium
+]
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests", "lint", "typecheck"]
