@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -353,3 +355,29 @@ def test_served_on_a_free_port(db: str) -> None:
             assert response.status == 200
     finally:
         server.close()
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_importing_autocron_dash_imports_no_web_library() -> None:
+    """`import autocron_dash` (and the terminal dashboard) loads neither Starlette, uvicorn nor Jinja2."""
+    result = _python(
+        "import sys, autocron_dash; autocron_dash.Dashboard; "
+        "print(sorted(m for m in ('starlette', 'uvicorn', 'jinja2') if m in sys.modules))"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_missing_extra_names_the_install_line() -> None:
+    """Without Starlette, the web dashboard's import error carries the pip line of the extra."""
+    result = _python(
+        "import sys; sys.modules['starlette'] = None\n"
+        "try:\n    from autocron_dash import serve_dashboard\n"
+        "except ImportError as exc:\n    print(exc)\n"
+    )
+    assert 'pip install "autocron-dash[web]"' in result.stdout, result.stderr
