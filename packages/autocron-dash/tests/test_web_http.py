@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import html
 import re
 import subprocess
@@ -105,7 +106,9 @@ class TestReading:
     @pytest.mark.parametrize(
         ("query", "field"),
         [({"status": "exploded"}, "status"), ({"since": "yesterday"}, "since"), ({"after": "x.y"}, "after"),
-         ({"since": "2026-02-01", "until": "2026-01-01"}, "until")],
+         ({"since": "2026-02-01", "until": "2026-01-01"}, "until"),
+         ({"after": "99999999999999999999.1.x"}, "after"), ({"after": "1.-1.x"}, "after"),
+         ({"since": "2026-13-01"}, "since")],
     )  # fmt: skip
     def test_bad_filters_are_a_400_naming_the_field(
         self, client: TestClient, query: dict[str, str], field: str
@@ -114,6 +117,11 @@ class TestReading:
         page = client.get("/runs", params=query)
         assert page.status_code == 400
         assert f"{field}=" in html.unescape(page.text)
+
+    def test_the_last_day_of_year_9999_is_a_valid_filter(self, client: TestClient) -> None:
+        """A day filter at the end of the calendar reads fine (no overflow), matching nothing."""
+        page = client.get("/runs", params={"since": "9999-12-31", "until": "9999-12-31"})
+        assert page.status_code == 200 and "No runs match." in page.text
 
     def test_unknown_task_is_a_404(self, client: TestClient) -> None:
         """A task with neither definition nor history is a 404 page."""
@@ -381,3 +389,66 @@ def test_a_missing_extra_names_the_install_line() -> None:
         "except ImportError as exc:\n    print(exc)\n"
     )
     assert 'pip install "autocron-dash[web]"' in result.stdout, result.stderr
+
+
+class _NotingScheduler(AutoCron):
+    """A scheduler with the pause-note and backfill API of the advanced-scheduling work."""
+
+    def __init__(self) -> None:
+        super().__init__(log_level=None)
+        self.calls: list[tuple[Any, ...]] = []
+
+    def pause_task(self, name: str, note: str | None = None, by: str | None = None) -> None:
+        self.calls.append(("pause", name, note, by))
+        super().pause_task(name)
+
+    def backfill(self, name: str, start: Any, end: Any) -> int:
+        self.calls.append(("backfill", name, start, end))
+        return 0
+
+
+class TestNewerSchedulerApi:
+    def test_today_pause_has_no_note_and_backfill_is_hidden(self) -> None:
+        """On a scheduler without notes or backfill, the forms leave them out and backfill is refused."""
+        scheduler = AutoCron(log_level=None)
+        scheduler.add_task(name="job", command=["true"], every="1h")
+        with TestClient(WebDashboard(scheduler, token=TOKEN).app, base_url=BASE) as c:
+            csrf = login(c, TOKEN)
+            page = c.get("/task", params={"name": "job"}).text
+            assert 'id="pause"' in page and 'id="pause-note"' not in page and 'id="backfill"' not in page
+            window = {"start": "2026-01-01T00:00", "end": "2026-01-02T00:00"}
+            refused = c.post("/actions/backfill", data={"name": "job", "csrf": csrf, **window})
+            assert refused.status_code == 400 and "backfill" in refused.text
+
+    def test_notes_and_backfill_light_up_when_the_scheduler_has_them(self) -> None:
+        """With pause_task(note=, by=) and backfill(), the forms offer them and pass them through."""
+        scheduler = _NotingScheduler()
+        scheduler.add_task(name="job", command=["true"], every="1h")
+        with TestClient(WebDashboard(scheduler, token=TOKEN).app, base_url=BASE) as c:
+            csrf = login(c, TOKEN)
+            page = c.get("/task", params={"name": "job"}).text
+            assert 'id="pause-note"' in page and 'id="backfill"' in page
+            c.post("/actions/backfill", data={"name": "job", "csrf": csrf, "start": "2026-01-01T00:00",
+                                              "end": "2026-01-02T00:00"})  # fmt: skip
+            bad = c.post("/actions/backfill", data={"name": "job", "csrf": csrf, "start": "2026-01-02T00:00",
+                                                    "end": "2026-01-01T00:00"})  # fmt: skip
+            assert bad.status_code == 400 and "end=" in html.unescape(bad.text)
+            c.post("/actions/pause", data={"name": "job", "csrf": csrf, "note": "  disk <swap>  "})
+        utc = _dt.timezone.utc
+        assert scheduler.calls == [
+            ("backfill", "job", _dt.datetime(2026, 1, 1, tzinfo=utc), _dt.datetime(2026, 1, 2, tzinfo=utc)),
+            ("pause", "job", "disk <swap>", "web"),
+        ]
+
+    def test_a_recorded_note_is_shown_escaped(self) -> None:
+        """The pause note, who paused and when, read from the task, show as text."""
+        from autocron_dash.web._actions import pause_info
+
+        class Paused:
+            pause_note = "<b>maintenance</b>"
+            paused_by = "ops"
+            paused_at = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)
+
+        info = pause_info(Paused())
+        assert (info.note, info.by, info.at) == ("<b>maintenance</b>", "ops", Paused.paused_at)
+        assert pause_info(object()).note is None

@@ -82,8 +82,10 @@ class Actions:
         self._threads: list[threading.Thread] = []
         from autocron_core import AutoCron
 
-        self._pause_takes_note = _takes(AutoCron.pause_task, "note")
-        self._can_backfill = callable(getattr(AutoCron, "backfill", None))
+        # The live scheduler's own class when there is one (a subclass may add what AutoCron lacks).
+        kind = type(scheduler) if scheduler is not None else AutoCron
+        self._pause_takes_note = _takes(kind.pause_task, "note")
+        self._can_backfill = callable(getattr(kind, "backfill", None))
 
     @property
     def pause_takes_note(self) -> bool:
