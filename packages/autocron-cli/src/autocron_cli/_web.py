@@ -17,7 +17,7 @@ from autocron_cli._common import BadInput, CliError
 __all__ = ["start_web"]
 
 
-def start_web(source: Any, host: str, port: int) -> Any:
+def start_web(source: Any, host: str, port: int, host_option: str = "--host") -> Any:
     """Serve the web dashboard for ``source`` (a scheduler or a store URL); the running server.
 
     Raises:
@@ -35,7 +35,7 @@ def start_web(source: Any, host: str, port: int) -> Any:
     configured = os.environ.get(AUTOCRON_DASH_TOKEN) or None
     if not is_loopback(host) and not configured:
         raise BadInput(
-            f"--host {host!r} is not a loopback address: set {AUTOCRON_DASH_TOKEN} to a secret first, "
+            f"{host_option} {host!r} is not a loopback address: set {AUTOCRON_DASH_TOKEN} to a secret first, "
             "since anyone who can reach the dashboard could read every task's output and run or pause tasks"
         )
     token = configured or new_token()

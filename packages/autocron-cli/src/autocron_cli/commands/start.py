@@ -182,7 +182,7 @@ def start(
         if web:
             from autocron_cli._web import start_web
 
-            web_server = start_web(scheduler, web_host, web_port)
+            web_server = start_web(scheduler, web_host, web_port, host_option="--web-host")
         scheduler.start(blocking=False)
         logger.info("autocron started with %d task(s); logging to %s", len(scheduler.list_tasks()), log_path)
         syncer = threading.Thread(
