@@ -8,6 +8,8 @@ raises ``ImportError`` carrying the line that installs them.
 
 from __future__ import annotations
 
+#: The htmx release vendored in ``static/htmx.min.js`` (npm ``htmx.org``, 0BSD: ``static/htmx.LICENSE.txt``).
+HTMX_VERSION = "2.0.11"
 #: The command that installs what this package needs.
 INSTALL = 'pip install "autocron-dash[web]"'
 
@@ -21,4 +23,4 @@ except ImportError as exc:  # pragma: no cover - exercised in an environment wit
 from .app import WebDashboard  # noqa: E402 - after the probe, so a missing extra gets its own message
 from .server import DEFAULT_PORT, DashboardServer, serve_dashboard  # noqa: E402
 
-__all__ = ["DEFAULT_PORT", "INSTALL", "DashboardServer", "WebDashboard", "serve_dashboard"]
+__all__ = ["DEFAULT_PORT", "HTMX_VERSION", "INSTALL", "DashboardServer", "WebDashboard", "serve_dashboard"]

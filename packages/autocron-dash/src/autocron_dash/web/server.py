@@ -16,7 +16,7 @@ from autocron_dash.env import AUTOCRON_DASH_TOKEN
 from ._security import check_bind
 from .app import WebDashboard
 
-__all__ = ["DEFAULT_PORT", "STARTUP_TIMEOUT", "DashboardServer", "serve_dashboard"]
+__all__ = ["DEFAULT_PORT", "MAX_CONCURRENCY", "STARTUP_TIMEOUT", "DashboardServer", "serve_dashboard"]
 
 logger = logging.getLogger("autocron.dash.web")
 
@@ -24,6 +24,8 @@ logger = logging.getLogger("autocron.dash.web")
 DEFAULT_PORT = 8765
 #: Seconds to wait for the server to accept connections before giving up.
 STARTUP_TIMEOUT = 30.0
+#: Connections and requests served at once (each open page holds one live request); more get 503.
+MAX_CONCURRENCY = 100
 
 
 class DashboardServer:
@@ -48,6 +50,7 @@ class DashboardServer:
             proxy_headers=False,
             lifespan="on",
             timeout_graceful_shutdown=2,
+            limit_concurrency=MAX_CONCURRENCY,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
