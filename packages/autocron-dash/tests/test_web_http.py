@@ -455,3 +455,23 @@ class TestNewerSchedulerApi:
         info = pause_info(Paused())
         assert (info.note, info.by, info.at) == ("<b>maintenance</b>", "ops", Paused.paused_at)
         assert pause_info(object()).note is None
+
+
+def test_cluster_nodes_and_leases_show_when_several_nodes_share_the_store(tmp_path: Path) -> None:
+    """With two live nodes, the overview lists them and which node holds each running run."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'cluster.db'}")
+    try:
+        define(store, "shared-job")
+        store.register_node("node-a")
+        store.register_node("node-b")
+        running = record("shared-job", 0, RunStatus.SUCCEEDED)
+        assert store.claim_run(running._replace(status=RunStatus.RUNNING, finished_at=None, node_id="node-b"))
+        with TestClient(WebDashboard(store).app, base_url=BASE) as c:
+            page = c.get("/").text
+        assert "2 live node(s)" in page
+        assert re.search(r"<tr><td>shared-job</td><td><code>node-b</code></td>", page)
+        store.unregister_node("node-b")
+        with TestClient(WebDashboard(store).app, base_url=BASE) as c:
+            assert "Cluster" not in c.get("/").text  # one node: nothing to show
+    finally:
+        store.close()
