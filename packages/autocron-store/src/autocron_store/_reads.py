@@ -228,6 +228,38 @@ class SqliteReader:
             rows = conn.execute(query, (*params, limit)).fetchall()
         return [_run_record(row) for row in rows]
 
+    def history_page(
+        self,
+        name: str | None = None,
+        *,
+        status: RunStatus | None = None,
+        since: _dt.datetime | None = None,
+        until: _dt.datetime | None = None,
+        after: tuple[_dt.datetime, int, str] | None = None,
+        limit: int = 50,
+    ) -> list[RunRecord]:
+        """One page of history, newest first, as ``SqlStore.history_page`` (the same keyset walk)."""
+        where, params = ["1 = 1"], []
+        for clause, value in (
+            ("task = ?", name),
+            ("status = ?", None if status is None else status.value),
+            ("scheduled_for_us >= ?", None if since is None else to_utc_us(since)),
+            ("scheduled_for_us < ?", None if until is None else to_utc_us(until)),
+        ):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        if after is not None:
+            where.append("(scheduled_for_us, attempt, task) < (?, ?, ?)")
+            params += [to_utc_us(after[0]), after[1], after[2]]
+        query = (
+            f"SELECT {_RUN_COLUMNS} FROM {self._runs} WHERE {' AND '.join(where)} "  # noqa: S608 - quoted table names; values are bound
+            "ORDER BY scheduled_for_us DESC, attempt DESC, task DESC LIMIT ?"
+        )
+        with self._reading("reading a page of run history") as conn:
+            rows = conn.execute(query, (*params, limit)).fetchall()
+        return [_run_record(row) for row in rows]
+
     def stats(
         self, name: str | None = None, since: _dt.datetime | None = None, last_n: int | None = None
     ) -> list[TaskStats]:

@@ -32,6 +32,7 @@ from ._cluster_sql import ANCHOR_KIND, ClusterOps, key_of, reason, run_record
 from ._connect import create_sql_engine
 from ._document import check_moments, check_writable, scrub_notifier_secrets
 from ._listen import Listener, channel_name, notify
+from ._pages import PageKey, sql_history_page
 from ._schema import Tables, build_tables, prepare_schema
 from ._sqlstats import sql_stats
 from ._urls import parse_store_url
@@ -414,6 +415,29 @@ class SqlStore(BatchOps, ClusterOps):
         with self._begin("reading the run history") as conn:
             rows = conn.execute(query).mappings().all()
         return [run_record(row) for row in rows]
+
+    def history_page(
+        self,
+        name: str | None = None,
+        *,
+        status: RunStatus | None = None,
+        since: _dt.datetime | None = None,
+        until: _dt.datetime | None = None,
+        after: PageKey | None = None,
+        limit: int = 50,
+    ) -> list[RunRecord]:
+        """One page of history, newest first (occurrence, attempt, task), for tables that page back.
+
+        Args:
+            name: one task, or all.
+            status: only runs with this status.
+            since: only occurrences scheduled at or after this moment.
+            until: only occurrences scheduled before this moment.
+            after: the previous page's last key (``PageKey``): this page starts after it.
+            limit: records at most.
+        """
+        with self._begin("reading a page of run history") as conn:
+            return sql_history_page(conn, self.tables.runs, name, status, since, until, after, limit)
 
     def stats(
         self, name: str | None = None, since: _dt.datetime | None = None, last_n: int | None = None
