@@ -316,6 +316,7 @@ class SqlStore(BatchOps, ClusterOps):
             "error": record.error,
             "node_id": record.node_id,
             "output": record.output,
+            "run_trigger": record.trigger,
             # On the database's clock, like the heartbeat that renews it and the reaper that checks it.
             "lease_expires_at_us": self._lease_sql() if record.status is RunStatus.RUNNING else None,
         }
