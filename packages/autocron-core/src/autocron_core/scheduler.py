@@ -24,6 +24,7 @@ TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._backfill import BackfillResult
     from ._cluster import ClusterAgent
     from .notifications import NotificationDispatcher
 
@@ -425,6 +426,41 @@ class AutoCron(Engine):
             task.resumed_at = self._clock.now()
             self._push_task(task, task.next_fire_after_us(self._clock.now_us()))
         self._after_change(task, EventKind.RESUMED)
+
+    def backfill(
+        self,
+        name: str,
+        start: Any,
+        end: Any,
+        *,
+        dry_run: bool = False,
+        limit: int = 10_000,
+        timeout: float | None = None,
+    ) -> BackfillResult:
+        """Run the task's occurrences in ``[start, end)``, oldest first, recorded as ``backfill`` runs.
+
+        Occurrences that already have a record (they ran, were skipped or missed,
+        or another node's backfill took them) run nothing; every occurrence is
+        claimed exactly once across nodes. The overlap policy bounds how many run
+        at once (``skip``: one after another); retries and timeouts apply. Works
+        whether the scheduler is started or not; returns when the last one ends.
+
+        Args:
+            start, end: aware datetimes or ISO 8601 strings; naive ones are read in
+                the task's time zone.
+            dry_run: only list the occurrences (and which are already recorded).
+            limit: refuse a range of more occurrences than this.
+            timeout: stop waiting after this many seconds (runs started go on).
+
+        Raises:
+            TaskError: no such task, bad bounds, a task without a schedule of its
+                own, or more than ``limit`` occurrences.
+        """
+        from ._backfill import run_backfill
+
+        limit_s = _seconds_or_none("timeout", timeout)
+        task = self._require(None, name)
+        return run_backfill(self, task, start, end, dry_run=dry_run, limit=limit, timeout=limit_s)
 
     def _after_change(self, task: Task, kind: EventKind) -> None:
         if self._store.persistent and task.kind != "func":
