@@ -353,3 +353,29 @@ def admit(engine: Engine, task: Task, scheduled_us: int, trigger: str) -> None:
         )
         return
     engine._start(task, scheduled_us, 1, None, trigger)
+
+
+def upstream_first(tasks: list[Task]) -> list[Task]:
+    """``tasks`` reordered so that each comes after the upstream tasks it names among them
+    (a config file may list a task before the one it waits for); otherwise in their order.
+    A cycle is left as it is: ``add`` then refuses it, naming the path."""
+    by_name = {task.name: task for task in tasks}
+    ordered: list[Task] = []
+    placed: set[str] = set()
+    visiting: set[str] = set()
+
+    def place(task: Task) -> None:
+        if task.name in placed or task.name in visiting:
+            return
+        visiting.add(task.name)
+        for name in task.flow.after if task.flow is not None else ():
+            upstream = by_name.get(name)
+            if upstream is not None:
+                place(upstream)
+        visiting.discard(task.name)
+        placed.add(task.name)
+        ordered.append(task)
+
+    for task in tasks:
+        place(task)
+    return ordered
