@@ -211,7 +211,7 @@ def make_flow(
 def condition_label(flow: Flow) -> str:
     """The condition's name for messages: ``is_business_hours``."""
     when = flow.when
-    return str(getattr(when, "__qualname__", None) or getattr(when, "__name__", None) or repr(when))
+    return str(getattr(when, "__name__", None) or repr(when))
 
 
 def run_condition(task: Task, scheduled_for: _dt.datetime, attempt: int, trigger: str, now: _dt.datetime) -> str | None:
