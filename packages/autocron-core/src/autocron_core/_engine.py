@@ -1176,7 +1176,7 @@ class Engine:
         if not (force or notify or self._listeners.wants(kind)):
             return None
         if record is None:
-            event = Event(kind, task.name, self._clock.now(), task)
+            event = Event(kind, task.name, self._clock.now(), task, error=error)
         else:  # the record's own time stamp is when this happened
             when = record.finished_at or record.started_at or self._clock.now()
             event = _event((kind, task.name, when, task, record, record.scheduled_for, record.attempt,
