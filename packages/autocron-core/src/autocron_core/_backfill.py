@@ -17,7 +17,7 @@ import threading
 
 from .errors import TaskError
 from .records import RunRecord
-from .schedules import _LATEST_US, from_utc_us, to_utc_us
+from .schedules import _LATEST_US, Interval, from_utc_us, to_utc_us
 
 TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
 if TYPE_CHECKING:
@@ -106,6 +106,9 @@ def plan_occurrences(task: Task, start: Any, end: Any, limit: Any = DEFAULT_LIMI
     if task.schedule.kind == "after":
         raise TaskError("name", task.name, "a task with a schedule of its own (this one runs after its upstream tasks)")
     found: list[int] = []
+    schedule = task.schedule
+    if isinstance(schedule, Interval) and schedule._anchor_us is not None:
+        return _interval_grid(task, schedule, start_us, end_us, end, limit)
     moment = start_us - 1
     while True:
         nxt = task.next_fire_after_us(moment)
@@ -119,6 +122,23 @@ def plan_occurrences(task: Task, start: Any, end: Any, limit: Any = DEFAULT_LIMI
             )
         found.append(nxt)
         moment = nxt
+
+
+def _interval_grid(task: Task, schedule: Interval, start_us: int, end_us: int, end: Any, limit: int) -> list[int]:
+    """An interval's occurrences in the range: its fixed-rate grid (anchor + k * step), extended
+    before the anchor too, so that a task added today can backfill last week."""
+    step, anchor = schedule._step_us, schedule._anchor_us or 0
+    first = anchor - ((anchor - start_us) // step) * step  # the first grid point at or after start
+    low = to_utc_us(task.start_at) if task.start_at is not None else None
+    high = to_utc_us(task.end_at) if task.end_at is not None else None
+    count = max(0, -((first - end_us) // step))  # grid points in [first, end)
+    if count > limit:
+        raise TaskError("end", end, f"a range of at most {limit:,} occurrences (raise limit= to backfill more)")
+    return [
+        us
+        for us in range(first, end_us, step)
+        if us <= _LATEST_US and (low is None or us >= low) and (high is None or us <= high)
+    ]
 
 
 def _recorded(engine: Engine, task: Task, occurrences: list[int]) -> set[int]:
