@@ -44,7 +44,9 @@ def test_two_nodes_backfilling_one_range_run_each_occurrence_once(nodes: list[Au
         return job
 
     for node in nodes:
-        node.add_task("hourly", func=job_for(node.node_id), cron="0 * * * *", overlap_policy="allow", max_instances=3)
+        node.add_task(
+            "hourly", func=job_for(node.node_id), cron="0 * * * *", overlap_policy="allow", max_instances=3
+        )
     results = []
     go = threading.Barrier(len(nodes))
 

@@ -17,7 +17,16 @@ def test_schedule_after_alone_runs_after_its_upstream(autocron, store) -> None:
     """--after with no schedule saves a task fired by its upstream task; list and show say so."""
     _schedule_pair(autocron)
     result = autocron(
-        "schedule", "--command", "true", "--name", "load", "--after", "extract", "--after-policy", "any", "--json"
+        "schedule",
+        "--command",
+        "true",
+        "--name",
+        "load",
+        "--after",
+        "extract",
+        "--after-policy",
+        "any",
+        "--json",
     )
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
@@ -119,7 +128,9 @@ def test_backfill_runs_a_range_once_and_history_shows_the_trigger(autocron, stor
         "--timezone", "UTC",
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    dry = autocron("backfill", "hourly", "--from", "2026-01-01T00:00", "--to", "2026-01-01T03:00", "--dry-run")
+    dry = autocron(
+        "backfill", "hourly", "--from", "2026-01-01T00:00", "--to", "2026-01-01T03:00", "--dry-run"
+    )
     assert dry.exit_code == 0, dry.stderr
     assert dry.stdout.count("would run") == 3
     assert not marker.exists()

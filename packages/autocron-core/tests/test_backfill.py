@@ -64,28 +64,29 @@ def test_naive_bounds_are_read_in_the_task_zone(clock: FakeClock) -> None:
     assert only.astimezone(UTC) == dt.datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
 
 
-def test_skip_policy_runs_one_at_a_time_allow_up_to_max_instances(clock: FakeClock) -> None:
-    """The overlap policy bounds concurrency: skip runs them one after another, allow up to max_instances."""
-    for policy, instances, bound in (("skip", 1, 1), ("allow", 2, 2)):
-        lock = threading.Lock()
-        state = {"now": 0, "max": 0}
+@pytest.mark.parametrize(("policy", "instances"), [("skip", 1), ("allow", 2), ("queue", 3)])
+def test_overlap_policy_bounds_how_many_run_at_once(clock: FakeClock, policy: str, instances: int) -> None:
+    """The overlap policy bounds concurrency: skip runs them one after another, allow and queue up to
+    max_instances; none is skipped."""
+    lock = threading.Lock()
+    state = {"now": 0, "max": 0}
 
-        def job() -> None:
-            with lock:
-                state["now"] += 1
-                state["max"] = max(state["max"], state["now"])
-            threading.Event().wait(0.02)
-            with lock:
-                state["now"] -= 1
+    def job() -> None:
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        threading.Event().wait(0.02)
+        with lock:
+            state["now"] -= 1
 
-        scheduler = _scheduler(clock)
-        scheduler.add_task("job", func=job, every="1h", overlap_policy=policy, max_instances=instances)
-        anchor = scheduler.get_task(name="job").schedule.anchor
-        assert anchor is not None
-        result = scheduler.backfill("job", anchor - dt.timedelta(hours=6), anchor)
-        assert len(result.started) == 6 and result.succeeded == 6
-        assert state["max"] == bound, policy
-        scheduler.stop(timeout=5)
+    scheduler = _scheduler(clock)
+    scheduler.add_task("job", func=job, every="1h", overlap_policy=policy, max_instances=instances)
+    anchor = scheduler.get_task(name="job").schedule.anchor
+    assert anchor is not None
+    result = scheduler.backfill("job", anchor - dt.timedelta(hours=6), anchor)
+    assert len(result.started) == 6 and result.succeeded == 6
+    assert state["max"] == instances
+    scheduler.stop(timeout=5)
 
 
 @pytest.mark.parametrize(
@@ -102,7 +103,9 @@ def test_skip_policy_runs_one_at_a_time_allow_up_to_max_instances(clock: FakeClo
         ("2000-01-01", "2026-01-01", "end", "at most 10,000 occurrences"),
     ],
 )
-def test_bad_ranges_are_refused(clock: FakeClock, start: object, end: object, field: str, fragment: str) -> None:
+def test_bad_ranges_are_refused(
+    clock: FakeClock, start: object, end: object, field: str, fragment: str
+) -> None:
     """Bad bounds or too large a range: a TaskError naming the field, and nothing run."""
     scheduler = _scheduler(clock)
     scheduler.add_task("hourly", func=lambda: None, cron="0 * * * *")
@@ -121,7 +124,9 @@ def test_limit_can_be_raised_and_is_validated(clock: FakeClock) -> None:
     start = anchor - dt.timedelta(days=8)
     with pytest.raises(TaskError, match="10,000"):
         scheduler.backfill("minutely", start, anchor, dry_run=True)
-    assert len(scheduler.backfill("minutely", start, anchor, dry_run=True, limit=20_000).occurrences) == 11_520
+    assert (
+        len(scheduler.backfill("minutely", start, anchor, dry_run=True, limit=20_000).occurrences) == 11_520
+    )
     for bad in (0, -1, True, 1.5, 10**9):
         with pytest.raises(TaskError) as caught:
             scheduler.backfill("minutely", start, anchor, dry_run=True, limit=bad)  # type: ignore[arg-type]

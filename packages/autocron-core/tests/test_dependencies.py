@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,8 +33,10 @@ def _records(scheduler: AutoCron, name: str) -> list[tuple[dt.datetime, str, str
     return sorted((r.scheduled_for, r.status.value, r.trigger, r.error) for r in rows)
 
 
-def test_downstream_runs_after_upstream_success_keyed_by_its_finish(scheduler: AutoCron, clock: FakeClock) -> None:
-    """A task with after= and no schedule runs once per upstream success, keyed by the success's finish time."""
+def test_downstream_runs_after_upstream_success_keyed_by_its_finish(
+    scheduler: AutoCron, clock: FakeClock
+) -> None:
+    """A task with after= and no schedule runs once per upstream success, keyed by its finish time."""
     scheduler.add_task("extract", func=ok, every="1h")
     scheduler.add_task("load", func=ok, after="extract")
     assert scheduler.get_task(name="load").next_run is None
@@ -55,7 +58,9 @@ def test_failed_upstream_records_a_skip_naming_it(scheduler: AutoCron, clock: Fa
     scheduler.add_task("load", func=lambda: ran.append(1), after="extract")
     clock.advance(3600)
     assert scheduler.settle()
-    assert _records(scheduler, "load") == [(clock.now(), "skipped", "dependency", "upstream 'extract' failed")]
+    assert _records(scheduler, "load") == [
+        (clock.now(), "skipped", "dependency", "upstream 'extract' failed")
+    ]
     assert ran == []
 
 
@@ -78,7 +83,9 @@ def test_retried_upstream_fires_only_after_its_final_attempt(scheduler: AutoCron
     assert [r[1] for r in _records(scheduler, "load")] == ["succeeded"]
 
 
-def test_all_policy_waits_for_every_upstream_any_policy_for_one(scheduler: AutoCron, clock: FakeClock) -> None:
+def test_all_policy_waits_for_every_upstream_any_policy_for_one(
+    scheduler: AutoCron, clock: FakeClock
+) -> None:
     """after_policy='all' waits for both upstream tasks; 'any' fires on the first."""
     scheduler.add_task("a", func=ok, at=clock.now() + dt.timedelta(minutes=1))
     scheduler.add_task("b", func=ok, at=clock.now() + dt.timedelta(minutes=2))
@@ -118,8 +125,10 @@ def _model(policy: str, count: int, events: list[tuple[int, bool]]) -> list[str]
     count=st.integers(1, 3),
     events=st.lists(st.tuples(st.integers(0, 2), st.booleans()), min_size=1, max_size=8),
 )
-def test_downstream_fires_iff_its_policy_holds(policy: str, count: int, events: list[tuple[int, bool]]) -> None:
-    """Random sequences of upstream successes and failures: the downstream runs or skips exactly as the rule says."""
+def test_downstream_fires_iff_its_policy_holds(
+    policy: str, count: int, events: list[tuple[int, bool]]
+) -> None:
+    """Random upstream successes and failures: the downstream runs or skips exactly as the rule says."""
     events = [(u % count, s) for u, s in events]
     clock = FakeClock(dt.datetime(2026, 1, 5, 12, 0, tzinfo=UTC))
     scheduler = AutoCron(timezone="UTC", clock=clock, max_workers=2)
@@ -225,9 +234,7 @@ def test_random_graphs_cycles_refused_acyclic_accepted(data: st.DataObject) -> N
     """Adding tasks of a random graph in a random order: a task is refused exactly when its
     edges would close a cycle or name a task not added yet, and the error names a real path."""
     count = data.draw(st.integers(2, 6))
-    edges = {
-        i: sorted(set(data.draw(st.lists(st.integers(0, count - 1), max_size=3)))) for i in range(count)
-    }
+    edges = {i: sorted(set(data.draw(st.lists(st.integers(0, count - 1), max_size=3)))) for i in range(count)}
     scheduler = AutoCron(timezone="UTC", clock=FakeClock())
     added: set[int] = set()
     for i in data.draw(st.permutations(range(count))):
@@ -241,7 +248,7 @@ def test_random_graphs_cycles_refused_acyclic_accepted(data: st.DataObject) -> N
             if "cycle" in str(exc):
                 path = str(exc).split("found ")[1].rstrip(")").split(" -> ")
                 assert path[0] == path[-1] == f"t{i}"
-                for a, b in zip(path, path[1:]):
+                for a, b in itertools.pairwise(path):
                     assert int(b[1:]) in edges[int(a[1:])]
             continue
         assert not unknown and i not in edges[i] and not reachable

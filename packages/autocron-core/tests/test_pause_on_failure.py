@@ -34,7 +34,7 @@ def _drive(scheduler: AutoCron, clock: FakeClock, outcomes: list[bool], every: i
 
 
 def test_pauses_after_n_consecutive_failed_runs_with_a_note(scheduler: AutoCron, clock: FakeClock) -> None:
-    """Three failed runs in a row (each after its retry) pause the task with the note, by autocron, and notify."""
+    """Three failed runs in a row (each after its retry) pause the task with a note; it notifies."""
     recorder = Recorder()
     paused: list[Event] = []
     scheduler.add_listener(paused.append, kinds=["paused"])
@@ -52,7 +52,9 @@ def test_pauses_after_n_consecutive_failed_runs_with_a_note(scheduler: AutoCron,
         assert scheduler.settle()
     task = scheduler.get_task(name="sync")
     assert task.paused
-    assert task.pause_note == "paused after 3 consecutive failures: ConnectionError: db unreachable retry later"
+    assert (
+        task.pause_note == "paused after 3 consecutive failures: ConnectionError: db unreachable retry later"
+    )
     assert task.paused_by == "autocron"
     assert task.paused_at == clock.now()
     assert [e.error for e in paused] == [task.pause_note]
@@ -126,7 +128,11 @@ def test_manual_pause_keeps_note_and_author_and_emits_it(scheduler: AutoCron, cl
     scheduler.add_task("job", func="os:getpid", every="1m")
     scheduler.pause_task("job", note="waiting for <b>vendor</b> [fix]", by="alice")
     task = scheduler.get_task(name="job")
-    assert (task.pause_note, task.paused_by, task.paused_at) == ("waiting for <b>vendor</b> [fix]", "alice", clock.now())
+    assert (task.pause_note, task.paused_by, task.paused_at) == (
+        "waiting for <b>vendor</b> [fix]",
+        "alice",
+        clock.now(),
+    )
     assert task.to_dict()["pause"] == {"note": task.pause_note, "by": "alice", "at": clock.now().isoformat()}
     rebuilt = Task.from_dict(task.to_dict())
     assert (rebuilt.paused, rebuilt.pause_note, rebuilt.paused_by, rebuilt.paused_at) == (
@@ -141,9 +147,19 @@ def test_manual_pause_keeps_note_and_author_and_emits_it(scheduler: AutoCron, cl
 
 @pytest.mark.parametrize(
     ("note", "by"),
-    [("a\nb", None), ("bell\x07", None), ("c1\x85", None), ("x" * 1001, None), (3, None), ("ok", "bob\t"), ("ok", 5)],
+    [
+        ("a\nb", None),
+        ("bell\x07", None),
+        ("c1\x85", None),
+        ("x" * 1001, None),
+        (3, None),
+        ("ok", "bob\t"),
+        ("ok", 5),
+    ],
 )
-def test_bad_note_or_author_is_refused_and_nothing_changes(scheduler: AutoCron, note: object, by: object) -> None:
+def test_bad_note_or_author_is_refused_and_nothing_changes(
+    scheduler: AutoCron, note: object, by: object
+) -> None:
     """Control characters, over-long notes and non-text are refused; the task stays as it was."""
     scheduler.add_task("job", func=lambda: None, every="1m")
     with pytest.raises(TaskError) as caught:
@@ -176,9 +192,21 @@ def _rec(minute: int, status: str, attempt: int = 1) -> RunRecord:
 
 def test_streak_counts_occurrences_by_their_last_attempt() -> None:
     """A failure then a successful retry is a success; skipped and running ones neither count nor break."""
-    records = [_rec(5, "failed"), _rec(4, "skipped"), _rec(3, "succeeded", 2), _rec(3, "failed", 1), _rec(2, "failed")]
+    records = [
+        _rec(5, "failed"),
+        _rec(4, "skipped"),
+        _rec(3, "succeeded", 2),
+        _rec(3, "failed", 1),
+        _rec(2, "failed"),
+    ]
     assert consecutive_failures(records, None) == 1
-    records = [_rec(5, "timed_out"), _rec(4, "running"), _rec(3, "abandoned"), _rec(2, "failed"), _rec(1, "succeeded")]
+    records = [
+        _rec(5, "timed_out"),
+        _rec(4, "running"),
+        _rec(3, "abandoned"),
+        _rec(2, "failed"),
+        _rec(1, "succeeded"),
+    ]
     assert consecutive_failures(records, None) == 3
     since = dt.datetime(2026, 1, 1, 0, 2, 30, tzinfo=UTC)
     assert consecutive_failures(records, since) == 2

@@ -41,9 +41,14 @@ def test_pause_note_and_flow_options_survive_a_restart(url: str) -> None:
     try:
         load = second.get_task(name="load")
         assert load is not None and load.paused
-        assert (load.pause_note, load.paused_by, load.paused_at) == ("vendor API down — ticket #42 <b>", "ops", T0)
+        assert (load.pause_note, load.paused_by, load.paused_at) == (
+            "vendor API down — ticket #42 <b>",
+            "ops",
+            T0,
+        )
         assert load.flow is not None
-        assert (load.flow.after, load.flow.after_policy, load.flow.when_ref, load.flow.pause_after_failures) == (
+        flow = load.flow
+        assert (flow.after, flow.after_policy, flow.when_ref, flow.pause_after_failures) == (
             ("extract",), "any", "os.path:exists", 4
         )  # fmt: skip
         second.resume_task("load")
@@ -70,7 +75,9 @@ def test_a_pause_made_elsewhere_reaches_a_running_node(tmp_path: Path) -> None:
         cli.pause_task("job", note="maintenance", by="alice")
         daemon.sync_with_store()
         task = daemon.get_task(name="job")
-        assert task is not None and task.paused and (task.pause_note, task.paused_by) == ("maintenance", "alice")
+        assert (
+            task is not None and task.paused and (task.pause_note, task.paused_by) == ("maintenance", "alice")
+        )
     finally:
         daemon.close()
         cli.close()

@@ -51,4 +51,3 @@ def flow_rows(task: Any) -> list[tuple[str, Any]]:
         if task.pause_note:
             rows.append(("pause note", task.pause_note))
     return rows
-

@@ -104,7 +104,9 @@ def plan_occurrences(task: Task, start: Any, end: Any, limit: Any = DEFAULT_LIMI
     if end_us <= start_us:
         raise TaskError("end", end, f"a time after start ({from_utc_us(start_us).isoformat()})")
     if task.schedule.kind == "after":
-        raise TaskError("name", task.name, "a task with a schedule of its own (this one runs after its upstream tasks)")
+        raise TaskError(
+            "name", task.name, "a task with a schedule of its own (this one runs after its upstream tasks)"
+        )
     found: list[int] = []
     schedule = task.schedule
     if isinstance(schedule, Interval) and schedule._anchor_us is not None:
@@ -124,7 +126,9 @@ def plan_occurrences(task: Task, start: Any, end: Any, limit: Any = DEFAULT_LIMI
         moment = nxt
 
 
-def _interval_grid(task: Task, schedule: Interval, start_us: int, end_us: int, end: Any, limit: int) -> list[int]:
+def _interval_grid(
+    task: Task, schedule: Interval, start_us: int, end_us: int, end: Any, limit: int
+) -> list[int]:
     """An interval's occurrences in the range: its fixed-rate grid (anchor + k * step), extended
     before the anchor too, so that a task added today can backfill last week."""
     step, anchor = schedule._step_us, schedule._anchor_us or 0
@@ -133,7 +137,9 @@ def _interval_grid(task: Task, schedule: Interval, start_us: int, end_us: int, e
     high = to_utc_us(task.end_at) if task.end_at is not None else None
     count = max(0, -((first - end_us) // step))  # grid points in [first, end)
     if count > limit:
-        raise TaskError("end", end, f"a range of at most {limit:,} occurrences (raise limit= to backfill more)")
+        raise TaskError(
+            "end", end, f"a range of at most {limit:,} occurrences (raise limit= to backfill more)"
+        )
     return [
         us
         for us in range(first, end_us, step)

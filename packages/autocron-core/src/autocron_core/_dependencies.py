@@ -91,12 +91,16 @@ def check_upstream(tasks: Mapping[str, Task], task: Task) -> None:
         if name == task.name:
             raise TaskError("after", name, f"another task (a task cannot wait for itself: {name} -> {name})")
         if name not in tasks:
-            raise TaskError("after", name, "the name of a task of this scheduler (add the upstream task first)")
+            raise TaskError(
+                "after", name, "the name of a task of this scheduler (add the upstream task first)"
+            )
     edges = {name: (t.flow.after if t.flow is not None else ()) for name, t in tasks.items()}
     edges[task.name] = flow.after
     path = cycle_path(edges, task.name)
     if path is not None:
-        raise TaskError("after", list(flow.after), "no cycle of dependencies (found " + " -> ".join(path) + ")")
+        raise TaskError(
+            "after", list(flow.after), "no cycle of dependencies (found " + " -> ".join(path) + ")"
+        )
 
 
 def link(downstream: dict[str, tuple[str, ...]], task: Task) -> None:
@@ -212,7 +216,9 @@ class FlowTracker:
         try:
             job(*args)
         except Exception:
-            logger.exception("task %r: dependency or pause handling failed", getattr(args[0], "name", args[0]))
+            logger.exception(
+                "task %r: dependency or pause handling failed", getattr(args[0], "name", args[0])
+            )
 
     def _maybe_pause(self, task: Task, record: RunRecord) -> None:
         from ._pausenote import AUTOCRON, consecutive_failures, failure_note
@@ -273,7 +279,11 @@ class FlowTracker:
     def _mark(self, task: Task) -> int:
         engine = self._engine
         newest = engine._store.history(task.name, 1)
-        mark = to_utc_us(newest[0].scheduled_for) if newest else self._seen.setdefault(task.name, engine._clock.now_us())
+        mark = (
+            to_utc_us(newest[0].scheduled_for)
+            if newest
+            else self._seen.setdefault(task.name, engine._clock.now_us())
+        )
         return max(mark, self._marks.get(task.name, mark))
 
     def decide(self, name: str, fresh: RunRecord | None = None) -> None:
@@ -342,7 +352,7 @@ def admit(engine: Engine, task: Task, scheduled_us: int, trigger: str) -> None:
             if backlog is None:
                 backlog = task._backlog = deque()
             if len(backlog) < QUEUE_LIMIT:
-                backlog.append((scheduled_us, 1, trigger))  # type: ignore[arg-type]
+                backlog.append((scheduled_us, 1, trigger))
                 return
         engine._record_simple(
             task,

@@ -641,7 +641,18 @@ class Engine:
         scheduled = cached[1] if cached[0] == run.scheduled_us else self._scheduled_dt(run.scheduled_us)
         now = self._clock.now()
         record: RunRecord = _record(
-            (run.task_name, scheduled, run.attempt, _RUNNING, now, None, None, self._node_id, None, run.trigger)
+            (
+                run.task_name,
+                scheduled,
+                run.attempt,
+                _RUNNING,
+                now,
+                None,
+                None,
+                self._node_id,
+                None,
+                run.trigger,
+            )
         )
         run.record = record
         try:
@@ -953,8 +964,8 @@ class Engine:
         if self._closed:
             return
         while backlog and task.running < task.policy.instance_limit and self._tasks.get(task.name) is task:
-            scheduled, attempt, *trigger = backlog.popleft()  # a third item: the trigger, when not "schedule"
-            self._start(task, scheduled, attempt, None, *trigger)
+            entry = backlog.popleft()
+            self._start(task, entry[0], entry[1], None, entry[2] if len(entry) == 3 else "schedule")
 
     def _thread_ended(self, run: Run, status: RunStatus) -> None:
         """The thread of a timed-out sync attempt returned: free its slot, log it, and
@@ -1034,7 +1045,8 @@ class Engine:
         claim = run.record
         if claim is None:  # never claimed: the attempt starts and ends now
             record = RunRecord(task.name, from_utc_us(run.scheduled_us), run.attempt, status,
-                               finished_at, finished_at, error, self._node_id, output, run.trigger)  # fmt: skip
+                               finished_at, finished_at, error, self._node_id, output,
+                               run.trigger)  # fmt: skip
         else:  # built directly: NamedTuple._replace costs several times more
             record = _record((claim.task, claim.scheduled_for, claim.attempt, status,
                               claim.started_at, finished_at, error, claim.node_id, output,

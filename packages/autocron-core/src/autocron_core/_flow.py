@@ -159,7 +159,11 @@ def _takes_context(func: Callable[..., Any]) -> bool:
     except (TypeError, ValueError):  # a builtin without a signature: call it with the context
         return True
     for parameter in signature.parameters.values():
-        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD, parameter.VAR_POSITIONAL):
+        if parameter.kind in (
+            parameter.POSITIONAL_ONLY,
+            parameter.POSITIONAL_OR_KEYWORD,
+            parameter.VAR_POSITIONAL,
+        ):
             return parameter.kind is parameter.VAR_POSITIONAL or parameter.default is parameter.empty
     return False
 
@@ -190,7 +194,9 @@ def make_flow(
         elif callable(when):
             condition, ref = when, func_reference(when)
         else:
-            raise TaskError("when", when, 'a callable returning True or False, or a "module:function" reference')
+            raise TaskError(
+                "when", when, 'a callable returning True or False, or a "module:function" reference'
+            )
     limit = pause_after_failures
     if limit is not None and (
         isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAUSE_AFTER
@@ -214,7 +220,9 @@ def condition_label(flow: Flow) -> str:
     return str(getattr(when, "__name__", None) or repr(when))
 
 
-def run_condition(task: Task, scheduled_for: _dt.datetime, attempt: int, trigger: str, now: _dt.datetime) -> str | None:
+def run_condition(
+    task: Task, scheduled_for: _dt.datetime, attempt: int, trigger: str, now: _dt.datetime
+) -> str | None:
     """Evaluate the task's condition: ``None`` to run, or why the occurrence is skipped.
 
     Raises:

@@ -223,10 +223,9 @@ class Task(SeedAttributes):
     """
 
     __slots__ = (
-        "_async", "_backlog", "_gen", "fail_count", "failing", "kind", "last_run_us", "last_status", "name",
-        "next_run_us", "options", "paused", "policy", "run_count", "running", "schedule", "target",
-        "task_id", "timezone",
-        "flow", "pause_note", "paused_at", "paused_by", "resumed_at",  # issue 17: flow options, pause notes
+        "_async", "_backlog", "_gen", "fail_count", "failing", "flow", "kind", "last_run_us", "last_status",
+        "name", "next_run_us", "options", "pause_note", "paused", "paused_at", "paused_by", "policy",
+        "resumed_at", "run_count", "running", "schedule", "target", "task_id", "timezone",
     )  # fmt: skip
 
     def __init__(
@@ -288,7 +287,8 @@ class Task(SeedAttributes):
         self.failing = False
         self.running = 0
         self._gen = 0
-        self._backlog: deque[tuple[int, int]] | None = None
+        # (occurrence, attempt) or, for a run not started by the schedule, (occurrence, attempt, trigger)
+        self._backlog: deque[tuple[int, int] | tuple[int, int, str]] | None = None
         #: ``after=``, ``when=`` and ``pause_after_failures=`` (see ``_flow``), or ``None``.
         self.flow = flow
         #: Why the task was paused, who paused it (``autocron`` after failures) and when.
@@ -768,5 +768,5 @@ def build_task(
         on_success=on_success,
         on_failure=on_failure,
         **limits,
-        **({"flow": flow} if flow is not None else {}),
+        **({"flow": flow} if flow is not None else {}),  # type: ignore[arg-type]  # a Task subclass may not take it
     )

@@ -52,7 +52,8 @@ _ANCHOR_KIND = "anchor"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _DEFAULT_BUSY_TIMEOUT = 10_000
 _RUN_COLUMNS = (
-    "task, scheduled_for_us, attempt, status, started_at_us, finished_at_us, error, node_id, output, run_trigger"
+    "task, scheduled_for_us, attempt, status, started_at_us, finished_at_us, error, node_id, output, "
+    "run_trigger"
 )
 _TASK_COLUMNS = (
     "name, task_id, definition, next_run_us, last_run_us, run_count, fail_count, paused, last_status"

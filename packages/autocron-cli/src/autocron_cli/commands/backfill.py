@@ -22,7 +22,9 @@ __all__ = ["backfill"]
 @click.argument("name", shell_complete=complete_task_names)
 @click.option("--from", "start", required=True, metavar="ISO", help="First moment of the range (included).")
 @click.option("--to", "end", required=True, metavar="ISO", help="End of the range (excluded).")
-@click.option("--dry-run", is_flag=True, help="List the occurrences and which are recorded already; run nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="List the occurrences and which are recorded already; run nothing."
+)
 @click.option(
     "--limit",
     type=click.IntRange(1, 10_000_000),

@@ -12,7 +12,6 @@ from typing import Any
 import click
 
 from autocron_cli import output
-from autocron_cli._flowtext import flow_rows, os_user, pause_marker
 from autocron_cli._common import (
     MAX_ROWS,
     BadInput,
@@ -30,6 +29,7 @@ from autocron_cli._common import (
     task_target,
     upcoming,
 )
+from autocron_cli._flowtext import flow_rows, os_user, pause_marker
 
 __all__ = ["list_tasks", "pause", "remove", "resume", "schedule", "show", "stop"]
 
@@ -86,7 +86,11 @@ def _describe_task(task: Any, count: int = 3) -> list[tuple[str, Any]]:
         rows.insert(-1, ("isolation", limits))
     rows[-1:-1] = flow_rows(task)
     times = upcoming(task, count)
-    never = "each time its upstream tasks succeed" if task.schedule.kind == "after" else "none (it will not fire again)"
+    never = (
+        "each time its upstream tasks succeed"
+        if task.schedule.kind == "after"
+        else "none (it will not fire again)"
+    )
     rows.append(("next runs", ", ".join(fmt_time(t) or "" for t in times) or never))
     return rows
 
