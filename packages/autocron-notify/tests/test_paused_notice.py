@@ -44,7 +44,12 @@ def test_email_of_a_paused_event_names_it_and_escapes_the_note() -> None:
     """The email's subject says paused; its HTML part shows the note escaped."""
     notifier = EmailNotifier("127.0.0.1", 2525, "a@example.com", "b@example.com")
     event = Event(
-        EventKind.PAUSED, "sync", T0, None, None, error="paused after 3 consecutive failures: <script>x</script>"
+        EventKind.PAUSED,
+        "sync",
+        T0,
+        None,
+        None,
+        error="paused after 3 consecutive failures: <script>x</script>",
     )
     message = notifier.build_message(event)
     assert "paused" in str(message["Subject"])
