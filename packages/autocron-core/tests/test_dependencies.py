@@ -337,3 +337,20 @@ def test_upstream_first_orders_a_file_and_leaves_cycles_to_add() -> None:
         build_task("a", func=ok, every="1m"),
     ]
     assert [t.name for t in upstream_first(tasks)] == ["a", "b", "c"]
+
+
+def test_config_with_an_unknown_upstream_or_a_cycle_is_a_config_error() -> None:
+    """from_config names a missing upstream, or the cycle's path, as a ConfigError on after."""
+    from autocron_core import ConfigError
+
+    missing = {"tasks": [{"name": "a", "func": "os:getpid", "after": "b"}]}
+    with pytest.raises(ConfigError, match="after='b'"):
+        AutoCron.from_config(missing, clock=FakeClock())
+    cycle = {
+        "tasks": [
+            {"name": "a", "func": "os:getpid", "after": "b"},
+            {"name": "b", "func": "os:getpid", "after": "a"},
+        ]
+    }
+    with pytest.raises(ConfigError, match=r"(a -> b -> a|b -> a -> b)"):
+        AutoCron.from_config(cycle, clock=FakeClock())

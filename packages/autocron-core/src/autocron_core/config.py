@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._readers import MAX_DOCUMENT_BYTES, Lines, read_json, read_yaml
-from .errors import AutoCronError, ConfigError, ConfigFileNotFoundError
+from .errors import AutoCronError, ConfigError, ConfigFileNotFoundError, TaskError
 from .task import SECRET_KEYS, Task, build_task
 
 __all__ = [
@@ -637,9 +637,18 @@ def scheduler_from_config(cls: Any, source: Any, **overrides: Any) -> Any:
     kwargs.update(overrides)
     instance = cls(**kwargs)
     # validate_config above already warned about literal secrets.
-    from ._dependencies import upstream_first
+    from ._dependencies import cycle_path, upstream_first
 
     tasks = upstream_first(tasks_from_config(data, path, lines, timezone=instance.timezone, warn=False))
+    edges = {task.name: task.flow.after if task.flow is not None else () for task in tasks}
+    for task in tasks:  # a cycle within the file is named as one, not as a missing task
+        found = cycle_path(edges, task.name)
+        if found is not None:
+            raise ConfigError(
+                f"task {task.name!r}: after= makes a cycle of dependencies ({' -> '.join(found)})",
+                path=path,
+                field="after",
+            )
     stored = {task.name: instance.get_task(name=task.name) for task in tasks}
     for task in reversed(tasks):  # dependants first: a task others wait for cannot go before them
         if stored[task.name] is not None:
@@ -649,5 +658,10 @@ def scheduler_from_config(cls: Any, source: Any, **overrides: Any) -> Any:
         if existing is not None:  # a persistent store already holds it: the file's definition wins
             task.run_count, task.fail_count = existing.run_count, existing.fail_count
             task.last_run_us, task.last_status = existing.last_run_us, existing.last_status
-        instance.add(task)
+        try:
+            instance.add(task)
+        except TaskError as exc:
+            if exc.field != "after":
+                raise
+            raise ConfigError(f"task {task.name!r}: {exc}", path=path, field="after") from None
     return instance
