@@ -7,8 +7,7 @@ import datetime as dt
 
 import pytest
 
-from autocron_core import AutoCron, Event, TaskError
-from autocron_core._flow import ConditionContext
+from autocron_core import AutoCron, ConditionContext, Event, TaskError
 from autocron_core.task import build_task
 from autocron_core.testing import FakeClock
 
