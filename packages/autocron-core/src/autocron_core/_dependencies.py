@@ -228,7 +228,9 @@ class FlowTracker:
         if flow is None or flow.pause_after_failures is None or task.paused:
             return
         engine.flush_writes()
-        history = engine._store.history(task.name, flow.pause_after_failures * 4 + 50)
+        # Enough records for N occurrences of every attempt, plus skips in between.
+        depth = flow.pause_after_failures * (task.policy.retries + 1) + 50
+        history = engine._store.history(task.name, depth)
         if not any(r.key == record.key for r in history):
             history = [record, *history]  # its write may still be on the way
         else:
