@@ -354,3 +354,18 @@ def test_config_with_an_unknown_upstream_or_a_cycle_is_a_config_error() -> None:
     }
     with pytest.raises(ConfigError, match=r"(a -> b -> a|b -> a -> b)"):
         AutoCron.from_config(cycle, clock=FakeClock())
+
+
+def test_validate_config_reports_a_cycle_once() -> None:
+    """validate_config lists a cycle among the file's tasks as one problem naming the path."""
+    from autocron_core import validate_config
+
+    cycle = {
+        "tasks": [
+            {"name": "a", "func": "os:getpid", "after": "b"},
+            {"name": "b", "func": "os:getpid", "after": "a"},
+            {"name": "c", "func": "os:getpid", "every": "1h"},
+        ]
+    }
+    (problem,) = validate_config(cycle)
+    assert "a -> b -> a" in str(problem) and problem.field == "after"

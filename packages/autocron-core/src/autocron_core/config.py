@@ -477,7 +477,20 @@ def validate_config(source: Any) -> list[ConfigError]:
         )
     elif isinstance(log, Mapping):
         problems.extend(_logging_problems(log, path, lines))
-    tasks_from_config(data, path, lines, timezone=tz, collect=problems)
+    built = tasks_from_config(data, path, lines, timezone=tz, collect=problems)
+    from ._dependencies import cycle_path
+
+    edges = {task.name: task.flow.after if task.flow is not None else () for task in built}
+    for task in built:  # one report per cycle: from its first task in the file
+        found = cycle_path(edges, task.name)
+        if found is not None and task.name == next(t.name for t in built if t.name in found):
+            problems.append(
+                ConfigError(
+                    f"task {task.name!r}: after= makes a cycle of dependencies ({' -> '.join(found)})",
+                    path=path,
+                    field="after",
+                )
+            )
     return problems
 
 
