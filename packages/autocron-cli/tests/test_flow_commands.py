@@ -64,6 +64,7 @@ def test_schedule_after_with_a_cron_window_and_condition(autocron, store) -> Non
         (["--every", "1m", "--when", "lambda: True"], "--when"),
         (["--every", "1m", "--pause-after-failures", "0"], "--pause-after-failures"),
         (["--after", "-x"], "--after '-x'"),
+        (["--after", "extract", "--os"], "--after and --os do not go together"),
     ],
 )
 def test_schedule_flow_bad_input_exits_2(autocron, store, args: list[str], fragment: str) -> None:

@@ -299,6 +299,10 @@ class AutoCron(Engine):
                 else:
                     task.schedule = task.schedule.anchored_us(now)
             if self._os is not None and task.kind != "func":
+                if task.flow is not None and task.flow.after:  # an OS entry fires on time alone
+                    raise TaskError(
+                        "after", list(task.flow.after), "no after= for a task the OS scheduler runs"
+                    )
                 from .os_install import install_in_os  # only schedulers using the OS pay for it
 
                 install_in_os(self._os, task, self._store_given, self._store)

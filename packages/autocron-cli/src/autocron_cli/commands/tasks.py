@@ -280,6 +280,8 @@ def schedule(
         )
     if after_policy is not None and not after:
         raise click.UsageError("--after-policy needs --after")
+    if after and use_os:
+        raise click.UsageError("--after and --os do not go together: the OS scheduler fires on time alone")
     if disabled and use_os:
         raise click.UsageError(
             "--disabled and --os do not go together: the OS scheduler would run it; "
