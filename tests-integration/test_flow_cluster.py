@@ -124,3 +124,36 @@ def test_a_node_without_the_upstream_code_still_fires_from_the_store(postgres_ur
     finally:
         one.close()
         two.close()
+
+
+def test_a_started_node_hears_of_the_upstream_success_by_notify(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With polling turned off, node 2 learns of node 1's upstream success from PostgreSQL's
+    LISTEN/NOTIFY alone and runs the downstream task once."""
+    import autocron_core._cluster as cluster
+
+    import uuid
+
+    monkeypatch.setattr(cluster, "SYNC_INTERVAL", 3600.0)  # no polling: only a notice wakes node 2
+    # A table prefix of this test's own names the NOTIFY channel too: PostgreSQL's channels are
+    # database-wide, and other tests on the same database must not wake these nodes.
+    url = f"{postgres_url}&prefix=f{uuid.uuid4().hex[:8]}_"
+    one = AutoCron(timezone="UTC", store=SqlStore(url), node_id="one")
+    two = AutoCron(timezone="UTC", store=SqlStore(url), node_id="two")
+    done = threading.Event()
+    try:
+        one.add_task("extract", func=lambda: None, cron="0 3 1 1 *")
+        one.add_task("other", func=lambda: None, after="extract")  # node 1 has a dependant too
+        two.add_task("extract", func=lambda: None, cron="0 3 1 1 *")
+        two.add_task("load", func=done.set, after="extract")
+        one.start(blocking=False)
+        two.start(blocking=False)
+        assert one.run_task(name="extract", timeout=30)
+        assert done.wait(20), "node 2 never ran the downstream task"
+        assert two.wait_idle(30)
+        (record,) = two.history("load")
+        assert (record.node_id, record.trigger) == ("two", "dependency")
+    finally:
+        one.close()
+        two.close()

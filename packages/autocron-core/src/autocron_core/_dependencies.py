@@ -193,8 +193,17 @@ class FlowTracker:
         flow = task.flow
         if failed and flow is not None and flow.pause_after_failures is not None:
             self._submit(self._maybe_pause, task, record)
-        for name in self._engine._downstream.get(task.name, ()):
+        dependants = self._engine._downstream.get(task.name, ())
+        for name in dependants:
             self._submit(self.decide, name, record)
+        if dependants and callable(getattr(self._engine._store, "announce_change", None)):
+            self._submit(self._announce, task)
+
+    def _announce(self, task: Task) -> None:
+        """Tell the other nodes (PostgreSQL NOTIFY) once the outcome is written: they decide too."""
+        engine = self._engine
+        engine.flush_writes()
+        engine._store.announce_change()  # type: ignore[attr-defined]
 
     def decide_all(self) -> None:
         """Decide every task with ``after=`` (after a store sync: upstream runs of other nodes)."""

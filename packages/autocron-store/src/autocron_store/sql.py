@@ -271,6 +271,18 @@ class SqlStore(BatchOps, ClusterOps):
         if self.dialect == "postgresql":
             notify(conn, channel_name(self.prefix))
 
+    def announce_change(self) -> None:
+        """Wake the nodes watching this store (a PostgreSQL NOTIFY; nothing elsewhere).
+
+        The scheduler calls it after an upstream task's final outcome is written,
+        so that the other nodes decide its dependants at once rather than at their
+        next poll (see docs/distributed.md).
+        """
+        if self.dialect != "postgresql":
+            return
+        with self._begin("announcing a finished run") as conn:
+            self._notify_change(conn)
+
     def watch(self, callback: Callable[[], None]) -> Callable[[], None] | None:
         """Call ``callback`` whenever another process changes a task definition.
 
