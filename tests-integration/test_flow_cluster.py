@@ -131,9 +131,9 @@ def test_a_started_node_hears_of_the_upstream_success_by_notify(
 ) -> None:
     """With polling turned off, node 2 learns of node 1's upstream success from PostgreSQL's
     LISTEN/NOTIFY alone and runs the downstream task once."""
-    import autocron_core._cluster as cluster
-
     import uuid
+
+    import autocron_core._cluster as cluster
 
     monkeypatch.setattr(cluster, "SYNC_INTERVAL", 3600.0)  # no polling: only a notice wakes node 2
     # A table prefix of this test's own names the NOTIFY channel too: PostgreSQL's channels are
