@@ -161,6 +161,9 @@ class FlowTracker:
         self._decide = threading.Lock()
         #: Open windows: downstream name -> the occurrence (µs) that opened it.
         self._windows: dict[str, int] = {}
+        # Guards _windows alone, held for a statement or two: the loop thread opens windows
+        # and must never wait behind a decision, which reads the store.
+        self._window_lock = threading.Lock()
         #: The newest key this process fired or skipped, per task (the store may lag behind).
         self._marks: dict[str, int] = {}
         #: When each task was first seen here: the mark before it has any record.
@@ -174,8 +177,9 @@ class FlowTracker:
     def open_window(self, task: Task, scheduled_us: int) -> None:
         """A windowed task's occurrence came (engine lock held): open its window, decide soon."""
         self._seen.setdefault(task.name, scheduled_us)
-        previous = self._windows.get(task.name)
-        self._windows[task.name] = scheduled_us
+        with self._window_lock:
+            previous = self._windows.get(task.name)
+            self._windows[task.name] = scheduled_us
         if previous is not None and previous != scheduled_us:
             missing = ", ".join(repr(n) for n in task.flow.after) if task.flow else ""
             self._engine._record_simple(
@@ -287,6 +291,12 @@ class FlowTracker:
                 best = _Outcome(name, succeeded, finished)
         return best
 
+    def _close_window(self, name: str, window: int | None) -> None:
+        """Forget ``name``'s open window if it is still ``window`` (a newer one may have opened)."""
+        with self._window_lock:
+            if self._windows.get(name) == window:
+                del self._windows[name]
+
     def _mark(self, task: Task) -> int:
         engine = self._engine
         newest = engine._store.history(task.name, 1)
@@ -306,14 +316,15 @@ class FlowTracker:
             return
         windowed = task.schedule.kind != "after"
         with self._decide:
-            window = self._windows.get(name)
+            with self._window_lock:
+                window = self._windows.get(name)
             if windowed and window is None:
                 return  # no window open: the schedule has not come yet
             if fresh is None or engine._writer is not None:
                 engine.flush_writes()  # this node's finished runs are in the store before it is read
             mark = self._mark(task)
             if windowed and window is not None and mark >= window:
-                self._windows.pop(name, None)  # this window has its record already
+                self._close_window(name, window)  # this window has its record already
                 return
             outcomes = [self._outcome(up, mark, fresh) for up in flow.after]
             wins = [o for o in outcomes if o is not None and o.succeeded]
@@ -335,7 +346,7 @@ class FlowTracker:
                 why = ""
             self._marks[name] = key
             if windowed:
-                self._windows.pop(name, None)
+                self._close_window(name, window)
         with engine._lock:
             if engine._tasks.get(name) is not task or engine._closed:
                 return
