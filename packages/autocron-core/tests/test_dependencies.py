@@ -369,3 +369,20 @@ def test_validate_config_reports_a_cycle_once() -> None:
     }
     (problem,) = validate_config(cycle)
     assert "a -> b -> a" in str(problem) and problem.field == "after"
+
+
+def test_only_a_started_scheduler_fires_dependants_and_it_decides_at_start(clock: FakeClock) -> None:
+    """An upstream success while stopped (as in `autocron run`) fires nothing there; start() decides it."""
+    scheduler = AutoCron(timezone="UTC", clock=clock)
+    scheduler.add_task("extract", func=ok, at="2030-01-01T00:00")
+    scheduler.add_task("load", func=ok, after="extract")
+    clock.advance(1)
+    assert scheduler.run_task(name="extract", timeout=10)
+    assert scheduler.wait_idle(10)
+    assert _records(scheduler, "load") == []
+    scheduler.start(blocking=False)
+    try:
+        assert scheduler.settle()
+        assert [(r[1], r[2]) for r in _records(scheduler, "load")] == [("succeeded", "dependency")]
+    finally:
+        scheduler.stop(timeout=5)

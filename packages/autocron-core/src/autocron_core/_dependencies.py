@@ -196,8 +196,14 @@ class FlowTracker:
         often, and let its dependants decide."""
         flow = task.flow
         if failed and flow is not None and flow.pause_after_failures is not None:
-            self._submit(self._maybe_pause, task, record)
+            # Here, before the run's waiter is set: `autocron run` (a process that exits when
+            # the run ends) pauses the task as surely as a daemon does.
+            self._guarded(self._maybe_pause, task, record)
         dependants = self._engine._downstream.get(task.name, ())
+        if not self._engine._scheduling:
+            # Only a started scheduler fires dependants: a short-lived process (`autocron run`)
+            # leaves them to the daemon, which reads the outcome from the store.
+            dependants = ()
         for name in dependants:
             self._submit(self.decide, name, record)
         if dependants and callable(getattr(self._engine._store, "announce_change", None)):
@@ -222,16 +228,15 @@ class FlowTracker:
         try:
             self._engine._pool.submit(lambda: self._guarded(job, *args))
         except RuntimeError:  # the pool is shut (stop()): nothing new starts
-            logger.debug("scheduler stopping: %s of %r dropped", job.__name__, args[0])
+            logger.debug("scheduler stopping: %s%r dropped", job.__name__, args)
 
     @staticmethod
     def _guarded(job: Any, *args: Any) -> None:
         try:
             job(*args)
         except Exception:
-            logger.exception(
-                "task %r: dependency or pause handling failed", getattr(args[0], "name", args[0])
-            )
+            about = getattr(args[0], "name", args[0]) if args else "(every task with after=)"
+            logger.exception("task %r: dependency or pause handling failed", about)
 
     def _maybe_pause(self, task: Task, record: RunRecord) -> None:
         from ._pausenote import AUTOCRON, consecutive_failures, failure_note
@@ -312,7 +317,7 @@ class FlowTracker:
         engine = self._engine
         task = engine._tasks.get(name)
         flow = task.flow if task is not None else None
-        if task is None or flow is None or not flow.after or task.paused:
+        if task is None or flow is None or not flow.after or task.paused or not engine._scheduling:
             return
         windowed = task.schedule.kind != "after"
         with self._decide:

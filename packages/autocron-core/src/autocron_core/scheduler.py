@@ -534,6 +534,9 @@ class AutoCron(Engine):
                     due = task.next_fire_after_us(now)
                 self._push_task(task, due)
             logger.info("scheduler %s started with %d task(s)", self._node_id, len(self._tasks))
+            if self._downstream:  # upstream outcomes recorded while stopped: decide them now
+                tracker = self._flows_tracker()
+                tracker._submit(tracker.decide_all)
             if self._agent is not None:
                 self._agent.start()
             if not blocking:
