@@ -173,3 +173,16 @@ def test_backfill_unknown_task_exits_2(autocron, store) -> None:
     result = autocron("backfill", "ghost", "--from", "2026-01-01", "--to", "2026-01-02")
     assert result.exit_code == 2
     assert "no task named 'ghost'" in result.stderr
+
+
+def test_autocron_run_pauses_after_n_failures_and_list_shows_it(autocron, store, failing_script) -> None:
+    """Two failed `autocron run`s of a task with --pause-after-failures 2 pause it, by autocron, with a note."""
+    result = autocron("schedule", str(failing_script), "--every", "1h", "--pause-after-failures", "2")
+    assert result.exit_code == 0, result.stderr
+    assert autocron("run", "broken").exit_code == 1
+    assert "paused by" not in autocron("list").stdout
+    assert autocron("run", "broken").exit_code == 1
+    assert "paused by autocron (note)" in autocron("list").stdout
+    data = json.loads(autocron("show", "broken", "--json").stdout)
+    assert data["paused_by"] == "autocron"
+    assert data["pause_note"].startswith("paused after 2 consecutive failures: broken.py exited with code 3")
