@@ -176,7 +176,7 @@ def test_backfill_unknown_task_exits_2(autocron, store) -> None:
 
 
 def test_autocron_run_pauses_after_n_failures_and_list_shows_it(autocron, store, failing_script) -> None:
-    """Two failed `autocron run`s of a task with --pause-after-failures 2 pause it, by autocron, with a note."""
+    """Two failed `autocron run`s with --pause-after-failures 2 pause the task, by autocron, with a note."""
     result = autocron("schedule", str(failing_script), "--every", "1h", "--pause-after-failures", "2")
     assert result.exit_code == 0, result.stderr
     assert autocron("run", "broken").exit_code == 1
