@@ -386,3 +386,20 @@ def test_only_a_started_scheduler_fires_dependants_and_it_decides_at_start(clock
         assert [(r[1], r[2]) for r in _records(scheduler, "load")] == [("succeeded", "dependency")]
     finally:
         scheduler.stop(timeout=5)
+
+
+def test_a_task_added_again_under_a_removed_name_starts_afresh(scheduler: AutoCron, clock: FakeClock) -> None:
+    """Removing a windowed task forgets its open window: a new task of that name opens its own."""
+    scheduler.add_task("extract", func=ok, at="2030-01-01T00:00")
+    scheduler.add_task("report", func=ok, every="1h", after="extract")
+    clock.advance(3600)
+    assert scheduler.settle()  # a window is open, waiting for extract
+    assert scheduler.remove_task(name="report")
+    scheduler.add_task("report", func=ok, every="1h", after="extract")
+    clock.advance(60)
+    scheduler.run_task(name="extract", timeout=10)
+    assert scheduler.settle()
+    assert _records(scheduler, "report") == []  # the old window is gone; the new one opens at its hour
+    clock.advance(3540)
+    assert scheduler.settle()
+    assert [r[1] for r in _records(scheduler, "report")] == ["succeeded"]

@@ -191,6 +191,13 @@ class FlowTracker:
             )
         self._submit(self.decide, task.name)
 
+    def forget(self, name: str) -> None:
+        """A task was removed: drop its open window and marks (a new task may take its name)."""
+        with self._window_lock:
+            self._windows.pop(name, None)
+        self._marks.pop(name, None)
+        self._seen.pop(name, None)
+
     def final_outcome(self, task: Task, record: RunRecord, failed: bool) -> None:
         """An occurrence of ``task`` ended for good (no retry follows): pause it if it failed too
         often, and let its dependants decide."""

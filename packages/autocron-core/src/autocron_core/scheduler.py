@@ -365,6 +365,8 @@ class AutoCron(Engine):
 
                 check_removable(self._tasks, self._downstream, task.name)
                 unlink(self._downstream, task)
+            if self._flows is not None:
+                self._flows.forget(task.name)
             del self._tasks[task.name]
             task._gen = -1
             task.next_run_us = None
