@@ -210,3 +210,24 @@ def test_streak_counts_occurrences_by_their_last_attempt() -> None:
     assert consecutive_failures(records, None) == 3
     since = dt.datetime(2026, 1, 1, 0, 2, 30, tzinfo=UTC)
     assert consecutive_failures(records, since) == 2
+
+
+@settings(max_examples=80, deadline=None)
+@given(note=st.text(max_size=1100))
+def test_any_note_is_kept_exactly_or_refused_cleanly(note: str) -> None:
+    """Arbitrary text: kept as given (and read back from the definition) when it has no control
+    characters and fits, otherwise a TaskError on ``note`` with the task left running."""
+    import unicodedata
+
+    scheduler = AutoCron(timezone="UTC", clock=FakeClock())
+    scheduler.add_task("job", func="os:getpid", every="1m")
+    bad = len(note) > 1000 or any(unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") for c in note)
+    try:
+        scheduler.pause_task("job", note=note, by="-rf")
+    except TaskError as exc:
+        assert bad and exc.field == "note"
+        assert not scheduler.get_task(name="job").paused
+        return
+    assert not bad
+    rebuilt = Task.from_dict(scheduler.get_task(name="job").to_dict())
+    assert (rebuilt.pause_note, rebuilt.paused_by) == (note, "-rf")
