@@ -31,6 +31,7 @@ COMMANDS = {
     "pause": "autocron_cli.commands.tasks:pause",
     "resume": "autocron_cli.commands.tasks:resume",
     "run": "autocron_cli.commands.run:run",
+    "backfill": "autocron_cli.commands.backfill:backfill",
     "start": "autocron_cli.commands.start:start",
     "history": "autocron_cli.commands.history:history",
     "stats": "autocron_cli.commands.history:stats",

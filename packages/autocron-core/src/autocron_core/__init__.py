@@ -34,11 +34,15 @@ TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
 if TYPE_CHECKING:  # what type checkers see of the lazily loaded names below
     from typing import Any
 
+    from ._backfill import BackfillResult
+    from ._flow import ConditionContext
     from .cron import Cron, parse_cron
 
 # Names whose modules load on first use: import time is a budget (40 ms above a
 # bare interpreter), and an embedded app rarely needs these at start-up.
 _LAZY = {
+    "BackfillResult": "_backfill",  # issue 17: what backfill() returns
+    "ConditionContext": "_flow",  # issue 17: what a when= condition is called with
     "Cron": "cron",  # loaded anyway by the first cron schedule parsed
     "parse_cron": "cron",
     "validate_config": "config",
@@ -81,7 +85,9 @@ __all__ = [
     "At",
     "AutoCron",
     "AutoCronError",
+    "BackfillResult",
     "CommandFailedError",
+    "ConditionContext",
     "ConfigError",
     "Cron",
     "Event",

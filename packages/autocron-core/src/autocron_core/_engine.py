@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import subprocess
     from typing import Any
 
+    from ._dependencies import FlowTracker
     from .clock import Clock
     from .notifications import NotificationDispatcher
     from .protocols import Store
@@ -50,6 +51,7 @@ _event = partial(tuple.__new__, Event)
 _RUNNING, _SUCCEEDED, _FAILED, _TIMED_OUT = (
     RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.TIMED_OUT
 )  # fmt: skip
+_SKIPPED = RunStatus.SKIPPED
 _STARTED_EVENT, _SUCCEEDED_EVENT = EventKind.STARTED, EventKind.SUCCEEDED
 _SIMPLE_EVENTS = {
     RunStatus.SKIPPED: EventKind.SKIPPED,
@@ -97,11 +99,18 @@ class Waiter(threading.Event):
 
 
 class _Retry:
-    __slots__ = ("after", "attempt", "scheduled_us", "task", "waiter")
+    __slots__ = ("after", "attempt", "scheduled_us", "task", "trigger", "waiter")
 
     def __init__(
-        self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None, after: Run | None = None
+        self,
+        task: Task,
+        scheduled_us: int,
+        attempt: int,
+        waiter: Waiter | None,
+        after: Run | None = None,
+        trigger: str = "schedule",
     ) -> None:
+        self.trigger = trigger  # a retry keeps its occurrence's trigger (see RunRecord.trigger)
         self.task = task
         self.scheduled_us = scheduled_us
         self.attempt = attempt
@@ -133,14 +142,21 @@ class Run:
     """
 
     __slots__ = ("attempt", "cancel", "done", "engine", "exc", "process", "record", "scheduled_us",
-                 "task", "task_name", "then", "thread", "waiter")  # fmt: skip
+                 "task", "task_name", "then", "thread", "trigger", "waiter")  # fmt: skip
     # Annotations only: these slots stay unset (no cost per run) until needed.
     then: _Retry  # a retry waiting for this timed-out attempt's thread
     exc: BaseException  # the attempt's exception, for on_failure(exc)
 
     def __init__(
-        self, engine: Engine, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None
+        self,
+        engine: Engine,
+        task: Task,
+        scheduled_us: int,
+        attempt: int,
+        waiter: Waiter | None,
+        trigger: str = "schedule",
     ) -> None:
+        self.trigger = trigger
         self.engine = engine
         self.task = task
         self.task_name = task.name
@@ -165,6 +181,8 @@ class Run:
         output: str | None = None
         error: str | None
         try:
+            if task.flow is not None and task.flow.when is not None and engine._condition_false(self):
+                return  # recorded skipped: the condition said no
             result = task.execute()
         except CommandFailedError as exc:
             status, error, output = _FAILED, str(exc), exc.output
@@ -256,6 +274,9 @@ class Engine:
         self._abandoned_total = 0
         #: What ended the loop thread, if an exception did (see ``health()``).
         self.loop_failure: BaseException | None = None
+        #: Upstream task name -> the names of the tasks with ``after=`` it (issue 17; see _dependencies).
+        self._downstream: dict[str, tuple[str, ...]] = {}
+        self._flows: FlowTracker | None = None  # made on first use
 
     # -- heap ---------------------------------------------------------------
     def _push_task(self, task: Task, due_us: int | None) -> None:
@@ -427,7 +448,7 @@ class Engine:
     def _start_retry(self, item: _Retry) -> None:
         """Start a due retry (engine lock held), unless its task is gone."""
         if item.task._gen != -1 and self._tasks.get(item.task.name) is item.task:
-            self._start(item.task, item.scheduled_us, item.attempt, item.waiter)
+            self._start(item.task, item.scheduled_us, item.attempt, item.waiter, item.trigger)
         elif item.waiter is not None:  # removed meanwhile: the manual run ends failed
             item.waiter.set()
 
@@ -461,6 +482,9 @@ class Engine:
             scheduled = latest
             nxt = task.next_fire_after_us(latest)
         self._push_task(task, nxt)
+        if task.flow is not None and task.flow.after:  # the schedule only opens a window (see _dependencies)
+            self._flows_tracker().open_window(task, scheduled)
+            return
         grace = policy.misfire_grace_time
         if grace is not None and now_us - scheduled > grace * _US:
             late = (now_us - scheduled) / _US
@@ -528,11 +552,19 @@ class Engine:
         return latest, count
 
     def _record_simple(
-        self, task: Task, scheduled_us: int, status: RunStatus, why: str, attempt: int = 1
+        self,
+        task: Task,
+        scheduled_us: int,
+        status: RunStatus,
+        why: str,
+        attempt: int = 1,
+        trigger: str = "schedule",
     ) -> None:
         """A skipped, missed or unfireable occurrence: one record, one event, never a run."""
         when = from_utc_us(scheduled_us)
-        record = RunRecord(task.name, when, attempt, status, None, self._clock.now(), why, self._node_id)
+        record = RunRecord(
+            task.name, when, attempt, status, None, self._clock.now(), why, self._node_id, None, trigger
+        )
         kind = _SIMPLE_EVENTS[status]
         logger.info("task %r: occurrence %s %s (%s)", task.name, when.isoformat(), status.value, why)
 
@@ -546,7 +578,9 @@ class Engine:
         self._pool.submit(write)
 
     # -- runs -----------------------------------------------------------------
-    def _start(self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None) -> Run | None:
+    def _start(
+        self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None, trigger: str = "schedule"
+    ) -> Run | None:
         """Begin an attempt (engine lock held): count the instance, arm the timeout, hand it over.
 
         Returns ``None`` (and records the attempt ``skipped``) when the task could
@@ -554,7 +588,7 @@ class Engine:
         """
         if self._abandoned and self._too_many_abandoned(task, scheduled_us, attempt, waiter):
             return None
-        run = Run(self, task, scheduled_us, attempt, waiter)
+        run = Run(self, task, scheduled_us, attempt, waiter, trigger)
         timeout = task.policy.timeout
         if timeout is not None:
             timer_due = self._clock.now_us() + int(timeout * _US)  # before counting: nothing to undo
@@ -607,7 +641,18 @@ class Engine:
         scheduled = cached[1] if cached[0] == run.scheduled_us else self._scheduled_dt(run.scheduled_us)
         now = self._clock.now()
         record: RunRecord = _record(
-            (run.task_name, scheduled, run.attempt, _RUNNING, now, None, None, self._node_id, None)
+            (
+                run.task_name,
+                scheduled,
+                run.attempt,
+                _RUNNING,
+                now,
+                None,
+                None,
+                self._node_id,
+                None,
+                run.trigger,
+            )
         )
         run.record = record
         try:
@@ -689,7 +734,7 @@ class Engine:
         for run in batch:
             record = _record(
                 (run.task_name, self._scheduled_dt(run.scheduled_us), run.attempt, _RUNNING, now, None,
-                 None, node, None)
+                 None, node, None, run.trigger)
             )  # fmt: skip
             run.record = record
             records.append(record)
@@ -749,6 +794,14 @@ class Engine:
         def begin() -> None:
             if not self._claim(run):
                 return
+            if run.task.flow is not None and run.task.flow.when is not None:
+                try:
+                    if self._condition_false(run):
+                        return
+                except Exception as exc:  # the condition raised: a failed attempt, retried by policy
+                    run.exc = exc
+                    self._finish(run, RunStatus.FAILED, f"{type(exc).__name__}: {exc}", None)
+                    return
 
             def done(error: BaseException | None, timed_out: bool) -> None:
                 if timed_out:
@@ -773,6 +826,65 @@ class Engine:
             self._pool.submit(begin)
         else:
             begin()
+
+    # -- flow: conditions, dependencies, pause on failure (issue 17) ---------------
+    def _flows_tracker(self) -> FlowTracker:
+        """The dependency and pause-on-failure machinery, made on first use."""
+        tracker = self._flows
+        if tracker is None:
+            from ._dependencies import FlowTracker
+
+            with self._lock:
+                if self._flows is None:
+                    self._flows = FlowTracker(self)
+                tracker = self._flows
+        return tracker
+
+    def _condition_false(self, run: Run) -> bool:
+        """Evaluate the run's ``when=`` condition (after its claim); when it is false, record the
+        run ``skipped`` and return ``True``. What the condition raises propagates: a failed run."""
+        from ._flow import run_condition
+
+        why = run_condition(
+            run.task, from_utc_us(run.scheduled_us), run.attempt, run.trigger, self._clock.now()
+        )
+        if why is None:
+            return False
+        self._finish(run, RunStatus.SKIPPED, why, None)
+        return True
+
+    def _finish_skipped(self, run: Run, why: str) -> None:
+        """End a claimed attempt whose condition was false: record it ``skipped``, free its slot,
+        emit a ``skipped`` event. Not a failure, not a success: no retry, no callback."""
+        task = run.task
+        now = self._clock.now()
+        claim = run.record
+        record = (
+            RunRecord(task.name, from_utc_us(run.scheduled_us), run.attempt, RunStatus.SKIPPED, now, now,
+                      why, self._node_id, None, run.trigger)
+            if claim is None
+            else claim.finished(RunStatus.SKIPPED, now, error=why)
+        )  # fmt: skip
+        if self._writer is not None:
+            self._writer.put(record, task if task.kind != "func" else None)
+        else:
+            try:
+                self._store.finish_run(record)
+            except Exception:
+                logger.exception("task %r: could not record the run of %s", task.name, record.scheduled_for)
+        logger.info("task %r: occurrence %s skipped (%s)", task.name, run.scheduled_iso, why)
+        with self._lock:
+            with self._acct:
+                task.running -= 1
+                self._in_flight -= 1
+                idle = not self._in_flight
+            self._drain_backlog(task)
+            if idle:
+                self._cond.notify_all()
+        self._emit(EventKind.SKIPPED, task, record=record, error=why)
+        if run.waiter is not None:
+            run.waiter.succeeded = False
+            run.waiter.set()
 
     def _on_timer(self, timer: _Timer) -> None:
         run = timer.run
@@ -852,8 +964,8 @@ class Engine:
         if self._closed:
             return
         while backlog and task.running < task.policy.instance_limit and self._tasks.get(task.name) is task:
-            scheduled, attempt = backlog.popleft()
-            self._start(task, scheduled, attempt, None)
+            entry = backlog.popleft()
+            self._start(task, entry[0], entry[1], None, entry[2] if len(entry) == 3 else "schedule")
 
     def _thread_ended(self, run: Run, status: RunStatus) -> None:
         """The thread of a timed-out sync attempt returned: free its slot, log it, and
@@ -926,14 +1038,19 @@ class Engine:
             if ended:  # the worker of an attempt recorded timed_out came back
                 self._thread_ended(run, status)
                 return
+        if status is _SKIPPED:  # a when= condition said no (see _condition_false)
+            self._finish_skipped(run, error or "skipped")
+            return
         finished_at = self._clock.now()
         claim = run.record
         if claim is None:  # never claimed: the attempt starts and ends now
             record = RunRecord(task.name, from_utc_us(run.scheduled_us), run.attempt, status,
-                               finished_at, finished_at, error, self._node_id, output)  # fmt: skip
+                               finished_at, finished_at, error, self._node_id, output,
+                               run.trigger)  # fmt: skip
         else:  # built directly: NamedTuple._replace costs several times more
             record = _record((claim.task, claim.scheduled_for, claim.attempt, status,
-                              claim.started_at, finished_at, error, claim.node_id, output))  # fmt: skip
+                              claim.started_at, finished_at, error, claim.node_id, output,
+                              claim.trigger))  # fmt: skip
         writer = self._writer
         if writer is not None:  # group commit: the record and the task's state go together, later
             stored = task.kind != "func"  # function tasks live in code: no state row to update
@@ -979,7 +1096,7 @@ class Engine:
                     after = run if abandoned else None
                     self._push(
                         to_utc_us(finished_at) + int(delay * _US),
-                        _Retry(task, run.scheduled_us, run.attempt + 1, run.waiter, after),
+                        _Retry(task, run.scheduled_us, run.attempt + 1, run.waiter, after, run.trigger),
                     )
                 self._drain_backlog(task)
                 if not self._in_flight:
@@ -990,6 +1107,8 @@ class Engine:
                 self._lock.release()
         if idle:
             self._notify_idle()
+        if not retry and (task.flow is not None or task.name in self._downstream):
+            self._flows_tracker().final_outcome(task, record, failed)
         if failed:
             logger.log(
                 WARNING if retry else ERROR,
@@ -1069,7 +1188,7 @@ class Engine:
         if not (force or notify or self._listeners.wants(kind)):
             return None
         if record is None:
-            event = Event(kind, task.name, self._clock.now(), task)
+            event = Event(kind, task.name, self._clock.now(), task, error=error)
         else:  # the record's own time stamp is when this happened
             when = record.finished_at or record.started_at or self._clock.now()
             event = _event((kind, task.name, when, task, record, record.scheduled_for, record.attempt,

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
 from ._options import TaskOptions
+from ._pausenote import apply_pause_block, pause_block
 from ._seed_attrs import SeedAttributes
 from .errors import ScheduleError, TaskError
 from .policy import NOTIFY_ON, Policy, make_policy
@@ -25,6 +26,8 @@ from .timezones import UTC, resolve_timezone, zone_name
 TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
 if TYPE_CHECKING:
     from typing import Any
+
+    from ._flow import Flow
 
 __all__ = [
     "SECRET_KEYS",
@@ -220,9 +223,9 @@ class Task(SeedAttributes):
     """
 
     __slots__ = (
-        "_async", "_backlog", "_gen", "fail_count", "failing", "kind", "last_run_us", "last_status", "name",
-        "next_run_us", "options", "paused", "policy", "run_count", "running", "schedule", "target",
-        "task_id", "timezone",
+        "_async", "_backlog", "_gen", "fail_count", "failing", "flow", "kind", "last_run_us", "last_status",
+        "name", "next_run_us", "options", "pause_note", "paused", "paused_at", "paused_by", "policy",
+        "resumed_at", "run_count", "running", "schedule", "target", "task_id", "timezone",
     )  # fmt: skip
 
     def __init__(
@@ -251,6 +254,7 @@ class Task(SeedAttributes):
         clean_env: bool = False,
         max_output_bytes: int | None = None,
         max_cpu_percent: float | None = None,
+        flow: Flow | None = None,
     ) -> None:
         self.task_id = task_id or f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
         self.name = name
@@ -283,7 +287,16 @@ class Task(SeedAttributes):
         self.failing = False
         self.running = 0
         self._gen = 0
-        self._backlog: deque[tuple[int, int]] | None = None
+        # (occurrence, attempt) or, for a run not started by the schedule, (occurrence, attempt, trigger)
+        self._backlog: deque[tuple[int, int] | tuple[int, int, str]] | None = None
+        #: ``after=``, ``when=`` and ``pause_after_failures=`` (see ``_flow``), or ``None``.
+        self.flow = flow
+        #: Why the task was paused, who paused it (``autocron`` after failures) and when.
+        self.pause_note: str | None = None
+        self.paused_by: str | None = None
+        self.paused_at: _dt.datetime | None = None
+        #: The last ``resume_task``: failures before it do not count toward ``pause_after_failures``.
+        self.resumed_at: _dt.datetime | None = None
         # Decided here, once: the engine asks on every run, the first one included.
         cls = type(self)
         self._async = (
@@ -512,6 +525,11 @@ class Task(SeedAttributes):
             value = getattr(options, field)
             if value is not None and value is not False:
                 data[field] = value
+        if self.flow is not None:
+            data.update(self.flow.to_config(self.name))
+        pause = pause_block(self)
+        if pause:
+            data["pause"] = pause
         data["state"] = {
             "next_run": None if self.next_run_us is None else from_utc_us(self.next_run_us).isoformat(),
             "last_run": None if self.last_run_us is None else from_utc_us(self.last_run_us).isoformat(),
@@ -533,8 +551,11 @@ class Task(SeedAttributes):
         state = options.pop("state", None) or {}
         anchor = options.pop("anchor", None)
         task_id = options.pop("task_id", None)
+        pause = options.pop("pause", None)
         options.setdefault("timezone", default_timezone)
         task = build_task(task_id=task_id, **options)
+        if pause:
+            apply_pause_block(task, pause)
         if anchor and isinstance(task.schedule, Interval):
             task.schedule = task.schedule.anchored(_dt.datetime.fromisoformat(anchor))
         for field in ("next_run", "last_run"):
@@ -585,6 +606,10 @@ def build_task(
     clean_env: bool = False,
     max_output_bytes: int | None = None,
     max_cpu_percent: float | None = None,
+    after: Any = None,
+    after_policy: Any = "all",
+    when: Any = None,
+    pause_after_failures: Any = None,
     **policy: Any,
 ) -> Task:
     """Validate ``add_task``'s options and return a new ``Task`` (not yet scheduled).
@@ -642,7 +667,17 @@ def build_task(
             name = os.path.basename(target[0])
     _check_name(name)
     tz = resolve_timezone(timezone)
-    schedule = parse_schedule(every=every, cron=cron, at=at, timezone=tz)
+    flow = None
+    if after is not None or when is not None or pause_after_failures is not None or after_policy != "all":
+        from ._flow import make_flow
+
+        flow = make_flow(after, after_policy, when, pause_after_failures)
+    if flow is not None and flow.after and every is None and cron is None and at is None:
+        from ._flow import AFTER_UPSTREAM
+
+        schedule: Schedule = AFTER_UPSTREAM  # fired by its upstream tasks alone
+    else:
+        schedule = parse_schedule(every=every, cron=cron, at=at, timezone=tz)
     if cron_seconds and isinstance(cron, str):
         from .cron import Cron
 
@@ -733,4 +768,5 @@ def build_task(
         on_success=on_success,
         on_failure=on_failure,
         **limits,
+        **({"flow": flow} if flow is not None else {}),  # type: ignore[arg-type]  # a Task subclass may not take it
     )

@@ -138,7 +138,7 @@ class BatchOps:
         return {
             "task": key[0], "scheduled_for_us": key[1], "attempt": key[2], "status": _RUNNING,
             "started_at_us": _us(record.started_at), "finished_at_us": None, "error": None,
-            "node_id": record.node_id, "output": None,
+            "node_id": record.node_id, "output": None, "run_trigger": record.trigger,
         }  # fmt: skip
 
     def _insert_rows_absent(self, conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -46,13 +46,14 @@ logger = logging.getLogger("autocron.store.sql")
 
 #: Schema versions whose tables and stats indexes this reader knows (``_schema.SCHEMA_VERSION``
 #: history); any other version is left to ``SqlStore``. A test keeps it in step with ``_schema``.
-READABLE_VERSIONS = frozenset({3})
+READABLE_VERSIONS = frozenset({4})
 #: ``tasks.kind`` of a function task's shared-anchor row (``_cluster_sql.ANCHOR_KIND``).
 _ANCHOR_KIND = "anchor"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _DEFAULT_BUSY_TIMEOUT = 10_000
 _RUN_COLUMNS = (
-    "task, scheduled_for_us, attempt, status, started_at_us, finished_at_us, error, node_id, output"
+    "task, scheduled_for_us, attempt, status, started_at_us, finished_at_us, error, node_id, output, "
+    "run_trigger"
 )
 _TASK_COLUMNS = (
     "name, task_id, definition, next_run_us, last_run_us, run_count, fail_count, paused, last_status"
@@ -335,7 +336,7 @@ def _moment(value: int | None) -> _dt.datetime | None:
 
 def _run_record(row: Sequence[Any]) -> RunRecord:
     """A ``RunRecord`` from a runs row, as ``_cluster_sql.run_record`` builds it."""
-    task, scheduled, attempt, status, started, finished, error, node_id, output = row
+    task, scheduled, attempt, status, started, finished, error, node_id, output, trigger = row
     return RunRecord(
         task,
         from_utc_us(int(scheduled)),
@@ -346,4 +347,5 @@ def _run_record(row: Sequence[Any]) -> RunRecord:
         error,
         node_id,
         output,
+        trigger or "schedule",
     )

@@ -272,6 +272,18 @@ class SqlStore(BatchOps, ClusterOps):
         if self.dialect == "postgresql":
             notify(conn, channel_name(self.prefix))
 
+    def announce_change(self) -> None:
+        """Wake the nodes watching this store (a PostgreSQL NOTIFY; nothing elsewhere).
+
+        The scheduler calls it after an upstream task's final outcome is written,
+        so that the other nodes decide its dependants at once rather than at their
+        next poll (see docs/distributed.md).
+        """
+        if self.dialect != "postgresql":
+            return
+        with self._begin("announcing a finished run") as conn:
+            self._notify_change(conn)
+
     def watch(self, callback: Callable[[], None]) -> Callable[[], None] | None:
         """Call ``callback`` whenever another process changes a task definition.
 
@@ -317,6 +329,7 @@ class SqlStore(BatchOps, ClusterOps):
             "error": record.error,
             "node_id": record.node_id,
             "output": record.output,
+            "run_trigger": record.trigger,
             # On the database's clock, like the heartbeat that renews it and the reaper that checks it.
             "lease_expires_at_us": self._lease_sql() if record.status is RunStatus.RUNNING else None,
         }

@@ -29,6 +29,7 @@ from autocron_cli._common import (
     task_target,
     upcoming,
 )
+from autocron_cli._flowtext import flow_rows, os_user, pause_marker
 
 __all__ = ["list_tasks", "pause", "remove", "resume", "schedule", "show", "stop"]
 
@@ -83,8 +84,14 @@ def _describe_task(task: Any, count: int = 3) -> list[tuple[str, Any]]:
     limits = _limits(task)
     if limits:
         rows.insert(-1, ("isolation", limits))
+    rows[-1:-1] = flow_rows(task)
     times = upcoming(task, count)
-    rows.append(("next runs", ", ".join(fmt_time(t) or "" for t in times) or "none (it will not fire again)"))
+    never = (
+        "each time its upstream tasks succeed"
+        if task.schedule.kind == "after"
+        else "none (it will not fire again)"
+    )
+    rows.append(("next runs", ", ".join(fmt_time(t) or "" for t in times) or never))
     return rows
 
 
@@ -111,6 +118,10 @@ _FLAGS = {
     "max_memory_mb": "--max-memory-mb",
     "max_cpu_percent": "--max-cpu-percent",
     "max_output_bytes": "--max-output-bytes",
+    "after": "--after",
+    "after_policy": "--after-policy",
+    "when": "--when",
+    "pause_after_failures": "--pause-after-failures",
 }
 
 
@@ -196,6 +207,27 @@ _FLAGS = {
     is_flag=True,
     help="Install it in the operating system's scheduler instead of the AutoCron daemon.",
 )
+@click.option(
+    "--after",
+    "after",
+    metavar="TASK",
+    multiple=True,
+    help="Run after this task succeeds (repeat for several); with a schedule, that opens a window.",
+)
+@click.option(
+    "--after-policy",
+    type=click.Choice(["all", "any"]),
+    default=None,
+    help="With several --after: wait for all of them (default) or any one.",
+)
+@click.option("--when", "when", metavar="MODULE:FUNCTION", help="Run only when this function returns true.")
+@click.option(
+    "--pause-after-failures",
+    metavar="N",
+    type=click.IntRange(1, 1_000_000),
+    default=None,
+    help="Pause the task after N consecutive failed runs.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the task as JSON.")
 @database_option
 @click.pass_context
@@ -223,11 +255,16 @@ def schedule(
     max_cpu_percent: float | None,
     max_output_bytes: int | None,
     use_os: bool,
+    after: tuple[str, ...],
+    after_policy: str | None,
+    when: str | None,
+    pause_after_failures: int | None,
     as_json: bool,
 ) -> None:
     """Schedule a Python script (TARGET) or a command line (--command).
 
-    Give exactly one of --every, --cron and --at. The task is saved in the
+    Give exactly one of --every, --cron and --at, or --after alone (then the
+    task runs each time its upstream tasks succeed). The task is saved in the
     store; a running `autocron start` picks it up. Prints the task and its
     next three fire times.
     """
@@ -236,10 +273,15 @@ def schedule(
     given = [
         flag for flag, value in (("--every", every), ("--cron", cron), ("--at", at)) if value is not None
     ]
-    if len(given) != 1:
+    if len(given) > 1 or (not given and not after):
         raise click.UsageError(
-            "give exactly one of --every, --cron and --at" + (f" (got {', '.join(given)})" if given else "")
+            "give exactly one of --every, --cron and --at, or --after"
+            + (f" (got {', '.join(given)})" if given else "")
         )
+    if after_policy is not None and not after:
+        raise click.UsageError("--after-policy needs --after")
+    if after and use_os:
+        raise click.UsageError("--after and --os do not go together: the OS scheduler fires on time alone")
     if disabled and use_os:
         raise click.UsageError(
             "--disabled and --os do not go together: the OS scheduler would run it; "
@@ -265,6 +307,10 @@ def schedule(
         "max_memory_mb": max_memory_mb,
         "max_cpu_percent": max_cpu_percent,
         "max_output_bytes": max_output_bytes,
+        "after": list(after) or None,
+        "after_policy": after_policy,
+        "when": when,
+        "pause_after_failures": pause_after_failures,
     }
     options.update((key, value) for key, value in given_options.items() if value is not None)
     if notify:
@@ -292,7 +338,12 @@ def schedule(
         # Paused before it is added, so that it is saved once, already paused, and
         # a running `autocron start` never sees it active.
         task.paused = disabled
-        task = scheduler.add(task)
+        try:
+            task = scheduler.add(task)
+        except TaskError as exc:
+            if exc.field != "after":
+                raise
+            raise BadInput(f"--after {exc.value!r}: expected {exc.expected}") from exc
         if as_json:
             output.json_out(task_dict(task))
             return
@@ -329,7 +380,7 @@ def list_tasks(ctx: click.Context, only_enabled: bool, as_json: bool) -> None:
                 t.schedule.describe(),
                 None if t.paused else fmt_time(_next_run(t)),
                 fmt_time(t.last_run),
-                task_status(t),
+                pause_marker(t),
                 t.run_count,
                 t.fail_count,
             )
@@ -450,13 +501,22 @@ def stop(ctx: click.Context, name: str, use_os: bool, as_json: bool) -> None:
 
 @click.command()
 @_NAME
+@click.option("--note", metavar="TEXT", help="Why it is paused (shown by list, show and the dashboards).")
 @click.pass_context
-def pause(ctx: click.Context, name: str) -> None:
-    """Stop firing a task until `autocron resume`; a run in progress finishes."""
+def pause(ctx: click.Context, name: str, note: str | None) -> None:
+    """Stop firing a task until `autocron resume`; a run in progress finishes.
+
+    The note, your user name and the time are kept with the task.
+    """
+    from autocron_core.errors import TaskError
+
     with open_scheduler(ctx) as scheduler:
-        require(scheduler, name)
-        scheduler.pause_task(name)
-    output.line(f"Paused task {name!r}.")
+        task = require(scheduler, name)
+        try:
+            scheduler.pause_task(task.name, note=note, by=os_user())
+        except TaskError as exc:
+            raise BadInput(f"--note {exc.value!r}: expected {exc.expected}") from exc
+    output.line(f"Paused task {task.name!r}" + (f": {note}" if note else "."))
 
 
 @click.command()
