@@ -1,4 +1,4 @@
-"""What the dashboard's buttons do, against whichever scheduler API is installed.
+"""What the dashboard's buttons do: run now, pause with a note, resume, backfill.
 
 Run now, pause, resume and backfill go through a live scheduler when the
 dashboard runs beside one (``autocron start --web``, ``serve_dashboard(scheduler)``).
@@ -7,19 +7,12 @@ short-lived, never-started ``AutoCron`` over the store's URL, as ``autocron
 pause`` or ``autocron run NAME`` do, so the change lands in the store where a
 running daemon picks it up; "run now" then runs in a background thread of the
 server and its run is recorded in the store like any other.
-
-Pause notes (``pause_task(name, note=, by=)``, ``task.pause_note``,
-``task.paused_by``, ``task.paused_at``) and ``scheduler.backfill(name, start,
-end)`` come with the advanced-scheduling work; this module is the one place
-that asks whether they are there, so the dashboard pauses without a note and
-hides the backfill form until they are.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import inspect
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -44,21 +37,13 @@ class PauseInfo:
 
 
 def pause_info(task: Any) -> PauseInfo:
-    """The pause note, who paused and when, from ``task`` (all ``None`` on schedulers without them)."""
+    """The pause note, who paused and when, from ``task`` (``None`` where unset)."""
     at = getattr(task, "paused_at", None)
     return PauseInfo(
         getattr(task, "pause_note", None),
         getattr(task, "paused_by", None),
         at if isinstance(at, _dt.datetime) else None,
     )
-
-
-def _takes(method: Any, name: str) -> bool:
-    try:
-        params = inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
 class Actions:
@@ -80,22 +65,6 @@ class Actions:
         self.store_target = store_target
         self._on_change = on_change or (lambda: None)
         self._threads: list[threading.Thread] = []
-        from autocron_core import AutoCron
-
-        # The live scheduler's own class when there is one (a subclass may add what AutoCron lacks).
-        kind = type(scheduler) if scheduler is not None else AutoCron
-        self._pause_takes_note = _takes(kind.pause_task, "note")
-        self._can_backfill = callable(getattr(kind, "backfill", None))
-
-    @property
-    def pause_takes_note(self) -> bool:
-        """Whether ``pause_task`` records a note (and who paused)."""
-        return self._pause_takes_note
-
-    @property
-    def can_backfill(self) -> bool:
-        """Whether the scheduler has ``backfill(name, start, end)``."""
-        return self._can_backfill
 
     @contextlib.contextmanager
     def _scheduler(self) -> Iterator[Any]:
@@ -118,17 +87,14 @@ class Actions:
             raise TaskError("name", name, "the name of a defined task")
 
     def pause(self, name: str, note: str | None = None, by: str | None = None) -> None:
-        """Pause ``name``, with a note where the scheduler keeps one.
+        """Pause ``name`` with an optional note and who paused it.
 
         Raises:
             TaskError: no task has that name.
         """
         with self._scheduler() as scheduler:
             self._require(scheduler, name)
-            if self._pause_takes_note:
-                scheduler.pause_task(name, note=note or None, by=by)
-            else:
-                scheduler.pause_task(name)
+            scheduler.pause_task(name, note=note or None, by=by)
         self._on_change()
 
     def resume(self, name: str) -> None:
@@ -146,10 +112,8 @@ class Actions:
         """Run the occurrences of ``name`` between ``start`` and ``end`` (what the scheduler returns).
 
         Raises:
-            TaskError: no task has that name, or the scheduler has no backfill.
+            TaskError: no task has that name.
         """
-        if not self._can_backfill:
-            raise TaskError("action", "backfill", "a scheduler with backfill(name, start, end)")
         with self._scheduler() as scheduler:
             self._require(scheduler, name)
             result = scheduler.backfill(name, start, end)
