@@ -43,6 +43,7 @@ TASK_KEYS = (
     "overlap_policy", "max_instances", "misfire_grace_time", "coalesce", "jitter", "start_at", "end_at",
     "safe_mode", "max_memory_mb", "max_cpu_percent", "clean_env", "max_output_bytes",
     "tags", "cron_seconds", "task_id", "state", "anchor",
+    "exclude", "business_days",
 )  # fmt: skip
 #: Task keys the original AutoCron's config files used, and the key each means here.
 TASK_KEY_ALIASES = {"email": "email_config"}

@@ -292,6 +292,8 @@ class AutoCron(Engine):
                     task.schedule = task.schedule.anchored(anchor)
                 else:
                     task.schedule = task.schedule.anchored_us(now)
+            elif task.schedule.kind == "excluding":
+                self._anchor_excluded(task, now)
             if self._os is not None and task.kind != "func":
                 from .os_install import install_in_os  # only schedulers using the OS pay for it
 
@@ -306,6 +308,19 @@ class AutoCron(Engine):
         if self._listeners.wants(EventKind.ADDED):
             self._emit(EventKind.ADDED, task)
         return task
+
+    def _anchor_excluded(self, task: Task, now: int) -> None:
+        """Anchor the interval under an exclusion calendar, as a bare one is anchored."""
+        from .exclusions import unanchored_interval, with_interval
+
+        interval = unanchored_interval(task.schedule)
+        if interval is None:
+            return
+        if self._agent is not None:
+            interval = interval.anchored(self._agent.store.shared_anchor(task.name, from_utc_us(now)))
+        else:
+            interval = interval.anchored_us(now)
+        task.schedule = with_interval(task.schedule, interval)
 
     def _lookup(self, task_id: str | None, name: str | None) -> Task | None:
         if name is not None:

@@ -486,8 +486,9 @@ class Task(SeedAttributes):
         if self.kwargs:
             data["kwargs"] = dict(self.kwargs)
         data.update(self.schedule.to_config())
-        if isinstance(self.schedule, Interval) and self.schedule.anchor is not None:
-            data["anchor"] = self.schedule.anchor.isoformat()
+        interval = self.schedule if isinstance(self.schedule, Interval) else _interval_of(self.schedule)
+        if interval is not None and interval.anchor is not None:
+            data["anchor"] = interval.anchor.isoformat()
         data.setdefault("timezone", zone_name(self.timezone))
         policy = self.policy
         for field in Policy._fields:
@@ -535,8 +536,11 @@ class Task(SeedAttributes):
         task_id = options.pop("task_id", None)
         options.setdefault("timezone", default_timezone)
         task = build_task(task_id=task_id, **options)
-        if anchor and isinstance(task.schedule, Interval):
-            task.schedule = task.schedule.anchored(_dt.datetime.fromisoformat(anchor))
+        interval = _interval_of(task.schedule) if anchor else None
+        if anchor and interval is not None:
+            from .exclusions import with_interval
+
+            task.schedule = with_interval(task.schedule, interval.anchored(_dt.datetime.fromisoformat(anchor)))
         for field in ("next_run", "last_run"):
             raw = state.get(field)
             setattr(task, f"{field}_us", to_utc_us(_dt.datetime.fromisoformat(raw)) if raw else None)
@@ -552,6 +556,18 @@ class Task(SeedAttributes):
 
 
 _DEFAULT_POLICY = make_policy()
+
+
+def _interval_of(schedule: Schedule) -> Interval | None:
+    """The interval of a schedule, bare or under an exclusion calendar."""
+    if isinstance(schedule, Interval):
+        return schedule
+    if schedule.kind == "excluding":
+        from .exclusions import interval_of
+
+        return interval_of(schedule)
+    return None
+
 _LIMIT_FIELDS = ("safe_mode", "max_memory_mb", "clean_env", "max_output_bytes", "max_cpu_percent")
 _DEFAULT_NOTIFY_ON = frozenset({"failure", "recovery"})
 _NOTIFY_ON_ALL = frozenset(NOTIFY_ON)
@@ -585,6 +601,8 @@ def build_task(
     clean_env: bool = False,
     max_output_bytes: int | None = None,
     max_cpu_percent: float | None = None,
+    exclude: Any = None,
+    business_days: bool = False,
     **policy: Any,
 ) -> Task:
     """Validate ``add_task``'s options and return a new ``Task`` (not yet scheduled).
@@ -647,6 +665,10 @@ def build_task(
         from .cron import Cron
 
         schedule = Cron(cron, tz, seconds=True)
+    if exclude is not None or business_days is not False:
+        from .exclusions import exclude_schedule
+
+        schedule = exclude_schedule(schedule, exclude, business_days, tz)
     # The checks below skip themselves for the defaults: adding a task is on the
     # hot path of applications that register thousands of them.
     start = end = None
