@@ -203,7 +203,7 @@ def parse_exclusions(value: Any, *, business_days: bool = False) -> ExclusionCal
             raise ScheduleError("exclude", item, _EXPECTED)
         text = item.strip()
         upper = text.upper()
-        if not text or not text.isprintable():
+        if not text or not item.isprintable():
             raise ScheduleError("exclude", item, _EXPECTED)
         if upper in WEEKDAYS:
             weekdays.add(WEEKDAYS.index(upper))
