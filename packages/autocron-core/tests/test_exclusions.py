@@ -195,7 +195,7 @@ def test_scheduler_never_fires_on_an_excluded_day(scheduler: AutoCron, clock: Fa
     for _ in range(8):
         clock.advance(86400)
         assert scheduler.settle()
-    assert [r.strftime("%a") for r in ran] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Mon", "Tue", "Wed"]
+    assert [r.strftime("%a") for r in ran] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Mon", "Tue"]
     assert all(r.status is RunStatus.SUCCEEDED for r in scheduler.history("daily"))
 
 
