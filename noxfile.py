@@ -44,6 +44,7 @@ TEST_DEPS = [
     "croniter>=3,<5",  # oracle for the seed's cron dialect; 5+ reads equal ranges (12-12) as *
     "aiosmtpd>=1.4",
     "trustme>=1.1",
+    "holidays>=0.50",  # exclude="holidays:GB" is tested for real (an optional dependency of core)
 ]
 LINT_DEPS = ["ruff==0.17.6", "import-linter==2.17"]
 TYPE_DEPS = ["mypy==2.4.1", "types-PyYAML", "pytest", "hypothesis"]

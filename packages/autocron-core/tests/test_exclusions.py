@@ -219,7 +219,7 @@ _CRONS = st.sampled_from(["0 9 * * *", "*/30 * * * *", "30 1 * * *", "0 2 * * *"
 _DAYS = st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2026, 12, 31))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     zone=_ZONES,
     expr=_CRONS,
@@ -236,7 +236,7 @@ def test_property_no_fire_on_an_excluded_day_and_every_other_fire_kept(
     span: tuple[dt.date, int],
     start: dt.datetime,
 ) -> None:
-    """Over 40 days, the excluded schedule's fires are exactly the inner fires on free local dates."""
+    """Over 30 days, the excluded schedule's fires are exactly the inner fires on free local dates."""
     tz = ZoneInfo(zone)
     first, length = span
     entries: list[object] = [*weekdays, *dates, f"{first}..{first + dt.timedelta(days=length)}"]
@@ -245,12 +245,13 @@ def test_property_no_fire_on_an_excluded_day_and_every_other_fire_kept(
     inner = Cron(expr, tz)
     wrapped = Excluding(inner, calendar, tz)
     moment = start.replace(tzinfo=dt.UTC)
-    end = moment + dt.timedelta(days=40)
+    end = moment + dt.timedelta(days=30)
     expected = []
     cursor = moment
     while True:
         nxt = inner.next_after(cursor)
         assert nxt is not None
+        nxt = nxt.astimezone(dt.UTC)  # compare instants: same-zone datetimes compare ignoring fold
         if nxt > end:
             break
         if not calendar.excludes(nxt.astimezone(tz).date()):
@@ -261,6 +262,7 @@ def test_property_no_fire_on_an_excluded_day_and_every_other_fire_kept(
     while True:
         nxt = wrapped.next_after(cursor)
         assert nxt is not None
+        nxt = nxt.astimezone(dt.UTC)
         if nxt > end:
             break
         assert nxt > cursor

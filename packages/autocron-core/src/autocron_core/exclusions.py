@@ -59,7 +59,9 @@ def _holiday_calendar(spec: str, given: Any) -> Any:
         if found is not None:
             return found
         try:
-            import holidays
+            import importlib
+
+            holidays = importlib.import_module("holidays")  # optional: no stubs needed when absent
         except ImportError:
             raise ScheduleError(
                 "exclude",
