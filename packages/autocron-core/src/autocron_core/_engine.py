@@ -14,7 +14,6 @@ import heapq
 import itertools
 import threading
 import zlib
-from collections import deque
 from functools import partial
 
 from ._aio import AsyncRunner
@@ -25,7 +24,7 @@ from ._runctx import run_slot
 from ._writer import StoreWriter
 from .errors import AutoCronError, CommandFailedError, TaskTimeoutError
 from .events import Event, EventKind, Listeners
-from .policy import QUEUE_LIMIT
+from .policy import BUFFERING, CANCELLING
 from .records import RunRecord, RunStatus
 from .schedules import Interval, from_utc_us, to_utc_us
 from .task import Task
@@ -50,6 +49,7 @@ _event = partial(tuple.__new__, Event)
 _RUNNING, _SUCCEEDED, _FAILED, _TIMED_OUT = (
     RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.TIMED_OUT
 )  # fmt: skip
+_CANCELLED = RunStatus.CANCELLED
 _STARTED_EVENT, _SUCCEEDED_EVENT = EventKind.STARTED, EventKind.SUCCEEDED
 _SIMPLE_EVENTS = {
     RunStatus.SKIPPED: EventKind.SKIPPED,
@@ -132,11 +132,12 @@ class Run:
     so never in ``__init__``) is a retry waiting for the thread to end.
     """
 
-    __slots__ = ("attempt", "cancel", "done", "engine", "exc", "process", "record", "scheduled_us",
-                 "task", "task_name", "then", "thread", "waiter")  # fmt: skip
+    __slots__ = ("attempt", "cancel", "cancelled", "done", "engine", "exc", "process", "record",
+                 "scheduled_us", "task", "task_name", "then", "thread", "waiter")  # fmt: skip
     # Annotations only: these slots stay unset (no cost per run) until needed.
     then: _Retry  # a retry waiting for this timed-out attempt's thread
     exc: BaseException  # the attempt's exception, for on_failure(exc)
+    cancelled: str  # why a newer occurrence cancelled it (cancel_other, terminate_other)
 
     def __init__(
         self, engine: Engine, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None
@@ -159,6 +160,9 @@ class Run:
         if self.record is None and not engine._claim(self):
             return
         task = self.task
+        if task.policy.overlap_policy in CANCELLING and getattr(self, "cancelled", None) is not None:
+            engine._finish(self, _CANCELLED, self.cancelled + "; it had not started", None)
+            return
         if task.policy.timeout is not None:  # a timeout gives the thread up: know which
             self.thread = threading.current_thread()
         run_slot.run = self
@@ -187,6 +191,10 @@ class Run:
 
     def attach_process(self, proc: subprocess.Popen[bytes]) -> None:
         self.process = proc
+        if getattr(self, "cancelled", None) is not None:  # cancelled while it was starting
+            from ._overlap import signal_process
+
+            signal_process(self.engine, self, hard=self.task.policy.overlap_policy == "terminate_other")
 
 
 class Engine:
@@ -254,6 +262,8 @@ class Engine:
         # Timed-out sync attempts whose threads still run, per task (engine lock).
         self._abandoned: dict[Task, int] = {}
         self._abandoned_total = 0
+        #: Attempts in flight of tasks whose overlap policy may cancel them (engine lock).
+        self._live: dict[Task, list[Run]] = {}
         #: What ended the loop thread, if an exception did (see ``health()``).
         self.loop_failure: BaseException | None = None
 
@@ -476,19 +486,14 @@ class Engine:
                     "task %r: at its instance limit here; leaving %s to other nodes", task.name, scheduled
                 )
                 return
-            if policy.overlap_policy == "queue":
-                backlog = task._backlog
-                if backlog is None:
-                    backlog = task._backlog = deque()
-                if len(backlog) < QUEUE_LIMIT:
-                    backlog.append((scheduled, 1))
-                    return
-            self._record_simple(
-                task,
-                scheduled,
-                RunStatus.SKIPPED,
-                f"{task.running} instance(s) still running (overlap_policy={policy.overlap_policy})",
-            )
+            if policy.overlap_policy in BUFFERING:
+                from ._overlap import on_busy
+
+                why: str | None = on_busy(self, task, scheduled)
+            else:
+                why = f"{task.running} instance(s) still running (overlap_policy={policy.overlap_policy})"
+            if why is not None:
+                self._record_simple(task, scheduled, RunStatus.SKIPPED, why)
             return
         if self._peers is not None and not self._owns(task.name, scheduled):
             # Another live node owns this occurrence: claim it only if that node has
@@ -561,6 +566,8 @@ class Engine:
         with self._acct:
             task.running += 1
             self._in_flight += 1
+        if task.policy.overlap_policy in CANCELLING:
+            self._live.setdefault(task, []).append(run)
         if timeout is not None:
             self._push(timer_due, _Timer(run, kill=False))
         if task._async:  # is_async without the property's frame
@@ -749,10 +756,15 @@ class Engine:
         def begin() -> None:
             if not self._claim(run):
                 return
+            if getattr(run, "cancelled", None) is not None:  # a newer occurrence came first
+                self._finish(run, _CANCELLED, run.cancelled + "; it had not started", None)
+                return
 
             def done(error: BaseException | None, timed_out: bool) -> None:
-                if timed_out:
-                    args: tuple[Any, ...] = (
+                if getattr(run, "cancelled", None) is not None:  # cancelled for a newer occurrence
+                    args: tuple[Any, ...] = (_CANCELLED, run.cancelled, None)
+                elif timed_out:
+                    args = (
                         RunStatus.TIMED_OUT,
                         f"timed out after {run.task.policy.timeout:g}s",
                         None,
@@ -768,6 +780,8 @@ class Engine:
                     self._finish(run, *args)
 
             run.cancel = self._aio.submit(run.task.execute, done, None)
+            if getattr(run, "cancelled", None) is not None:  # cancelled while it was submitted
+                run.cancel()
 
         if self._store.persistent:
             self._pool.submit(begin)
@@ -819,11 +833,23 @@ class Engine:
         if run.thread is not None:
             self._pool.abandon(run.thread)
 
+    def _kill_later(self, run: Run) -> None:
+        """SIGKILL the run's process group ``KILL_GRACE`` seconds from now, if it still runs."""
+        self._push(self._clock.now_us() + int(KILL_GRACE * _US), _Timer(run, kill=True))
+
+    def _forget_live(self, run: Run) -> None:
+        """Drop an ended attempt from the cancellable ones (engine lock held)."""
+        runs = self._live.get(run.task)
+        if runs is not None and run in runs:
+            runs.remove(run)
+            if not runs:
+                del self._live[run.task]
+
     def _release(self, run: Run) -> None:
         """End an attempt that never ran (claimed elsewhere, or the pool closed)."""
         task = run.task
         # A queued backlog is only touched under the engine lock (as in _finish).
-        queue = task.policy.overlap_policy == "queue"
+        queue = task.policy.overlap_policy in BUFFERING
         if queue:
             self._lock.acquire()
         try:
@@ -833,6 +859,7 @@ class Engine:
                 self._in_flight -= 1
                 idle = not self._in_flight
             if queue:
+                self._forget_live(run)
                 self._drain_backlog(task)
         finally:
             if queue:
@@ -907,6 +934,8 @@ class Engine:
         """
         task = run.task
         policy = task.policy
+        if policy.overlap_policy in CANCELLING and getattr(run, "cancelled", None) is not None:
+            status, error = _CANCELLED, run.cancelled  # whatever the stopped process or coroutine said
         if policy.timeout is None:
             run.done = True  # only a timeout timer can race the worker to finish an attempt
         else:
@@ -944,7 +973,7 @@ class Engine:
                 self._store.finish_run(record)
             except Exception:
                 logger.exception("task %r: could not record the run of %s", task.name, record.scheduled_for)
-        failed = status is not _SUCCEEDED
+        failed = status is not _SUCCEEDED and status is not _CANCELLED
         retry = (
             failed
             and claimed  # an unclaimed attempt may be running elsewhere: retrying it could run it twice
@@ -953,7 +982,7 @@ class Engine:
             and not self._closed
         )  # a stopping scheduler starts nothing new
         # The heap and a task's backlog belong to the engine lock; the counters to _acct.
-        locked = retry or policy.overlap_policy == "queue"
+        locked = retry or policy.overlap_policy in BUFFERING
         if locked:
             self._lock.acquire()
         try:
@@ -971,7 +1000,7 @@ class Engine:
                     task.fail_count += 1
                     if not retry:
                         task.failing = True
-                elif task.failing:
+                elif task.failing and status is _SUCCEEDED:
                     recovered, task.failing = True, False
             if locked:
                 if retry:
@@ -981,6 +1010,8 @@ class Engine:
                         to_utc_us(finished_at) + int(delay * _US),
                         _Retry(task, run.scheduled_us, run.attempt + 1, run.waiter, after),
                     )
+                if policy.overlap_policy in CANCELLING:
+                    self._forget_live(run)
                 self._drain_backlog(task)
                 if not self._in_flight:
                     self._cond.notify_all()
@@ -999,6 +1030,8 @@ class Engine:
                 status.value,
                 error,
             )
+        elif status is _CANCELLED:
+            logger.info("task %r: attempt %d cancelled: %s", task.name, run.attempt, error)
         elif self._log.isEnabledFor(INFO):  # skip building the arguments on the hot path
             self._log.info(
                 "task %r: attempt %d succeeded in %.3fs", task.name, run.attempt, record.duration or 0
@@ -1027,6 +1060,8 @@ class Engine:
                 self._callback(
                     options.on_failure, (event if wants_event else _final_exception(run, status, error)), task
                 )
+        elif status is _CANCELLED:  # stopped for a newer occurrence: neither success nor failure
+            self._emit(EventKind.CANCELLED, task, record=record, error=error)
         elif (  # a success event is built only when a callback, a listener or the notifier wants it
             options.on_success is not None
             or _SUCCEEDED_EVENT in self._listened

@@ -220,7 +220,7 @@ def tasks_from_config(
 
 
 _STATE_KEYS = ("next_run", "last_run", "run_count", "fail_count", "paused", "last_status")
-_STATUSES = ("succeeded", "failed", "timed_out", "skipped", "missed", "abandoned", "running")
+_STATUSES = ("succeeded", "failed", "timed_out", "skipped", "missed", "abandoned", "running", "cancelled")
 
 
 def _moment_problem(value: Any) -> str | None:

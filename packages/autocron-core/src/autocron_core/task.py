@@ -735,7 +735,7 @@ def build_task(
             check_picklable(tuple(args) if args else (), dict(kwargs) if kwargs else None)
         limits = {"safe_mode": safe, "max_memory_mb": memory, "clean_env": clean,
                   "max_output_bytes": output, "max_cpu_percent": cpu}  # fmt: skip
-    return task_class(
+    task = task_class(
         name,
         kind,
         target,
@@ -756,3 +756,14 @@ def build_task(
         on_failure=on_failure,
         **limits,
     )
+    if made_policy.overlap_policy in ("cancel_other", "terminate_other") and kind == "func" and not (
+        task._async or task.safe_mode
+    ):
+        raise TaskError(
+            "overlap_policy",
+            made_policy.overlap_policy,
+            "a policy that needs no cancelling (skip, allow, queue, buffer_one) for a sync function: "
+            "Python cannot stop a thread; use an async function, or safe_mode=True to run it in a child "
+            "process that can be killed",
+        )
+    return task
