@@ -54,7 +54,9 @@ def test_weekdays_dates_and_ranges_are_skipped() -> None:
 def test_business_days_is_saturday_and_sunday() -> None:
     """business_days=True excludes SAT and SUN and nothing else."""
     task = build_task("weekly", command="true", every="1d", business_days=True, timezone="UTC")
-    task.schedule = task.schedule.with_inner(Interval("1d").anchored(dt.datetime(2026, 1, 2, 8, tzinfo=dt.UTC)))
+    task.schedule = task.schedule.with_inner(
+        Interval("1d").anchored(dt.datetime(2026, 1, 2, 8, tzinfo=dt.UTC))
+    )
     got = [t.strftime("%a") for t in fires(task, dt.datetime(2026, 1, 2, 9, tzinfo=dt.UTC), 7)]
     assert got == ["Mon", "Tue", "Wed", "Thu", "Fri", "Mon", "Tue"]
     assert task.to_dict()["exclude"] == ["SAT", "SUN"]
@@ -62,9 +64,7 @@ def test_business_days_is_saturday_and_sunday() -> None:
 
 def test_exclusion_is_on_the_local_date_of_the_occurrence() -> None:
     """23:30 in New York on a Friday is Saturday in UTC: excluding SAT in New York keeps it."""
-    task = build_task(
-        "late", command="true", cron="30 23 * * *", timezone="America/New_York", exclude="SAT"
-    )
+    task = build_task("late", command="true", cron="30 23 * * *", timezone="America/New_York", exclude="SAT")
     got = fires(task, dt.datetime(2026, 3, 5, 12, tzinfo=dt.UTC), 3)
     assert [t.strftime("%a %H:%M") for t in got] == ["Thu 23:30", "Fri 23:30", "Sun 23:30"]
     assert got[1].astimezone(dt.UTC).strftime("%a") == "Sat"
@@ -74,19 +74,37 @@ def test_exclusion_is_on_the_local_date_of_the_occurrence() -> None:
     ("zone", "excluded", "start", "expected"),
     [
         # Europe/London springs forward on Sunday 2026-03-29 at 01:00 (gap 01:00-02:00).
-        ("Europe/London", "2026-03-28", dt.datetime(2026, 3, 27, 12, tzinfo=dt.UTC),
-         ["2026-03-29T02:00:00+01:00", "2026-03-30T01:30:00+01:00"]),
+        (
+            "Europe/London",
+            "2026-03-28",
+            dt.datetime(2026, 3, 27, 12, tzinfo=dt.UTC),
+            ["2026-03-29T02:00:00+01:00", "2026-03-30T01:30:00+01:00"],
+        ),
         # ... and falls back on Sunday 2026-10-25 (01:00-02:00 twice): the day is skipped whole.
-        ("Europe/London", "2026-10-25", dt.datetime(2026, 10, 24, 12, tzinfo=dt.UTC),
-         ["2026-10-26T01:30:00+00:00", "2026-10-27T01:30:00+00:00"]),
+        (
+            "Europe/London",
+            "2026-10-25",
+            dt.datetime(2026, 10, 24, 12, tzinfo=dt.UTC),
+            ["2026-10-26T01:30:00+00:00", "2026-10-27T01:30:00+00:00"],
+        ),
         # America/New_York springs forward on 2026-03-08 at 02:00.
-        ("America/New_York", "2026-03-07", dt.datetime(2026, 3, 6, 18, tzinfo=dt.UTC),
-         ["2026-03-08T03:00:00-04:00", "2026-03-09T02:30:00-04:00"]),
-        ("America/New_York", "2026-11-01", dt.datetime(2026, 10, 31, 12, tzinfo=dt.UTC),
-         ["2026-11-02T02:30:00-05:00", "2026-11-03T02:30:00-05:00"]),
+        (
+            "America/New_York",
+            "2026-03-07",
+            dt.datetime(2026, 3, 6, 18, tzinfo=dt.UTC),
+            ["2026-03-08T03:00:00-04:00", "2026-03-09T02:30:00-04:00"],
+        ),
+        (
+            "America/New_York",
+            "2026-11-01",
+            dt.datetime(2026, 10, 31, 12, tzinfo=dt.UTC),
+            ["2026-11-02T02:30:00-05:00", "2026-11-03T02:30:00-05:00"],
+        ),
     ],
-)  # fmt: skip
-def test_exclusions_across_dst_changes(zone: str, excluded: str, start: dt.datetime, expected: list[str]) -> None:
+)
+def test_exclusions_across_dst_changes(
+    zone: str, excluded: str, start: dt.datetime, expected: list[str]
+) -> None:
     """Around a DST change the excluded local day is skipped and the fixed-job DST rules still hold."""
     minute_hour = "30 1" if zone == "Europe/London" else "30 2"
     task = build_task("dst", command="true", cron=f"{minute_hour} * * *", timezone=zone, exclude=excluded)
@@ -97,7 +115,9 @@ def test_exclusions_across_dst_changes(zone: str, excluded: str, start: dt.datet
 
 def test_wildcard_hourly_job_skips_the_fall_back_day_whole() -> None:
     """An hourly job on an excluded 25-hour day in New York fires none of its 25 hours."""
-    task = build_task("hourly", command="true", cron="0 * * * *", timezone="America/New_York", exclude="2026-11-01")
+    task = build_task(
+        "hourly", command="true", cron="0 * * * *", timezone="America/New_York", exclude="2026-11-01"
+    )
     got = fires(task, dt.datetime(2026, 11, 1, 3, tzinfo=dt.UTC), 2)  # 23:00 on Oct 31 in New York
     assert [t.isoformat() for t in got] == ["2026-11-02T00:00:00-05:00", "2026-11-02T01:00:00-05:00"]
 
@@ -108,8 +128,14 @@ def test_holiday_calendar_gb_and_us_ca() -> None:
     gb = build_task("gb", command="true", cron="0 9 * * *", timezone="Europe/London", exclude="holidays:GB")
     days = [t.date().isoformat() for t in fires(gb, dt.datetime(2026, 12, 24, 12, tzinfo=dt.UTC), 2)]
     assert days == ["2026-12-27", "2026-12-29"]  # 25th, 26th and Boxing Day observed on the 28th skipped
-    ca = build_task("ca", command="true", cron="0 9 * * *", timezone="America/Los_Angeles",
-                    exclude=["holidays:US-CA"], business_days=True)  # fmt: skip
+    ca = build_task(
+        "ca",
+        command="true",
+        cron="0 9 * * *",
+        timezone="America/Los_Angeles",
+        exclude=["holidays:US-CA"],
+        business_days=True,
+    )
     days = [t.date().isoformat() for t in fires(ca, dt.datetime(2026, 3, 30, 20, tzinfo=dt.UTC), 2)]
     assert days == ["2026-04-01", "2026-04-02"]  # Tuesday 31 March is Cesar Chavez Day
     assert ca.to_dict()["exclude"] == ["SAT", "SUN", "holidays:US-CA"]
@@ -170,8 +196,14 @@ def test_one_off_on_an_excluded_day_is_refused() -> None:
 
 def test_round_trip_through_dict_json_and_config() -> None:
     """The calendar survives to_dict → JSON → from_dict and a config file's entry."""
-    task = build_task("rt", command="true", every="2h", timezone="Europe/London",
-                      exclude=["2026-12-24..2026-12-26", "sun"], business_days=True)  # fmt: skip
+    task = build_task(
+        "rt",
+        command="true",
+        every="2h",
+        timezone="Europe/London",
+        exclude=["2026-12-24..2026-12-26", "sun"],
+        business_days=True,
+    )
     scheduler = AutoCron(timezone="UTC", clock=FakeClock(T0))
     scheduler.add(task)
     data = json.loads(json.dumps(task.to_dict()))
@@ -180,8 +212,18 @@ def test_round_trip_through_dict_json_and_config() -> None:
     assert back.schedule == task.schedule  # interval anchor included
     assert isinstance(back.schedule, Excluding) and back.schedule.inner.anchor == T0
     (from_config,) = tasks_from_config(
-        {"tasks": [{"name": "c", "command": "true", "schedule": "0 6 * * *", "exclude": ["SAT"],
-                    "business_days": True, "timezone": "UTC"}]}  # fmt: skip
+        {
+            "tasks": [
+                {
+                    "name": "c",
+                    "command": "true",
+                    "schedule": "0 6 * * *",
+                    "exclude": ["SAT"],
+                    "business_days": True,
+                    "timezone": "UTC",
+                }
+            ]
+        }
     )
     assert from_config.schedule.describe().endswith("except SAT, SUN")
 
@@ -208,14 +250,18 @@ def test_minutely_schedule_skips_a_long_range_day_by_day() -> None:
 
 def test_exclusions_parse_to_a_stable_canonical_list() -> None:
     """Entries are canonical (weekdays in order, then dates, ranges, holidays) and de-duplicated."""
-    calendar = parse_exclusions(["sun", "2026-01-02", "SAT", "2026-01-01", "saturday", "2026-03-01..2026-03-02"])
+    calendar = parse_exclusions(
+        ["sun", "2026-01-02", "SAT", "2026-01-01", "saturday", "2026-03-01..2026-03-02"]
+    )
     assert calendar is not None
     assert calendar.entries == ["SAT", "SUN", "2026-01-01", "2026-01-02", "2026-03-01..2026-03-02"]
     assert parse_exclusions([]) is None
 
 
 _ZONES = st.sampled_from(["UTC", "Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"])
-_CRONS = st.sampled_from(["0 9 * * *", "*/30 * * * *", "30 1 * * *", "0 2 * * *", "15 */3 * * *", "0 0 * * 1-5"])
+_CRONS = st.sampled_from(
+    ["0 9 * * *", "*/30 * * * *", "30 1 * * *", "0 2 * * *", "15 */3 * * *", "0 0 * * 1-5"]
+)
 _DAYS = st.dates(min_value=dt.date(2026, 1, 1), max_value=dt.date(2026, 12, 31))
 
 

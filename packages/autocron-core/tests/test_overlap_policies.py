@@ -308,8 +308,9 @@ def test_property_buffer_one_never_queues_two(steps: list[int]) -> None:
     clock = FakeClock(T0)
     scheduler = AutoCron(timezone="UTC", clock=clock, max_workers=2)
     gate = Gate()
-    scheduler.add_task("slow", func=gate, every="1s", overlap_policy="buffer_one", coalesce=False,
-                       misfire_grace_time=None)  # fmt: skip
+    scheduler.add_task(
+        "slow", func=gate, every="1s", overlap_policy="buffer_one", coalesce=False, misfire_grace_time=None
+    )
     task = scheduler.get_task(name="slow")
     assert task is not None
     scheduler.start(blocking=False)

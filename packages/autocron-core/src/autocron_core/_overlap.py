@@ -41,7 +41,7 @@ def on_busy(engine: Engine, task: Task, scheduled_us: int) -> str | None:
         is skipped (the caller records it).
     """
     policy = task.policy.overlap_policy
-    if policy == "queue" or policy == "buffer_one":
+    if policy in ("queue", "buffer_one"):
         backlog = _backlog(task)
         limit = QUEUE_LIMIT if policy == "queue" else 1
         if len(backlog) < limit:
@@ -57,12 +57,20 @@ def on_busy(engine: Engine, task: Task, scheduled_us: int) -> str | None:
         while backlog:  # the newest occurrence wins the one waiting place
             older, attempt = backlog.popleft()
             engine._record_simple(
-                task, older, RunStatus.SKIPPED, f"superseded by the newer occurrence of {when} ({policy})", attempt
+                task,
+                older,
+                RunStatus.SKIPPED,
+                f"superseded by the newer occurrence of {when} ({policy})",
+                attempt,
             )
         backlog.append((scheduled_us, 1))
         for run in list(engine._live.get(task, ())):
-            cancel_run(engine, run, hard=policy == "terminate_other", why=f"cancelled for the occurrence of {when} "
-                       f"(overlap_policy={policy})")  # fmt: skip
+            cancel_run(
+                engine,
+                run,
+                hard=policy == "terminate_other",
+                why=f"cancelled for the occurrence of {when} (overlap_policy={policy})",
+            )
         return None
     return f"{task.running} instance(s) still running (overlap_policy={policy})"
 

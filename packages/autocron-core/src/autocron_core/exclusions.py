@@ -26,7 +26,7 @@ TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["ExclusionCalendar", "Excluding", "WEEKDAYS", "exclude_schedule", "parse_exclusions"]
+__all__ = ["WEEKDAYS", "Excluding", "ExclusionCalendar", "exclude_schedule", "parse_exclusions"]
 
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 _FULL_NAMES = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
@@ -74,9 +74,11 @@ def _holiday_calendar(spec: str, given: Any) -> Any:
             calendar = holidays.country_holidays(country, subdiv=subdiv or None)
         except (NotImplementedError, KeyError, ValueError) as exc:
             raise ScheduleError(
-                "exclude", given, 'a country (and subdivision) the holidays package knows, e.g. "holidays:GB"',
+                "exclude",
+                given,
+                'a country (and subdivision) the holidays package knows, e.g. "holidays:GB"',
                 detail=str(exc),
-            ) from None  # fmt: skip
+            ) from None
         _HOLIDAY_CACHE[spec] = calendar
         return calendar
 
@@ -85,7 +87,9 @@ def _parse_date(text: str, given: Any) -> _dt.date:
     try:
         return _dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise ScheduleError("exclude", given, _EXPECTED, detail=f"{text!r} is not a date YYYY-MM-DD") from None
+        raise ScheduleError(
+            "exclude", given, _EXPECTED, detail=f"{text!r} is not a date YYYY-MM-DD"
+        ) from None
 
 
 class ExclusionCalendar:
@@ -150,9 +154,11 @@ class ExclusionCalendar:
         except OverflowError:  # past 9999-12-31: nothing is free any more
             return None
         raise ScheduleError(
-            "exclude", self.entries, "a calendar that leaves some days free",
+            "exclude",
+            self.entries,
+            "a calendar that leaves some days free",
             detail=f"more than {MAX_EXCLUDED_RUN} excluded days in a row after {day.isoformat()}",
-        )  # fmt: skip
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ExclusionCalendar) and other.entries == self.entries
@@ -232,9 +238,11 @@ def parse_exclusions(value: Any, *, business_days: bool = False) -> ExclusionCal
             dates.add(_parse_date(text, item))
     if len(weekdays) == 7:
         raise ScheduleError(
-            "exclude", value if value is not None else "business_days", "a calendar that leaves some weekday free",
+            "exclude",
+            value if value is not None else "business_days",
+            "a calendar that leaves some weekday free",
             detail="every day of the week is excluded, so the task could never fire",
-        )  # fmt: skip
+        )
     if not (weekdays or dates or ranges or specs):
         return None
     return ExclusionCalendar(frozenset(weekdays), frozenset(dates), tuple(sorted(ranges)), tuple(specs))
@@ -289,9 +297,12 @@ class Excluding(Schedule):
             # Strictly after the skipped candidate: the free day starts after it.
             candidate = self.inner.next_after(_local_midnight(free, tz) - _ONE_US)
         raise ScheduleError(
-            "exclude", calendar.entries, "a calendar that leaves some occurrences of the schedule",
-            detail=f"{MAX_SKIPPED_FIRES} occurrences in a row of {self.inner.describe()} fall on excluded days",
-        )  # fmt: skip
+            "exclude",
+            calendar.entries,
+            "a calendar that leaves some occurrences of the schedule",
+            detail=f"{MAX_SKIPPED_FIRES} occurrences in a row of {self.inner.describe()} "
+            "fall on excluded days",
+        )
 
     def to_config(self) -> dict[str, Any]:
         return {**self.inner.to_config(), "exclude": self.calendar.entries}
@@ -327,9 +338,11 @@ def exclude_schedule(schedule: Schedule, exclude: Any, business_days: bool, tz: 
     now = _dt.datetime.now(_dt.timezone.utc)
     if schedule.next_after(now) is not None and wrapped.next_after(now) is None:
         raise ScheduleError(
-            "exclude", calendar.entries, "a calendar that leaves the schedule some occurrence",
+            "exclude",
+            calendar.entries,
+            "a calendar that leaves the schedule some occurrence",
             detail=f"every remaining occurrence of {schedule.describe()} falls on an excluded day",
-        )  # fmt: skip
+        )
     return wrapped
 
 

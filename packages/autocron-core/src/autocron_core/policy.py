@@ -18,7 +18,14 @@ else:
     from ._tuples import NamedTuple
 
 __all__ = [
-    "BUFFERING", "CANCELLING", "MAX_BACKOFF", "NOTIFY_ON", "OVERLAP_POLICIES", "QUEUE_LIMIT", "Policy", "make_policy",
+    "BUFFERING",
+    "CANCELLING",
+    "MAX_BACKOFF",
+    "NOTIFY_ON",
+    "OVERLAP_POLICIES",
+    "QUEUE_LIMIT",
+    "Policy",
+    "make_policy",
 ]  # fmt: skip
 
 OVERLAP_POLICIES = ("skip", "allow", "queue", "buffer_one", "buffer_all", "cancel_other", "terminate_other")
@@ -165,7 +172,9 @@ def _make_policy(
         raise TaskError("max_instances", max_instances, "a whole number of at least 1")
     if overlap_policy in CANCELLING and max_instances != 1:
         raise TaskError(
-            "max_instances", max_instances, f"1 with overlap_policy={overlap_policy!r} (it keeps one instance)"
+            "max_instances",
+            max_instances,
+            f"1 with overlap_policy={overlap_policy!r} (it keeps one instance)",
         )
     if not isinstance(coalesce, bool):
         raise TaskError("coalesce", coalesce, "True or False")

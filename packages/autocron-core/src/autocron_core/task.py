@@ -540,7 +540,9 @@ class Task(SeedAttributes):
         if anchor and interval is not None:
             from .exclusions import with_interval
 
-            task.schedule = with_interval(task.schedule, interval.anchored(_dt.datetime.fromisoformat(anchor)))
+            task.schedule = with_interval(
+                task.schedule, interval.anchored(_dt.datetime.fromisoformat(anchor))
+            )
         for field in ("next_run", "last_run"):
             raw = state.get(field)
             setattr(task, f"{field}_us", to_utc_us(_dt.datetime.fromisoformat(raw)) if raw else None)
@@ -567,6 +569,7 @@ def _interval_of(schedule: Schedule) -> Interval | None:
 
         return interval_of(schedule)
     return None
+
 
 _LIMIT_FIELDS = ("safe_mode", "max_memory_mb", "clean_env", "max_output_bytes", "max_cpu_percent")
 _DEFAULT_NOTIFY_ON = frozenset({"failure", "recovery"})
@@ -756,8 +759,10 @@ def build_task(
         on_failure=on_failure,
         **limits,
     )
-    if made_policy.overlap_policy in ("cancel_other", "terminate_other") and kind == "func" and not (
-        task._async or task.safe_mode
+    if (
+        made_policy.overlap_policy in ("cancel_other", "terminate_other")
+        and kind == "func"
+        and not (task._async or task.safe_mode)
     ):
         raise TaskError(
             "overlap_policy",
