@@ -23,6 +23,7 @@ from .errors import (
     TimeParseError,
 )
 from .events import Event, EventKind
+from ._reschedule import Reschedule
 from .policy import Policy
 from .records import RunRecord, RunStatus
 from .scheduler import AutoCron
@@ -35,11 +36,13 @@ if TYPE_CHECKING:  # what type checkers see of the lazily loaded names below
     from typing import Any
 
     from .cron import Cron, parse_cron
+    from .exclusions import Excluding
 
 # Names whose modules load on first use: import time is a budget (40 ms above a
 # bare interpreter), and an embedded app rarely needs these at start-up.
 _LAZY = {
     "Cron": "cron",  # loaded anyway by the first cron schedule parsed
+    "Excluding": "exclusions",
     "parse_cron": "cron",
     "validate_config": "config",
     "configure_logging": "logs",
@@ -86,6 +89,7 @@ __all__ = [
     "Cron",
     "Event",
     "EventKind",
+    "Excluding",
     "InstalledEntry",
     "Interval",
     "MemoryStore",
@@ -95,6 +99,7 @@ __all__ = [
     "OSScheduler",
     "PluginNotFoundError",
     "Policy",
+    "Reschedule",
     "RunRecord",
     "RunStatus",
     "Schedule",

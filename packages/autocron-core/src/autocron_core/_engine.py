@@ -20,6 +20,7 @@ from ._aio import AsyncRunner
 from ._lazylog import ERROR, INFO, WARNING, LazyLogger
 from ._options import FAILURE_WANTS_EVENT, SUCCESS_WANTS_EVENT
 from ._pool import WorkerPool
+from ._reschedule import Reschedule
 from ._runctx import run_slot
 from ._writer import StoreWriter
 from .errors import AutoCronError, CommandFailedError, TaskTimeoutError
@@ -180,6 +181,10 @@ class Run:
             status, error = _SUCCEEDED, None
             if task.kind != "func" and isinstance(result, str):
                 output = result
+            elif type(result) is Reschedule:  # the function sets its own next schedule
+                error = engine._apply_returned(task, result)
+                if error is not None:
+                    status = _FAILED
         finally:
             run_slot.run = None
         engine._finish(self, status, error, output)
@@ -760,7 +765,7 @@ class Engine:
                 self._finish(run, _CANCELLED, run.cancelled + "; it had not started", None)
                 return
 
-            def done(error: BaseException | None, timed_out: bool) -> None:
+            def done(error: BaseException | None, timed_out: bool, result: Any = None) -> None:
                 if getattr(run, "cancelled", None) is not None:  # cancelled for a newer occurrence
                     args: tuple[Any, ...] = (_CANCELLED, run.cancelled, None)
                 elif timed_out:
@@ -772,6 +777,9 @@ class Engine:
                 elif error is not None:
                     run.exc = error
                     args = (RunStatus.FAILED, f"{type(error).__name__}: {error}", None)
+                elif type(result) is Reschedule:  # the coroutine sets its own next schedule
+                    why = self._apply_returned(run.task, result)
+                    args = (RunStatus.SUCCEEDED if why is None else RunStatus.FAILED, why, None)
                 else:
                     args = (RunStatus.SUCCEEDED, None, None)
                 if self._store.persistent:
@@ -832,6 +840,12 @@ class Engine:
         self._recorders = [t for t in self._recorders if t.is_alive()] + [recorder]
         if run.thread is not None:
             self._pool.abandon(run.thread)
+
+    def _apply_returned(self, task: Task, wanted: Reschedule) -> str | None:
+        """Apply the ``Reschedule`` a run returned; the error text when it is refused."""
+        from ._reschedule import apply_returned
+
+        return apply_returned(self, task, wanted)
 
     def _kill_later(self, run: Run) -> None:
         """SIGKILL the run's process group ``KILL_GRACE`` seconds from now, if it still runs."""

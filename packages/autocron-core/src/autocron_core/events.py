@@ -40,6 +40,7 @@ class EventKind(str, Enum):
     SKIPPED = "skipped"
     MISSED = "missed"
     CANCELLED = "cancelled"
+    RESCHEDULED = "rescheduled"
 
     # str's hash, not Enum's Python-level one: the hot path looks kinds up in a
     # dict for every run, and equal strings then find the member too.
