@@ -6,6 +6,7 @@ standard library (and tzdata on Windows).
 
 from __future__ import annotations
 
+from ._reschedule import Reschedule
 from .decorator import get_global_scheduler, reset_global_scheduler, schedule, start_scheduler
 from .errors import (
     AutoCronError,
@@ -23,7 +24,6 @@ from .errors import (
     TimeParseError,
 )
 from .events import Event, EventKind
-from ._reschedule import Reschedule
 from .policy import Policy
 from .records import RunRecord, RunStatus
 from .scheduler import AutoCron

@@ -134,8 +134,9 @@ def _start_us(task: Task) -> int:
 
 def only_schedule_differs(fresh: dict[str, Any], current: dict[str, Any]) -> bool:
     """Whether two task definitions differ in their schedule keys alone (a reschedule elsewhere)."""
-    strip = lambda data: {k: v for k, v in data.items() if k not in SCHEDULE_KEYS}  # noqa: E731
-    return strip(fresh) == strip(current)
+    return {k: v for k, v in fresh.items() if k not in SCHEDULE_KEYS} == {
+        k: v for k, v in current.items() if k not in SCHEDULE_KEYS
+    }
 
 
 def apply_returned(scheduler: Any, task: Task, wanted: Reschedule) -> str | None:
