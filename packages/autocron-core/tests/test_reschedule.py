@@ -62,12 +62,14 @@ def test_reschedule_to_cron_timezone_and_exclusions() -> None:
     """cron= with timezone= and exclude=; a later timezone= alone re-reads the cron; exclude=[] removes."""
     scheduler = AutoCron(timezone="UTC", clock=FakeClock(T0))  # T0: Monday 2026-01-05 12:00 UTC
     scheduler.add_task("job", command="true", every="1h")
-    task = scheduler.reschedule("job", cron="0 9 * * *", timezone="America/New_York", exclude="TUE")
+    task = scheduler.reschedule("job", cron="0 9 * * *", timezone="America/New_York", exclude="MON")
     assert isinstance(task.schedule, Excluding)
-    assert task.next_run == dt.datetime(2026, 1, 7, 9, tzinfo=task.timezone)  # Tuesday skipped
-    task = scheduler.reschedule("job", timezone="Asia/Tokyo")
+    assert task.next_run == dt.datetime(2026, 1, 6, 9, tzinfo=task.timezone)  # 07:00 there: Monday skipped
+    task = scheduler.reschedule("job", timezone="Asia/Tokyo")  # 21:00 on Monday there
+    assert task.next_run is not None and task.next_run.isoformat() == "2026-01-06T09:00:00+09:00"
+    assert task.schedule.describe().endswith("except MON")  # the calendar stays
+    task = scheduler.reschedule("job", exclude="TUE")
     assert task.next_run is not None and task.next_run.isoformat() == "2026-01-07T09:00:00+09:00"
-    assert task.schedule.describe().endswith("except TUE")  # the calendar stays
     task = scheduler.reschedule("job", exclude=[])
     assert task.next_run is not None and task.next_run.isoformat() == "2026-01-06T09:00:00+09:00"
     task = scheduler.reschedule("job", business_days=True)
@@ -153,23 +155,3 @@ def test_async_function_returns_reschedule(scheduler: AutoCron, clock: FakeClock
     task = scheduler.get_task(name="job")
     assert task is not None and task.schedule.kind == "cron"
     assert task.next_run == dt.datetime(2026, 1, 5, 15, tzinfo=dt.timezone.utc)
-
-
-def test_reschedule_from_another_process_is_taken_in_place(tmp_path: object) -> None:
-    """A scheduler that syncs with the store takes another's reschedule without replacing its task."""
-    import os
-
-    url = f"sqlite:///{os.path.join(str(tmp_path), 'r.db')}"
-    pytest.importorskip("autocron_store")
-    clock = FakeClock(T0)
-    daemon = AutoCron(timezone="UTC", clock=clock, store=url)
-    daemon.add_task("job", command="true", every="1h")
-    task = daemon.get_task(name="job")
-    cli = AutoCron(timezone="UTC", clock=clock, store=url)
-    cli.reschedule("job", cron="30 12 * * *")
-    cli.close()
-    assert daemon.sync_with_store() == (1, 0)
-    assert daemon.get_task(name="job") is task
-    assert task is not None and task.schedule.kind == "cron"
-    assert task.next_run == dt.datetime(2026, 1, 5, 12, 30, tzinfo=dt.timezone.utc)
-    daemon.close()
