@@ -55,7 +55,10 @@ def test_reschedule_keeps_a_running_instance(scheduler: AutoCron, clock: FakeClo
     release.set()
     assert scheduler.settle()
     got = sorted((r.scheduled_for, r.status) for r in scheduler.history("slow"))
-    assert got == [(T0 + dt.timedelta(seconds=60), RunStatus.SUCCEEDED), (T0 + dt.timedelta(seconds=90), RunStatus.SKIPPED)]
+    assert got == [
+        (T0 + dt.timedelta(seconds=60), RunStatus.SUCCEEDED),
+        (T0 + dt.timedelta(seconds=90), RunStatus.SKIPPED),
+    ]
 
 
 def test_reschedule_to_cron_timezone_and_exclusions() -> None:
@@ -91,7 +94,9 @@ def test_reschedule_to_cron_timezone_and_exclusions() -> None:
         ({"business_days": "yes"}, ScheduleError, "business_days"),
     ],
 )
-def test_bad_reschedule_changes_nothing(changes: dict[str, object], error: type[Exception], field: str) -> None:
+def test_bad_reschedule_changes_nothing(
+    changes: dict[str, object], error: type[Exception], field: str
+) -> None:
     """Each bad value raises an error naming the field, and the schedule and next run stay."""
     scheduler = AutoCron(timezone="UTC", clock=FakeClock(T0))
     scheduler.add_task("job", command="true", every="1h")
@@ -128,7 +133,9 @@ def test_function_returns_reschedule(scheduler: AutoCron, clock: FakeClock) -> N
     assert record.status is RunStatus.SUCCEEDED
 
 
-def test_bad_reschedule_return_fails_the_run_and_keeps_the_schedule(scheduler: AutoCron, clock: FakeClock) -> None:
+def test_bad_reschedule_return_fails_the_run_and_keeps_the_schedule(
+    scheduler: AutoCron, clock: FakeClock
+) -> None:
     """A bad Reschedule value records the run failed with the validation error; the old schedule stays."""
     scheduler.add_task("job", func=lambda: Reschedule(cron="99 * * * *"), every="1m")
     task = scheduler.get_task(name="job")

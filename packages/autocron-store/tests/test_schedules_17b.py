@@ -11,7 +11,6 @@ import pytest
 
 from autocron_core import AutoCron, RunRecord, RunStatus
 from autocron_core.exclusions import Excluding
-from autocron_core.task import build_task
 from autocron_core.testing import FakeClock
 from autocron_store.sql import SqlStore
 
@@ -60,7 +59,9 @@ def test_cancelled_runs_are_stored_and_read_back(store: SqlStore) -> None:
     """A run record with the new status 'cancelled' is written and read back as such."""
     claim = RunRecord("job", T0, 1, RunStatus.RUNNING, T0, None, None, "node-a")
     assert store.claim_run(claim)
-    store.finish_run(claim.finished(RunStatus.CANCELLED, T0 + _dt.timedelta(seconds=3), error="cancelled for X"))
+    store.finish_run(
+        claim.finished(RunStatus.CANCELLED, T0 + _dt.timedelta(seconds=3), error="cancelled for X")
+    )
     (record,) = store.history("job", 10)
     assert record.status is RunStatus.CANCELLED and record.error == "cancelled for X"
 
@@ -96,7 +97,7 @@ def test_reschedule_from_another_process_is_taken_in_place(tmp_path: Path) -> No
 
 
 def test_reschedule_reaches_a_running_node(postgres_url: str) -> None:
-    """On PostgreSQL, a reschedule saved by one process reaches a running node, which keeps its task object."""
+    """On PostgreSQL, a reschedule saved by one process reaches a running node; it keeps its task object."""
     daemon = AutoCron(timezone="UTC", store=postgres_url, node_id="daemon")
     daemon.add_task("shared", command="true", every="1h")
     task = daemon.get_task(name="shared")
