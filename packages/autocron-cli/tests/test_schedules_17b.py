@@ -1,4 +1,4 @@
-"""Issue 17 in the CLI: --exclude/--business-days, the new --overlap policies, `reschedule`, `next --exclude`."""
+"""Issue 17 in the CLI: --exclude, --business-days, the new --overlap policies, reschedule, next."""
 
 from __future__ import annotations
 
