@@ -315,3 +315,26 @@ def test_property_no_fire_on_an_excluded_day_and_every_other_fire_kept(
         got.append(nxt)
         cursor = nxt
     assert got == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    value=st.one_of(
+        st.text(max_size=30),
+        st.lists(st.text(max_size=12), max_size=4),
+        st.dates(),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(),
+    )
+)
+def test_property_any_exclude_value_is_a_calendar_or_a_clean_error(value: object) -> None:
+    """Whatever exclude= holds, add_task either accepts it or raises ScheduleError naming exclude."""
+    scheduler = AutoCron(timezone="UTC", clock=FakeClock(T0))
+    try:
+        scheduler.add_task("x", command="true", cron="0 9 * * *", exclude=value)
+    except ScheduleError as exc:
+        assert exc.field == "exclude"
+        assert scheduler.list_tasks() == []
+    else:
+        (task,) = scheduler.list_tasks()
+        assert task.next_run is not None
