@@ -185,11 +185,15 @@ def test_terminate_other_kills_at_once(scheduler: AutoCron, clock: FakeClock) ->
 
 
 @posix_only
-def test_cancel_other_kills_after_the_grace_period(scheduler: AutoCron, clock: FakeClock) -> None:
+def test_cancel_other_kills_after_the_grace_period(
+    scheduler: AutoCron, clock: FakeClock, tmp_path: Path
+) -> None:
     """cancel_other: a command that ignores SIGTERM is killed KILL_GRACE seconds later, not before."""
-    scheduler.add_task("stubborn", command=TRAPS_TERM, every="1h", overlap_policy="cancel_other")
+    ready = tmp_path / "ready"
+    command = ["sh", "-c", f"trap '' TERM; touch '{ready}'; sleep 60"]
+    scheduler.add_task("stubborn", command=command, every="1h", overlap_policy="cancel_other")
     clock.advance(3600)
-    assert wait_for(lambda: live_process(scheduler, "stubborn") is not None)
+    assert wait_for(lambda: live_process(scheduler, "stubborn") is not None and ready.exists())
     first = live_process(scheduler, "stubborn")
     assert first is not None
     clock.advance(3600)
