@@ -137,7 +137,13 @@ def test_bad_reschedule_return_fails_the_run_and_keeps_the_schedule(
     scheduler: AutoCron, clock: FakeClock
 ) -> None:
     """A bad Reschedule value records the run failed with the validation error; the old schedule stays."""
-    scheduler.add_task("job", func=lambda: Reschedule(cron="99 * * * *"), every="1m")
+    calls: list[int] = []
+
+    def job() -> Reschedule:
+        calls.append(1)
+        return Reschedule(cron="99 * * * *")
+
+    scheduler.add_task("job", func=job, every="1m", retries=2, retry_delay=0)
     task = scheduler.get_task(name="job")
     assert task is not None
     old = task.schedule
@@ -147,6 +153,7 @@ def test_bad_reschedule_return_fails_the_run_and_keeps_the_schedule(
     assert record.status is RunStatus.FAILED
     assert "Reschedule(cron='99 * * * *')" in (record.error or "") and "cron=" in (record.error or "")
     assert task.schedule == old and task.next_run == T0 + dt.timedelta(seconds=120)
+    assert calls == [1]  # not retried: the function ran, and would only return the same value
 
 
 def test_async_function_returns_reschedule(scheduler: AutoCron, clock: FakeClock) -> None:

@@ -133,12 +133,13 @@ class Run:
     so never in ``__init__``) is a retry waiting for the thread to end.
     """
 
-    __slots__ = ("attempt", "cancel", "cancelled", "done", "engine", "exc", "process", "record",
+    __slots__ = ("attempt", "cancel", "cancelled", "done", "engine", "exc", "final", "process", "record",
                  "scheduled_us", "task", "task_name", "then", "thread", "waiter")  # fmt: skip
     # Annotations only: these slots stay unset (no cost per run) until needed.
     then: _Retry  # a retry waiting for this timed-out attempt's thread
     exc: BaseException  # the attempt's exception, for on_failure(exc)
     cancelled: str  # why a newer occurrence cancelled it (cancel_other, terminate_other)
+    final: bool  # failed for a reason a retry cannot change (a refused Reschedule): never retried
 
     def __init__(
         self, engine: Engine, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None
@@ -185,6 +186,7 @@ class Run:
                 error = engine._apply_returned(task, result)
                 if error is not None:
                     status = _FAILED
+                    self.final = True  # the function ran; a retry would run it again for nothing
         finally:
             run_slot.run = None
         engine._finish(self, status, error, output)
@@ -780,6 +782,8 @@ class Engine:
                 elif type(result) is Reschedule:  # the coroutine sets its own next schedule
                     why = self._apply_returned(run.task, result)
                     args = (RunStatus.SUCCEEDED if why is None else RunStatus.FAILED, why, None)
+                    if why is not None:
+                        run.final = True
                 else:
                     args = (RunStatus.SUCCEEDED, None, None)
                 if self._store.persistent:
@@ -990,7 +994,8 @@ class Engine:
         failed = status is not _SUCCEEDED and status is not _CANCELLED
         retry = (
             failed
-            and claimed  # an unclaimed attempt may be running elsewhere: retrying it could run it twice
+            and claimed
+            and not getattr(run, "final", False)  # an unclaimed attempt may be running elsewhere: retrying it could run it twice
             and run.attempt <= policy.retries
             and self._tasks.get(task.name) is task
             and not self._closed
