@@ -994,8 +994,8 @@ class Engine:
         failed = status is not _SUCCEEDED and status is not _CANCELLED
         retry = (
             failed
-            and claimed
-            and not getattr(run, "final", False)  # an unclaimed attempt may be running elsewhere: retrying it could run it twice
+            and claimed  # an unclaimed attempt may be running elsewhere: retrying it could run it twice
+            and not getattr(run, "final", False)
             and run.attempt <= policy.retries
             and self._tasks.get(task.name) is task
             and not self._closed
