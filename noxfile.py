@@ -46,6 +46,7 @@ TEST_DEPS = [
     "trustme>=1.1",
     "httpx2>=2.16",  # Starlette's TestClient drives the web dashboard (its httpx 0.x use is deprecated)
     "playwright>=1.45",  # web dashboard browser tests on the system's Chromium (never `playwright install`)
+    "holidays>=0.50",  # exclude="holidays:GB" is tested for real (an optional dependency of core)
 ]
 LINT_DEPS = ["ruff==0.17.6", "import-linter==2.17"]
 TYPE_DEPS = ["mypy==2.4.1", "types-PyYAML", "pytest", "hypothesis"]

@@ -30,6 +30,7 @@ COMMANDS = {
     "stop": "autocron_cli.commands.tasks:stop",
     "pause": "autocron_cli.commands.tasks:pause",
     "resume": "autocron_cli.commands.tasks:resume",
+    "reschedule": "autocron_cli.commands.reschedule:reschedule",
     "run": "autocron_cli.commands.run:run",
     "backfill": "autocron_cli.commands.backfill:backfill",
     "start": "autocron_cli.commands.start:start",

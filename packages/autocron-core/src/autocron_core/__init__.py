@@ -6,6 +6,7 @@ standard library (and tzdata on Windows).
 
 from __future__ import annotations
 
+from ._reschedule import Reschedule
 from .decorator import get_global_scheduler, reset_global_scheduler, schedule, start_scheduler
 from .errors import (
     AutoCronError,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # what type checkers see of the lazily loaded names below
     from ._backfill import BackfillResult
     from ._flow import ConditionContext
     from .cron import Cron, parse_cron
+    from .exclusions import Excluding
 
 # Names whose modules load on first use: import time is a budget (40 ms above a
 # bare interpreter), and an embedded app rarely needs these at start-up.
@@ -44,6 +46,7 @@ _LAZY = {
     "BackfillResult": "_backfill",  # issue 17: what backfill() returns
     "ConditionContext": "_flow",  # issue 17: what a when= condition is called with
     "Cron": "cron",  # loaded anyway by the first cron schedule parsed
+    "Excluding": "exclusions",
     "parse_cron": "cron",
     "validate_config": "config",
     "configure_logging": "logs",
@@ -92,6 +95,7 @@ __all__ = [
     "Cron",
     "Event",
     "EventKind",
+    "Excluding",
     "InstalledEntry",
     "Interval",
     "MemoryStore",
@@ -101,6 +105,7 @@ __all__ = [
     "OSScheduler",
     "PluginNotFoundError",
     "Policy",
+    "Reschedule",
     "RunRecord",
     "RunStatus",
     "Schedule",

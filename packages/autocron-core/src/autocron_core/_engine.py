@@ -14,18 +14,18 @@ import heapq
 import itertools
 import threading
 import zlib
-from collections import deque
 from functools import partial
 
 from ._aio import AsyncRunner
 from ._lazylog import ERROR, INFO, WARNING, LazyLogger
 from ._options import FAILURE_WANTS_EVENT, SUCCESS_WANTS_EVENT
 from ._pool import WorkerPool
+from ._reschedule import Reschedule
 from ._runctx import run_slot
 from ._writer import StoreWriter
 from .errors import AutoCronError, CommandFailedError, TaskTimeoutError
 from .events import Event, EventKind, Listeners
-from .policy import QUEUE_LIMIT
+from .policy import BUFFERING, CANCELLING
 from .records import RunRecord, RunStatus
 from .schedules import Interval, from_utc_us, to_utc_us
 from .task import Task
@@ -52,6 +52,7 @@ _RUNNING, _SUCCEEDED, _FAILED, _TIMED_OUT = (
     RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.TIMED_OUT
 )  # fmt: skip
 _SKIPPED = RunStatus.SKIPPED
+_CANCELLED = RunStatus.CANCELLED
 _STARTED_EVENT, _SUCCEEDED_EVENT = EventKind.STARTED, EventKind.SUCCEEDED
 _SIMPLE_EVENTS = {
     RunStatus.SKIPPED: EventKind.SKIPPED,
@@ -141,11 +142,13 @@ class Run:
     so never in ``__init__``) is a retry waiting for the thread to end.
     """
 
-    __slots__ = ("attempt", "cancel", "done", "engine", "exc", "process", "record", "scheduled_us",
-                 "task", "task_name", "then", "thread", "trigger", "waiter")  # fmt: skip
+    __slots__ = ("attempt", "cancel", "cancelled", "done", "engine", "exc", "final", "process", "record",
+                 "scheduled_us", "task", "task_name", "then", "thread", "trigger", "waiter")  # fmt: skip
     # Annotations only: these slots stay unset (no cost per run) until needed.
     then: _Retry  # a retry waiting for this timed-out attempt's thread
     exc: BaseException  # the attempt's exception, for on_failure(exc)
+    cancelled: str  # why a newer occurrence cancelled it (cancel_other, terminate_other)
+    final: bool  # failed for a reason a retry cannot change (a refused Reschedule): never retried
 
     def __init__(
         self,
@@ -175,6 +178,9 @@ class Run:
         if self.record is None and not engine._claim(self):
             return
         task = self.task
+        if task.policy.overlap_policy in CANCELLING and getattr(self, "cancelled", None) is not None:
+            engine._finish(self, _CANCELLED, self.cancelled + "; it had not started", None)
+            return
         if task.policy.timeout is not None:  # a timeout gives the thread up: know which
             self.thread = threading.current_thread()
         run_slot.run = self
@@ -194,6 +200,11 @@ class Run:
             status, error = _SUCCEEDED, None
             if task.kind != "func" and isinstance(result, str):
                 output = result
+            elif type(result) is Reschedule:  # the function sets its own next schedule
+                error = engine._apply_returned(task, result)
+                if error is not None:
+                    status = _FAILED
+                    self.final = True  # the function ran; a retry would run it again for nothing
         finally:
             run_slot.run = None
         engine._finish(self, status, error, output)
@@ -205,6 +216,10 @@ class Run:
 
     def attach_process(self, proc: subprocess.Popen[bytes]) -> None:
         self.process = proc
+        if getattr(self, "cancelled", None) is not None:  # cancelled while it was starting
+            from ._overlap import signal_process
+
+            signal_process(self.engine, self, hard=self.task.policy.overlap_policy == "terminate_other")
 
 
 class Engine:
@@ -272,6 +287,8 @@ class Engine:
         # Timed-out sync attempts whose threads still run, per task (engine lock).
         self._abandoned: dict[Task, int] = {}
         self._abandoned_total = 0
+        #: Attempts in flight of tasks whose overlap policy may cancel them (engine lock).
+        self._live: dict[Task, list[Run]] = {}
         #: What ended the loop thread, if an exception did (see ``health()``).
         self.loop_failure: BaseException | None = None
         #: Upstream task name -> the names of the tasks with ``after=`` it (issue 17; see _dependencies).
@@ -500,19 +517,14 @@ class Engine:
                     "task %r: at its instance limit here; leaving %s to other nodes", task.name, scheduled
                 )
                 return
-            if policy.overlap_policy == "queue":
-                backlog = task._backlog
-                if backlog is None:
-                    backlog = task._backlog = deque()
-                if len(backlog) < QUEUE_LIMIT:
-                    backlog.append((scheduled, 1))
-                    return
-            self._record_simple(
-                task,
-                scheduled,
-                RunStatus.SKIPPED,
-                f"{task.running} instance(s) still running (overlap_policy={policy.overlap_policy})",
-            )
+            if policy.overlap_policy in BUFFERING:
+                from ._overlap import on_busy
+
+                why: str | None = on_busy(self, task, scheduled)
+            else:
+                why = f"{task.running} instance(s) still running (overlap_policy={policy.overlap_policy})"
+            if why is not None:
+                self._record_simple(task, scheduled, RunStatus.SKIPPED, why)
             return
         if self._peers is not None and not self._owns(task.name, scheduled):
             # Another live node owns this occurrence: claim it only if that node has
@@ -595,6 +607,8 @@ class Engine:
         with self._acct:
             task.running += 1
             self._in_flight += 1
+        if task.policy.overlap_policy in CANCELLING:
+            self._live.setdefault(task, []).append(run)
         if timeout is not None:
             self._push(timer_due, _Timer(run, kill=False))
         if task._async:  # is_async without the property's frame
@@ -794,6 +808,9 @@ class Engine:
         def begin() -> None:
             if not self._claim(run):
                 return
+            if getattr(run, "cancelled", None) is not None:  # a newer occurrence came first
+                self._finish(run, _CANCELLED, run.cancelled + "; it had not started", None)
+                return
             if run.task.flow is not None and run.task.flow.when is not None:
                 try:
                     if self._condition_false(run):
@@ -803,9 +820,11 @@ class Engine:
                     self._finish(run, RunStatus.FAILED, f"{type(exc).__name__}: {exc}", None)
                     return
 
-            def done(error: BaseException | None, timed_out: bool) -> None:
-                if timed_out:
-                    args: tuple[Any, ...] = (
+            def done(error: BaseException | None, timed_out: bool, result: Any = None) -> None:
+                if getattr(run, "cancelled", None) is not None:  # cancelled for a newer occurrence
+                    args: tuple[Any, ...] = (_CANCELLED, run.cancelled, None)
+                elif timed_out:
+                    args = (
                         RunStatus.TIMED_OUT,
                         f"timed out after {run.task.policy.timeout:g}s",
                         None,
@@ -813,6 +832,11 @@ class Engine:
                 elif error is not None:
                     run.exc = error
                     args = (RunStatus.FAILED, f"{type(error).__name__}: {error}", None)
+                elif type(result) is Reschedule:  # the coroutine sets its own next schedule
+                    why = self._apply_returned(run.task, result)
+                    args = (RunStatus.SUCCEEDED if why is None else RunStatus.FAILED, why, None)
+                    if why is not None:
+                        run.final = True
                 else:
                     args = (RunStatus.SUCCEEDED, None, None)
                 if self._store.persistent:
@@ -821,6 +845,8 @@ class Engine:
                     self._finish(run, *args)
 
             run.cancel = self._aio.submit(run.task.execute, done, None)
+            if getattr(run, "cancelled", None) is not None:  # cancelled while it was submitted
+                run.cancel()
 
         if self._store.persistent:
             self._pool.submit(begin)
@@ -931,11 +957,29 @@ class Engine:
         if run.thread is not None:
             self._pool.abandon(run.thread)
 
+    def _apply_returned(self, task: Task, wanted: Reschedule) -> str | None:
+        """Apply the ``Reschedule`` a run returned; the error text when it is refused."""
+        from ._reschedule import apply_returned
+
+        return apply_returned(self, task, wanted)
+
+    def _kill_later(self, run: Run) -> None:
+        """SIGKILL the run's process group ``KILL_GRACE`` seconds from now, if it still runs."""
+        self._push(self._clock.now_us() + int(KILL_GRACE * _US), _Timer(run, kill=True))
+
+    def _forget_live(self, run: Run) -> None:
+        """Drop an ended attempt from the cancellable ones (engine lock held)."""
+        runs = self._live.get(run.task)
+        if runs is not None and run in runs:
+            runs.remove(run)
+            if not runs:
+                del self._live[run.task]
+
     def _release(self, run: Run) -> None:
         """End an attempt that never ran (claimed elsewhere, or the pool closed)."""
         task = run.task
         # A queued backlog is only touched under the engine lock (as in _finish).
-        queue = task.policy.overlap_policy == "queue"
+        queue = task.policy.overlap_policy in BUFFERING
         if queue:
             self._lock.acquire()
         try:
@@ -945,6 +989,7 @@ class Engine:
                 self._in_flight -= 1
                 idle = not self._in_flight
             if queue:
+                self._forget_live(run)
                 self._drain_backlog(task)
         finally:
             if queue:
@@ -1019,6 +1064,8 @@ class Engine:
         """
         task = run.task
         policy = task.policy
+        if policy.overlap_policy in CANCELLING and getattr(run, "cancelled", None) is not None:
+            status, error = _CANCELLED, run.cancelled  # whatever the stopped process or coroutine said
         if policy.timeout is None:
             run.done = True  # only a timeout timer can race the worker to finish an attempt
         else:
@@ -1061,16 +1108,17 @@ class Engine:
                 self._store.finish_run(record)
             except Exception:
                 logger.exception("task %r: could not record the run of %s", task.name, record.scheduled_for)
-        failed = status is not _SUCCEEDED
+        failed = status is not _SUCCEEDED and status is not _CANCELLED
         retry = (
             failed
             and claimed  # an unclaimed attempt may be running elsewhere: retrying it could run it twice
+            and not getattr(run, "final", False)
             and run.attempt <= policy.retries
             and self._tasks.get(task.name) is task
             and not self._closed
         )  # a stopping scheduler starts nothing new
         # The heap and a task's backlog belong to the engine lock; the counters to _acct.
-        locked = retry or policy.overlap_policy == "queue"
+        locked = retry or policy.overlap_policy in BUFFERING
         if locked:
             self._lock.acquire()
         try:
@@ -1088,7 +1136,7 @@ class Engine:
                     task.fail_count += 1
                     if not retry:
                         task.failing = True
-                elif task.failing:
+                elif task.failing and status is _SUCCEEDED:
                     recovered, task.failing = True, False
             if locked:
                 if retry:
@@ -1098,6 +1146,8 @@ class Engine:
                         to_utc_us(finished_at) + int(delay * _US),
                         _Retry(task, run.scheduled_us, run.attempt + 1, run.waiter, after, run.trigger),
                     )
+                if policy.overlap_policy in CANCELLING:
+                    self._forget_live(run)
                 self._drain_backlog(task)
                 if not self._in_flight:
                     self._cond.notify_all()
@@ -1118,6 +1168,8 @@ class Engine:
                 status.value,
                 error,
             )
+        elif status is _CANCELLED:
+            logger.info("task %r: attempt %d cancelled: %s", task.name, run.attempt, error)
         elif self._log.isEnabledFor(INFO):  # skip building the arguments on the hot path
             self._log.info(
                 "task %r: attempt %d succeeded in %.3fs", task.name, run.attempt, record.duration or 0
@@ -1146,6 +1198,8 @@ class Engine:
                 self._callback(
                     options.on_failure, (event if wants_event else _final_exception(run, status, error)), task
                 )
+        elif status is _CANCELLED:  # stopped for a newer occurrence: neither success nor failure
+            self._emit(EventKind.CANCELLED, task, record=record, error=error)
         elif (  # a success event is built only when a callback, a listener or the notifier wants it
             options.on_success is not None
             or _SUCCEEDED_EVENT in self._listened

@@ -45,6 +45,7 @@ TASK_KEYS = (
     "tags", "cron_seconds",
     "after", "after_policy", "when", "pause_after_failures",  # issue 17: dependencies, conditions, pausing
     "task_id", "state", "anchor", "pause",
+    "exclude", "business_days",  # issue 17: exclusion calendars
 )  # fmt: skip
 #: Task keys the original AutoCron's config files used, and the key each means here.
 TASK_KEY_ALIASES = {"email": "email_config"}
@@ -221,7 +222,7 @@ def tasks_from_config(
 
 
 _STATE_KEYS = ("next_run", "last_run", "run_count", "fail_count", "paused", "last_status")
-_STATUSES = ("succeeded", "failed", "timed_out", "skipped", "missed", "abandoned", "running")
+_STATUSES = ("succeeded", "failed", "timed_out", "skipped", "missed", "abandoned", "running", "cancelled")
 
 
 def _moment_problem(value: Any) -> str | None:

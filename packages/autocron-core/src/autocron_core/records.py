@@ -29,6 +29,8 @@ class RunStatus(str, Enum):
     SKIPPED = "skipped"
     MISSED = "missed"
     ABANDONED = "abandoned"
+    #: Stopped by ``overlap_policy="cancel_other"``/``"terminate_other"`` for a newer occurrence.
+    CANCELLED = "cancelled"
 
     __hash__ = str.__hash__  # as EventKind: C-level, and consistent with ==
 

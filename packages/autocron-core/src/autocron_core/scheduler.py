@@ -12,7 +12,7 @@ from ._engine import Engine, Waiter, _Retry, _Timer
 from ._lazylog import LazyLogger
 from ._pool import WorkerPool
 from .clock import Clock, SystemClock
-from .errors import PluginNotFoundError, SchedulingError, TaskError
+from .errors import PluginNotFoundError, ScheduleError, SchedulingError, TaskError
 from .events import Event, EventKind
 from .records import RunRecord
 from .registry import OS_ADAPTERS, open_store
@@ -298,6 +298,8 @@ class AutoCron(Engine):
                     task.schedule = task.schedule.anchored(anchor)
                 else:
                     task.schedule = task.schedule.anchored_us(now)
+            elif task.schedule.kind == "excluding":
+                self._anchor_excluded(task, now)
             if self._os is not None and task.kind != "func":
                 if task.flow is not None and task.flow.after:  # an OS entry fires on time alone
                     raise TaskError(
@@ -334,6 +336,19 @@ class AutoCron(Engine):
             from ._dependencies import unlink
 
             unlink(self._downstream, task)
+
+    def _anchor_excluded(self, task: Task, now: int) -> None:
+        """Anchor the interval under an exclusion calendar, as a bare one is anchored."""
+        from .exclusions import unanchored_interval, with_interval
+
+        interval = unanchored_interval(task.schedule)
+        if interval is None:
+            return
+        if self._agent is not None:
+            interval = interval.anchored(self._agent.store.shared_anchor(task.name, from_utc_us(now)))
+        else:
+            interval = interval.anchored_us(now)
+        task.schedule = with_interval(task.schedule, interval)
 
     def _lookup(self, task_id: str | None, name: str | None) -> Task | None:
         if name is not None:
@@ -467,6 +482,64 @@ class AutoCron(Engine):
         limit_s = _seconds_or_none("timeout", timeout)
         task = self._require(None, name)
         return run_backfill(self, task, start, end, dry_run=dry_run, limit=limit, timeout=limit_s)
+
+    def reschedule(
+        self,
+        name: str,
+        *,
+        every: Any = None,
+        cron: Any = None,
+        at: Any = None,
+        timezone: str | _dt.tzinfo | None = None,
+        exclude: Any = None,
+        business_days: bool | None = None,
+    ) -> Task:
+        """Change a task's schedule while it lives: history, counts and a run in flight are kept.
+
+        The next fire is the new schedule's first occurrence after now; a run in
+        progress finishes and is recorded as usual. The change is saved in the
+        store (script and command tasks), where other nodes and a running
+        ``autocron start`` pick it up. See ``autocron_core._reschedule`` for the rules.
+
+        Args:
+            name: the task.
+            every, cron, at: the new schedule (at most one; none keeps the current one).
+            timezone: the task's new time zone.
+            exclude, business_days: a new exclusion calendar (``exclude=[]``
+                removes it); both ``None`` keep the current one.
+
+        Returns:
+            The task, rescheduled.
+
+        Raises:
+            TaskError: no task has that name.
+            ScheduleError: nothing to change, an invalid value, or a schedule
+                that never fires again; nothing has changed then.
+        """
+        from ._reschedule import new_schedule
+
+        with self._lock:
+            task = self._require(None, name)
+            now = self._clock.now_us()
+            schedule, tz = new_schedule(
+                task, now, every=every, cron=cron, at=at, timezone=timezone,
+                exclude=exclude, business_days=business_days,
+            )  # fmt: skip
+            supports = getattr(self._os, "supports", None) if task.kind != "func" else None
+            support = supports(schedule) if supports is not None else None
+            if support is not None and not support:  # refused before anything changes
+                raise ScheduleError(
+                    "schedule", schedule.describe(), f"one the OS scheduler can hold: {support.reason}"
+                )
+            task.schedule, task.timezone = schedule, tz
+            self._push_task(task, task.next_fire_after_us(now))
+        if self._os is not None and task.kind != "func":
+            from .os_install import install_in_os
+
+            install_in_os(self._os, task, self._store_given, self._store)
+        logger.info("task %r rescheduled: %s", task.name, schedule.describe())
+        self._after_change(task, EventKind.RESCHEDULED)
+        return task
 
     def _after_change(self, task: Task, kind: EventKind) -> None:
         if self._store.persistent and task.kind != "func":
@@ -679,6 +752,8 @@ class AutoCron(Engine):
                         self._unlink_flow(current)
                         current._gen = -1
                 removed += 1
+            elif fresh.task_id == current.task_id and self._rescheduled_elsewhere(current, fresh):
+                added += 1
             elif fresh.task_id != current.task_id or _definition(fresh) != _definition(current):
                 with self._lock:
                     del self._tasks[current.name]
@@ -706,6 +781,25 @@ class AutoCron(Engine):
         if self._downstream:  # upstream runs other nodes recorded may satisfy a dependency here
             self._flows_tracker().decide_all()
         return (added, removed)
+
+    def _rescheduled_elsewhere(self, current: Task, fresh: Task) -> bool:
+        """Take another process's reschedule of ``current`` in place (its run in flight, its
+        instance count and its backlog stay); whether only the schedule had changed."""
+        from ._reschedule import only_schedule_differs
+
+        new, old = _definition(fresh), _definition(current)
+        if new == old or not only_schedule_differs(new, old):
+            return False
+        with self._lock:
+            if self._tasks.get(current.name) is not current:
+                return False
+            current.schedule, current.timezone = fresh.schedule, fresh.timezone
+            self._push_task(current, current.next_fire_after_us(self._clock.now_us()))
+        if fresh.paused != current.paused:
+            (self.pause_task if fresh.paused else self.resume_task)(current.name)
+        if self._listeners.wants(EventKind.RESCHEDULED):
+            self._emit(EventKind.RESCHEDULED, current)
+        return True
 
     def health(self) -> dict[str, Any]:
         """What a health check needs: is the loop alive, when did it last turn, what runs.

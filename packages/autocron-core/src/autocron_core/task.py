@@ -499,8 +499,9 @@ class Task(SeedAttributes):
         if self.kwargs:
             data["kwargs"] = dict(self.kwargs)
         data.update(self.schedule.to_config())
-        if isinstance(self.schedule, Interval) and self.schedule.anchor is not None:
-            data["anchor"] = self.schedule.anchor.isoformat()
+        interval = self.schedule if isinstance(self.schedule, Interval) else _interval_of(self.schedule)
+        if interval is not None and interval.anchor is not None:
+            data["anchor"] = interval.anchor.isoformat()
         data.setdefault("timezone", zone_name(self.timezone))
         policy = self.policy
         for field in Policy._fields:
@@ -556,8 +557,13 @@ class Task(SeedAttributes):
         task = build_task(task_id=task_id, **options)
         if pause:
             apply_pause_block(task, pause)
-        if anchor and isinstance(task.schedule, Interval):
-            task.schedule = task.schedule.anchored(_dt.datetime.fromisoformat(anchor))
+        interval = _interval_of(task.schedule) if anchor else None
+        if anchor and interval is not None:
+            from .exclusions import with_interval
+
+            task.schedule = with_interval(
+                task.schedule, interval.anchored(_dt.datetime.fromisoformat(anchor))
+            )
         for field in ("next_run", "last_run"):
             raw = state.get(field)
             setattr(task, f"{field}_us", to_utc_us(_dt.datetime.fromisoformat(raw)) if raw else None)
@@ -573,6 +579,19 @@ class Task(SeedAttributes):
 
 
 _DEFAULT_POLICY = make_policy()
+
+
+def _interval_of(schedule: Schedule) -> Interval | None:
+    """The interval of a schedule, bare or under an exclusion calendar."""
+    if isinstance(schedule, Interval):
+        return schedule
+    if schedule.kind == "excluding":
+        from .exclusions import interval_of
+
+        return interval_of(schedule)
+    return None
+
+
 _LIMIT_FIELDS = ("safe_mode", "max_memory_mb", "clean_env", "max_output_bytes", "max_cpu_percent")
 _DEFAULT_NOTIFY_ON = frozenset({"failure", "recovery"})
 _NOTIFY_ON_ALL = frozenset(NOTIFY_ON)
@@ -610,6 +629,8 @@ def build_task(
     after_policy: Any = "all",
     when: Any = None,
     pause_after_failures: Any = None,
+    exclude: Any = None,
+    business_days: bool = False,
     **policy: Any,
 ) -> Task:
     """Validate ``add_task``'s options and return a new ``Task`` (not yet scheduled).
@@ -682,6 +703,10 @@ def build_task(
         from .cron import Cron
 
         schedule = Cron(cron, tz, seconds=True)
+    if exclude is not None or business_days is not False:
+        from .exclusions import exclude_schedule
+
+        schedule = exclude_schedule(schedule, exclude, business_days, tz)
     # The checks below skip themselves for the defaults: adding a task is on the
     # hot path of applications that register thousands of them.
     start = end = None
@@ -748,7 +773,7 @@ def build_task(
             check_picklable(tuple(args) if args else (), dict(kwargs) if kwargs else None)
         limits = {"safe_mode": safe, "max_memory_mb": memory, "clean_env": clean,
                   "max_output_bytes": output, "max_cpu_percent": cpu}  # fmt: skip
-    return task_class(
+    task = task_class(
         name,
         kind,
         target,
@@ -770,3 +795,16 @@ def build_task(
         **limits,
         **({"flow": flow} if flow is not None else {}),  # type: ignore[arg-type]  # a Task subclass may not take it
     )
+    if (
+        made_policy.overlap_policy in ("cancel_other", "terminate_other")
+        and kind == "func"
+        and not (task._async or task.safe_mode)
+    ):
+        raise TaskError(
+            "overlap_policy",
+            made_policy.overlap_policy,
+            "a policy that needs no cancelling (skip, allow, queue, buffer_one) for a sync function: "
+            "Python cannot stop a thread; use an async function, or safe_mode=True to run it in a child "
+            "process that can be killed",
+        )
+    return task

@@ -37,7 +37,7 @@ __all__ = ["list_tasks", "pause", "remove", "resume", "schedule", "show", "stop"
 def _overlap(policy: Any) -> str:
     """The overlap policy, with what differs from the defaults (instances, misfire grace, coalescing)."""
     parts = [policy.overlap_policy]
-    if policy.overlap_policy != "skip":
+    if policy.overlap_policy in ("allow", "queue", "buffer_one"):
         parts.append(f"up to {policy.max_instances} at once")
     if policy.misfire_grace_time != 60:
         grace = policy.misfire_grace_time
@@ -122,7 +122,23 @@ _FLAGS = {
     "after_policy": "--after-policy",
     "when": "--when",
     "pause_after_failures": "--pause-after-failures",
+    "exclude": "--exclude",
+    "business_days": "--business-days",
 }
+
+#: ``--overlap`` choices: core's policies (``buffer_all`` is stored as ``queue``).
+OVERLAP_CHOICES = ["skip", "allow", "queue", "buffer_one", "buffer_all", "cancel_other", "terminate_other"]
+
+#: ``--exclude``, shared by ``schedule``, ``reschedule`` and ``next``.
+EXCLUDE_OPTION = click.option(
+    "--exclude",
+    multiple=True,
+    metavar="DAYS",
+    help='Skip these local dates: "2026-12-25", "2026-12-24..2026-12-31", "SAT", "holidays:GB"; repeatable.',
+)
+BUSINESS_DAYS_OPTION = click.option(
+    "--business-days", is_flag=True, help="Skip Saturdays and Sundays (with --exclude: both)."
+)
 
 
 @click.command()
@@ -157,7 +173,7 @@ _FLAGS = {
     "--overlap",
     "--overlap-policy",
     "overlap",
-    type=click.Choice(["skip", "allow", "queue"]),
+    type=click.Choice(OVERLAP_CHOICES),
     default="skip",
     show_default=True,
     help="What to do when the previous run is still going.",
@@ -167,7 +183,7 @@ _FLAGS = {
     metavar="N",
     type=click.IntRange(min=1),
     default=None,
-    help="Runs at once with --overlap allow or queue (default 1).",
+    help="Runs at once with --overlap allow, queue or buffer_one (default 1).",
 )
 @click.option(
     "--misfire-grace-time",
@@ -228,6 +244,8 @@ _FLAGS = {
     default=None,
     help="Pause the task after N consecutive failed runs.",
 )
+@EXCLUDE_OPTION
+@BUSINESS_DAYS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the task as JSON.")
 @database_option
 @click.pass_context
@@ -259,6 +277,8 @@ def schedule(
     after_policy: str | None,
     when: str | None,
     pause_after_failures: int | None,
+    exclude: tuple[str, ...],
+    business_days: bool,
     as_json: bool,
 ) -> None:
     """Schedule a Python script (TARGET) or a command line (--command).
@@ -311,6 +331,8 @@ def schedule(
         "after_policy": after_policy,
         "when": when,
         "pause_after_failures": pause_after_failures,
+        "exclude": list(exclude) if exclude else None,
+        "business_days": True if business_days else None,
     }
     options.update((key, value) for key, value in given_options.items() if value is not None)
     if notify:
@@ -320,7 +342,7 @@ def schedule(
         for channel in notify:
             NOTIFIERS.get(channel)  # an unknown channel fails now, not at 3 a.m.
     with open_scheduler(ctx, use_os_scheduler=use_os) as scheduler:
-        from autocron_core.errors import TaskError
+        from autocron_core.errors import ScheduleError, TaskError
         from autocron_core.task import build_task
 
         options.setdefault("timezone", scheduler.timezone)
@@ -328,7 +350,7 @@ def schedule(
             task = build_task(
                 name, script=target, command=command_line, every=every, cron=cron, at=at, **options
             )
-        except TaskError as exc:
+        except (TaskError, ScheduleError) as exc:
             flag = _FLAGS.get(exc.field)
             if flag is None:
                 raise
