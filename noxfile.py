@@ -35,7 +35,7 @@ BELOW = {
     "autocron-dash": ["autocron-core", "autocron-store"],
     "autocron-cli": ["autocron-core", "autocron-store", "autocron-os", "autocron-notify", "autocron-dash"],
 }
-EXTRAS = {"autocron-store": "[postgres,mysql]"}
+EXTRAS = {"autocron-store": "[postgres,mysql]", "autocron-dash": "[web]"}
 TEST_DEPS = [
     "pytest>=8",
     "pytest-timeout>=2.3",
@@ -44,10 +44,17 @@ TEST_DEPS = [
     "croniter>=3,<5",  # oracle for the seed's cron dialect; 5+ reads equal ranges (12-12) as *
     "aiosmtpd>=1.4",
     "trustme>=1.1",
+    "httpx2>=2.16",  # Starlette's TestClient drives the web dashboard (its httpx 0.x use is deprecated)
+    "playwright>=1.45",  # web dashboard browser tests on the system's Chromium (never `playwright install`)
+    "holidays>=0.50",  # exclude="holidays:GB" is tested for real (an optional dependency of core)
 ]
 LINT_DEPS = ["ruff==0.17.6", "import-linter==2.17"]
 TYPE_DEPS = ["mypy==2.4.1", "types-PyYAML", "pytest", "hypothesis"]
-BENCH_DEPS = ["apscheduler>=3.11,<4", "schedule>=1.2"]
+BENCH_DEPS = [
+    "apscheduler>=3.11,<4",
+    "schedule>=1.2",
+    "playwright>=1.45",  # bench_web.py's live-update figure, in the system's Chromium
+]
 #: bench_cluster.py's peer, APScheduler 4's pre-release, in a venv of its own (benchmarks/_aps4_cluster.py);
 #: 4.0.0a6 imports sniffio without declaring it.
 BENCH_APS4_DEPS = ["apscheduler[sqlalchemy]==4.0.0a6", "psycopg[binary]>=3.1", "sniffio>=1.3"]

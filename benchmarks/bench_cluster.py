@@ -159,7 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = make_parser(__doc__.splitlines()[0])
     parser.add_argument("--url", default=os.environ.get("AUTOCRON_TEST_POSTGRES_URL"), help="PostgreSQL URL")
     parser.add_argument("--reps", type=int, help="repetitions (5; 1 with --quick)")
-    parser.add_argument("--loads", help="comma-separated occurrences per second (100,1000,2000; 100,400 quick)")
+    parser.add_argument(
+        "--loads", help="comma-separated occurrences per second (100,1000,2000; 100,400 quick)"
+    )
     parser.add_argument(
         "--aps4-python",
         default=os.environ.get("AUTOCRON_BENCH_APS4_PYTHON"),

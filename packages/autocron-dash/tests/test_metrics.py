@@ -120,3 +120,37 @@ def test_binding_a_busy_port_raises_and_detaches() -> None:
         with pytest.raises(OSError):
             serve_metrics(scheduler, server.port)
         assert listeners and not scheduler.remove_listener(listeners[0])
+
+
+def test_cancelled_runs_are_counted() -> None:
+    """A run stopped by cancel_other is counted under status="cancelled", with its duration."""
+    import asyncio
+    import datetime as dt
+
+    from autocron_core.testing import FakeClock
+
+    clock = FakeClock(dt.datetime(2026, 1, 5, 12, tzinfo=dt.timezone.utc))
+    scheduler = AutoCron(timezone="UTC", clock=clock, max_workers=2)
+    from autocron_dash.metrics import SchedulerMetrics
+
+    metrics = SchedulerMetrics(scheduler)
+    metrics.attach()
+    started = threading.Semaphore(0)
+    cancelled = threading.Event()
+
+    async def sleeper() -> None:
+        started.release()
+        await asyncio.sleep(600)
+
+    scheduler.add_listener(lambda e: cancelled.set(), [EventKind.CANCELLED])
+    scheduler.add_task("sleeper", func=sleeper, every="1s", overlap_policy="cancel_other")
+    scheduler.start(blocking=False)
+    try:
+        clock.advance(1)
+        assert started.acquire(timeout=DEADLINE)
+        clock.advance(1)
+        assert cancelled.wait(DEADLINE)
+        values = samples(metrics.exposition().decode())
+        assert values[("autocron_runs_total", (("status", "cancelled"), ("task", "sleeper")))] == 1
+    finally:
+        scheduler.stop(wait=True, timeout=0.5)

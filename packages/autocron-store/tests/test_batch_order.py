@@ -104,3 +104,19 @@ def test_nodes_finishing_groups_over_shared_tasks_never_deadlock(
     finally:
         for store in stores:
             store.close()
+
+
+def test_batch_claims_keep_each_record_trigger(url: str) -> None:
+    """The batched claim statements of every database store each record's trigger with its claim."""
+    from autocron_core.records import TRIGGERS
+
+    store = SqlStore(url)
+    try:
+        claims = [
+            RunRecord(f"job-{i}", T0, 1, RunStatus.RUNNING, T0, None, None, "n0", None, trigger)
+            for i, trigger in enumerate(TRIGGERS)
+        ]
+        assert store.claim_runs(claims) == [True] * len(TRIGGERS)
+        assert {r.task: r.trigger for r in store.history(limit=10)} == {c.task: c.trigger for c in claims}
+    finally:
+        store.close()

@@ -109,7 +109,7 @@ def test_new_sqlite_database_gets_the_current_version_and_stats_indexes(tmp_path
     SqlStore(f"sqlite:///{path}").close()
     assert _sqlite_indexes(path) >= STATS_INDEXES
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 4
     conn.close()
 
 
@@ -231,7 +231,7 @@ def test_version_2_mariadb_tables_get_a_binary_collation(mysql_url: str) -> None
         reopened.save_task(build_task("backup", command=["false"], every="1h"))
         assert sorted(t.name for t in reopened.load_tasks()) == ["Backup", "backup"]
         with reopened._engine.connect() as conn:
-            assert conn.execute(select(reopened.tables.version.c.version)).scalar() == SCHEMA_VERSION == 3
+            assert conn.execute(select(reopened.tables.version.c.version)).scalar() == SCHEMA_VERSION == 4
             collations = (
                 conn.execute(
                     text(
@@ -243,5 +243,48 @@ def test_version_2_mariadb_tables_get_a_binary_collation(mysql_url: str) -> None
                 .all()
             )
         assert collations == ["utf8mb4_bin"]
+    finally:
+        reopened.close()
+
+
+def test_version_1_file_reads_old_runs_as_schedule_and_keeps_new_triggers(tmp_path: Path) -> None:
+    """Version 4 adds runs.run_trigger: old rows read as ``schedule``; a backfill run keeps its trigger."""
+    from autocron_store._reads import SqliteReader, open_reader
+
+    path = tmp_path / "old.db"
+    _write_v1_sqlite(path)
+    store = SqlStore(f"sqlite:///{path}", keep_runs=None, keep_days=None)
+    try:
+        assert {r.trigger for r in store.history("job", 100)} == {"schedule"}
+        moment = T0 + _dt.timedelta(days=3)
+        record = RunRecord("job", moment, 1, RunStatus.RUNNING, moment, None, None, "n1", None, "backfill")
+        assert store.claim_run(record)
+        store.finish_run(record.finished(RunStatus.SUCCEEDED, moment))
+        assert store.history("job", 1)[0].trigger == "backfill"
+    finally:
+        store.close()
+    reader = open_reader(f"sqlite:///{path}")
+    assert isinstance(reader, SqliteReader)
+    try:
+        newest = reader.history("job", 2)
+        assert [r.trigger for r in newest] == ["backfill", "schedule"]
+    finally:
+        reader.close()
+
+
+def test_version_3_server_database_gets_the_trigger_column(server_url: str) -> None:
+    """On PostgreSQL and MariaDB a version 3 database gains run_trigger; its rows read as ``schedule``."""
+    store = SqlStore(server_url, keep_runs=None, keep_days=None)
+    _fill(store)
+    runs, version = store.tables.runs, store.tables.version
+    with store._engine.begin() as conn:
+        conn.execute(text(f"ALTER TABLE {runs.name} DROP COLUMN run_trigger"))
+        conn.execute(version.update().values(version=3))
+    store.close()
+    reopened = SqlStore(server_url, keep_runs=None, keep_days=None)
+    try:
+        with reopened._engine.connect() as conn:
+            assert conn.execute(select(version.c.version)).scalar() == SCHEMA_VERSION == 4
+        assert {r.trigger for r in reopened.history("job", 100)} == {"schedule"}
     finally:
         reopened.close()

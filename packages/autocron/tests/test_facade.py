@@ -47,3 +47,14 @@ def test_python_dash_m_autocron_runs_the_cli() -> None:
     )
     assert result.returncode == 0
     assert "autocron-core" in result.stdout and autocron.__version__ in result.stdout
+
+
+def test_issue17_names_are_re_exported() -> None:
+    """Reschedule (a function's return value) and Excluding come from the facade as from core."""
+    import autocron
+    import autocron_core
+    from autocron_core.exclusions import Excluding
+
+    assert autocron.Reschedule is autocron_core.Reschedule
+    assert autocron.Excluding is Excluding
+    assert {"Reschedule", "Excluding"} <= set(autocron.__all__)

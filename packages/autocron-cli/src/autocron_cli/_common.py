@@ -332,5 +332,9 @@ def task_dict(task: Task) -> dict[str, Any]:
         last_run=task.last_run.isoformat() if task.last_run else None,
         runs=task.run_count,
         failures=task.fail_count,
+        # issue 17: who paused it, why and when (the dashboards read the same three)
+        pause_note=task.pause_note,
+        paused_by=task.paused_by,
+        paused_at=task.paused_at.isoformat() if task.paused_at is not None else None,
     )
     return data

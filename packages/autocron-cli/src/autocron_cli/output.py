@@ -42,6 +42,7 @@ STATUS_STYLE = {
     "abandoned": "red",
     "missed": "yellow",
     "skipped": "yellow",
+    "cancelled": "yellow",
     "running": "cyan",
     "paused": "yellow",
 }

@@ -6,6 +6,7 @@ standard library (and tzdata on Windows).
 
 from __future__ import annotations
 
+from ._reschedule import Reschedule
 from .decorator import get_global_scheduler, reset_global_scheduler, schedule, start_scheduler
 from .errors import (
     AutoCronError,
@@ -34,12 +35,18 @@ TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
 if TYPE_CHECKING:  # what type checkers see of the lazily loaded names below
     from typing import Any
 
+    from ._backfill import BackfillResult
+    from ._flow import ConditionContext
     from .cron import Cron, parse_cron
+    from .exclusions import Excluding
 
 # Names whose modules load on first use: import time is a budget (40 ms above a
 # bare interpreter), and an embedded app rarely needs these at start-up.
 _LAZY = {
+    "BackfillResult": "_backfill",  # issue 17: what backfill() returns
+    "ConditionContext": "_flow",  # issue 17: what a when= condition is called with
     "Cron": "cron",  # loaded anyway by the first cron schedule parsed
+    "Excluding": "exclusions",
     "parse_cron": "cron",
     "validate_config": "config",
     "configure_logging": "logs",
@@ -81,11 +88,14 @@ __all__ = [
     "At",
     "AutoCron",
     "AutoCronError",
+    "BackfillResult",
     "CommandFailedError",
+    "ConditionContext",
     "ConfigError",
     "Cron",
     "Event",
     "EventKind",
+    "Excluding",
     "InstalledEntry",
     "Interval",
     "MemoryStore",
@@ -95,6 +105,7 @@ __all__ = [
     "OSScheduler",
     "PluginNotFoundError",
     "Policy",
+    "Reschedule",
     "RunRecord",
     "RunStatus",
     "Schedule",

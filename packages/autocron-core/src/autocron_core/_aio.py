@@ -45,10 +45,11 @@ class AsyncRunner:
     def submit(
         self,
         make: Callable[[], Awaitable[Any]],
-        done: Callable[[BaseException | None, bool], None],
+        done: Callable[..., None],
         timeout: float | None,
     ) -> Callable[[], None]:
-        """Run ``make()`` on the loop with an optional timeout; call ``done(error, timed_out)`` after.
+        """Run ``make()`` on the loop with an optional timeout; call ``done(error, timed_out)``
+        after (``done(None, False, result)`` when it returned something other than ``None``).
 
         Returns:
             A function that cancels the run.
@@ -61,9 +62,9 @@ class AsyncRunner:
             try:
                 awaitable = make()
                 if timeout is None:
-                    await awaitable
+                    result = await awaitable
                 else:
-                    await asyncio.wait_for(awaitable, timeout)
+                    result = await asyncio.wait_for(awaitable, timeout)
             except asyncio.TimeoutError:
                 done(None, True)
             except asyncio.CancelledError:
@@ -72,7 +73,10 @@ class AsyncRunner:
             except BaseException as exc:
                 done(exc, False)
             else:
-                done(None, False)
+                if result is None:
+                    done(None, False)
+                else:
+                    done(None, False, result)
 
         future = asyncio.run_coroutine_threadsafe(wrapper(), loop)
 

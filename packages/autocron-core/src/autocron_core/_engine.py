@@ -14,18 +14,18 @@ import heapq
 import itertools
 import threading
 import zlib
-from collections import deque
 from functools import partial
 
 from ._aio import AsyncRunner
 from ._lazylog import ERROR, INFO, WARNING, LazyLogger
 from ._options import FAILURE_WANTS_EVENT, SUCCESS_WANTS_EVENT
 from ._pool import WorkerPool
+from ._reschedule import Reschedule
 from ._runctx import run_slot
 from ._writer import StoreWriter
 from .errors import AutoCronError, CommandFailedError, TaskTimeoutError
 from .events import Event, EventKind, Listeners
-from .policy import QUEUE_LIMIT
+from .policy import BUFFERING, CANCELLING
 from .records import RunRecord, RunStatus
 from .schedules import Interval, from_utc_us, to_utc_us
 from .task import Task
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     import subprocess
     from typing import Any
 
+    from ._dependencies import FlowTracker
     from .clock import Clock
     from .notifications import NotificationDispatcher
     from .protocols import Store
@@ -50,6 +51,8 @@ _event = partial(tuple.__new__, Event)
 _RUNNING, _SUCCEEDED, _FAILED, _TIMED_OUT = (
     RunStatus.RUNNING, RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.TIMED_OUT
 )  # fmt: skip
+_SKIPPED = RunStatus.SKIPPED
+_CANCELLED = RunStatus.CANCELLED
 _STARTED_EVENT, _SUCCEEDED_EVENT = EventKind.STARTED, EventKind.SUCCEEDED
 _SIMPLE_EVENTS = {
     RunStatus.SKIPPED: EventKind.SKIPPED,
@@ -97,11 +100,18 @@ class Waiter(threading.Event):
 
 
 class _Retry:
-    __slots__ = ("after", "attempt", "scheduled_us", "task", "waiter")
+    __slots__ = ("after", "attempt", "scheduled_us", "task", "trigger", "waiter")
 
     def __init__(
-        self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None, after: Run | None = None
+        self,
+        task: Task,
+        scheduled_us: int,
+        attempt: int,
+        waiter: Waiter | None,
+        after: Run | None = None,
+        trigger: str = "schedule",
     ) -> None:
+        self.trigger = trigger  # a retry keeps its occurrence's trigger (see RunRecord.trigger)
         self.task = task
         self.scheduled_us = scheduled_us
         self.attempt = attempt
@@ -132,15 +142,24 @@ class Run:
     so never in ``__init__``) is a retry waiting for the thread to end.
     """
 
-    __slots__ = ("attempt", "cancel", "done", "engine", "exc", "process", "record", "scheduled_us",
-                 "task", "task_name", "then", "thread", "waiter")  # fmt: skip
+    __slots__ = ("attempt", "cancel", "cancelled", "done", "engine", "exc", "final", "process", "record",
+                 "scheduled_us", "task", "task_name", "then", "thread", "trigger", "waiter")  # fmt: skip
     # Annotations only: these slots stay unset (no cost per run) until needed.
     then: _Retry  # a retry waiting for this timed-out attempt's thread
     exc: BaseException  # the attempt's exception, for on_failure(exc)
+    cancelled: str  # why a newer occurrence cancelled it (cancel_other, terminate_other)
+    final: bool  # failed for a reason a retry cannot change (a refused Reschedule): never retried
 
     def __init__(
-        self, engine: Engine, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None
+        self,
+        engine: Engine,
+        task: Task,
+        scheduled_us: int,
+        attempt: int,
+        waiter: Waiter | None,
+        trigger: str = "schedule",
     ) -> None:
+        self.trigger = trigger
         self.engine = engine
         self.task = task
         self.task_name = task.name
@@ -159,12 +178,17 @@ class Run:
         if self.record is None and not engine._claim(self):
             return
         task = self.task
+        if task.policy.overlap_policy in CANCELLING and getattr(self, "cancelled", None) is not None:
+            engine._finish(self, _CANCELLED, self.cancelled + "; it had not started", None)
+            return
         if task.policy.timeout is not None:  # a timeout gives the thread up: know which
             self.thread = threading.current_thread()
         run_slot.run = self
         output: str | None = None
         error: str | None
         try:
+            if task.flow is not None and task.flow.when is not None and engine._condition_false(self):
+                return  # recorded skipped: the condition said no
             result = task.execute()
         except CommandFailedError as exc:
             status, error, output = _FAILED, str(exc), exc.output
@@ -176,6 +200,11 @@ class Run:
             status, error = _SUCCEEDED, None
             if task.kind != "func" and isinstance(result, str):
                 output = result
+            elif type(result) is Reschedule:  # the function sets its own next schedule
+                error = engine._apply_returned(task, result)
+                if error is not None:
+                    status = _FAILED
+                    self.final = True  # the function ran; a retry would run it again for nothing
         finally:
             run_slot.run = None
         engine._finish(self, status, error, output)
@@ -187,6 +216,10 @@ class Run:
 
     def attach_process(self, proc: subprocess.Popen[bytes]) -> None:
         self.process = proc
+        if getattr(self, "cancelled", None) is not None:  # cancelled while it was starting
+            from ._overlap import signal_process
+
+            signal_process(self.engine, self, hard=self.task.policy.overlap_policy == "terminate_other")
 
 
 class Engine:
@@ -254,8 +287,13 @@ class Engine:
         # Timed-out sync attempts whose threads still run, per task (engine lock).
         self._abandoned: dict[Task, int] = {}
         self._abandoned_total = 0
+        #: Attempts in flight of tasks whose overlap policy may cancel them (engine lock).
+        self._live: dict[Task, list[Run]] = {}
         #: What ended the loop thread, if an exception did (see ``health()``).
         self.loop_failure: BaseException | None = None
+        #: Upstream task name -> the names of the tasks with ``after=`` it (issue 17; see _dependencies).
+        self._downstream: dict[str, tuple[str, ...]] = {}
+        self._flows: FlowTracker | None = None  # made on first use
 
     # -- heap ---------------------------------------------------------------
     def _push_task(self, task: Task, due_us: int | None) -> None:
@@ -427,7 +465,7 @@ class Engine:
     def _start_retry(self, item: _Retry) -> None:
         """Start a due retry (engine lock held), unless its task is gone."""
         if item.task._gen != -1 and self._tasks.get(item.task.name) is item.task:
-            self._start(item.task, item.scheduled_us, item.attempt, item.waiter)
+            self._start(item.task, item.scheduled_us, item.attempt, item.waiter, item.trigger)
         elif item.waiter is not None:  # removed meanwhile: the manual run ends failed
             item.waiter.set()
 
@@ -461,6 +499,9 @@ class Engine:
             scheduled = latest
             nxt = task.next_fire_after_us(latest)
         self._push_task(task, nxt)
+        if task.flow is not None and task.flow.after:  # the schedule only opens a window (see _dependencies)
+            self._flows_tracker().open_window(task, scheduled)
+            return
         grace = policy.misfire_grace_time
         if grace is not None and now_us - scheduled > grace * _US:
             late = (now_us - scheduled) / _US
@@ -476,19 +517,14 @@ class Engine:
                     "task %r: at its instance limit here; leaving %s to other nodes", task.name, scheduled
                 )
                 return
-            if policy.overlap_policy == "queue":
-                backlog = task._backlog
-                if backlog is None:
-                    backlog = task._backlog = deque()
-                if len(backlog) < QUEUE_LIMIT:
-                    backlog.append((scheduled, 1))
-                    return
-            self._record_simple(
-                task,
-                scheduled,
-                RunStatus.SKIPPED,
-                f"{task.running} instance(s) still running (overlap_policy={policy.overlap_policy})",
-            )
+            if policy.overlap_policy in BUFFERING:
+                from ._overlap import on_busy
+
+                why: str | None = on_busy(self, task, scheduled)
+            else:
+                why = f"{task.running} instance(s) still running (overlap_policy={policy.overlap_policy})"
+            if why is not None:
+                self._record_simple(task, scheduled, RunStatus.SKIPPED, why)
             return
         if self._peers is not None and not self._owns(task.name, scheduled):
             # Another live node owns this occurrence: claim it only if that node has
@@ -528,11 +564,19 @@ class Engine:
         return latest, count
 
     def _record_simple(
-        self, task: Task, scheduled_us: int, status: RunStatus, why: str, attempt: int = 1
+        self,
+        task: Task,
+        scheduled_us: int,
+        status: RunStatus,
+        why: str,
+        attempt: int = 1,
+        trigger: str = "schedule",
     ) -> None:
         """A skipped, missed or unfireable occurrence: one record, one event, never a run."""
         when = from_utc_us(scheduled_us)
-        record = RunRecord(task.name, when, attempt, status, None, self._clock.now(), why, self._node_id)
+        record = RunRecord(
+            task.name, when, attempt, status, None, self._clock.now(), why, self._node_id, None, trigger
+        )
         kind = _SIMPLE_EVENTS[status]
         logger.info("task %r: occurrence %s %s (%s)", task.name, when.isoformat(), status.value, why)
 
@@ -546,7 +590,9 @@ class Engine:
         self._pool.submit(write)
 
     # -- runs -----------------------------------------------------------------
-    def _start(self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None) -> Run | None:
+    def _start(
+        self, task: Task, scheduled_us: int, attempt: int, waiter: Waiter | None, trigger: str = "schedule"
+    ) -> Run | None:
         """Begin an attempt (engine lock held): count the instance, arm the timeout, hand it over.
 
         Returns ``None`` (and records the attempt ``skipped``) when the task could
@@ -554,13 +600,15 @@ class Engine:
         """
         if self._abandoned and self._too_many_abandoned(task, scheduled_us, attempt, waiter):
             return None
-        run = Run(self, task, scheduled_us, attempt, waiter)
+        run = Run(self, task, scheduled_us, attempt, waiter, trigger)
         timeout = task.policy.timeout
         if timeout is not None:
             timer_due = self._clock.now_us() + int(timeout * _US)  # before counting: nothing to undo
         with self._acct:
             task.running += 1
             self._in_flight += 1
+        if task.policy.overlap_policy in CANCELLING:
+            self._live.setdefault(task, []).append(run)
         if timeout is not None:
             self._push(timer_due, _Timer(run, kill=False))
         if task._async:  # is_async without the property's frame
@@ -607,7 +655,18 @@ class Engine:
         scheduled = cached[1] if cached[0] == run.scheduled_us else self._scheduled_dt(run.scheduled_us)
         now = self._clock.now()
         record: RunRecord = _record(
-            (run.task_name, scheduled, run.attempt, _RUNNING, now, None, None, self._node_id, None)
+            (
+                run.task_name,
+                scheduled,
+                run.attempt,
+                _RUNNING,
+                now,
+                None,
+                None,
+                self._node_id,
+                None,
+                run.trigger,
+            )
         )
         run.record = record
         try:
@@ -689,7 +748,7 @@ class Engine:
         for run in batch:
             record = _record(
                 (run.task_name, self._scheduled_dt(run.scheduled_us), run.attempt, _RUNNING, now, None,
-                 None, node, None)
+                 None, node, None, run.trigger)
             )  # fmt: skip
             run.record = record
             records.append(record)
@@ -749,10 +808,23 @@ class Engine:
         def begin() -> None:
             if not self._claim(run):
                 return
+            if getattr(run, "cancelled", None) is not None:  # a newer occurrence came first
+                self._finish(run, _CANCELLED, run.cancelled + "; it had not started", None)
+                return
+            if run.task.flow is not None and run.task.flow.when is not None:
+                try:
+                    if self._condition_false(run):
+                        return
+                except Exception as exc:  # the condition raised: a failed attempt, retried by policy
+                    run.exc = exc
+                    self._finish(run, RunStatus.FAILED, f"{type(exc).__name__}: {exc}", None)
+                    return
 
-            def done(error: BaseException | None, timed_out: bool) -> None:
-                if timed_out:
-                    args: tuple[Any, ...] = (
+            def done(error: BaseException | None, timed_out: bool, result: Any = None) -> None:
+                if getattr(run, "cancelled", None) is not None:  # cancelled for a newer occurrence
+                    args: tuple[Any, ...] = (_CANCELLED, run.cancelled, None)
+                elif timed_out:
+                    args = (
                         RunStatus.TIMED_OUT,
                         f"timed out after {run.task.policy.timeout:g}s",
                         None,
@@ -760,6 +832,11 @@ class Engine:
                 elif error is not None:
                     run.exc = error
                     args = (RunStatus.FAILED, f"{type(error).__name__}: {error}", None)
+                elif type(result) is Reschedule:  # the coroutine sets its own next schedule
+                    why = self._apply_returned(run.task, result)
+                    args = (RunStatus.SUCCEEDED if why is None else RunStatus.FAILED, why, None)
+                    if why is not None:
+                        run.final = True
                 else:
                     args = (RunStatus.SUCCEEDED, None, None)
                 if self._store.persistent:
@@ -768,11 +845,72 @@ class Engine:
                     self._finish(run, *args)
 
             run.cancel = self._aio.submit(run.task.execute, done, None)
+            if getattr(run, "cancelled", None) is not None:  # cancelled while it was submitted
+                run.cancel()
 
         if self._store.persistent:
             self._pool.submit(begin)
         else:
             begin()
+
+    # -- flow: conditions, dependencies, pause on failure (issue 17) ---------------
+    def _flows_tracker(self) -> FlowTracker:
+        """The dependency and pause-on-failure machinery, made on first use."""
+        tracker = self._flows
+        if tracker is None:
+            from ._dependencies import FlowTracker
+
+            with self._lock:
+                if self._flows is None:
+                    self._flows = FlowTracker(self)
+                tracker = self._flows
+        return tracker
+
+    def _condition_false(self, run: Run) -> bool:
+        """Evaluate the run's ``when=`` condition (after its claim); when it is false, record the
+        run ``skipped`` and return ``True``. What the condition raises propagates: a failed run."""
+        from ._flow import run_condition
+
+        why = run_condition(
+            run.task, from_utc_us(run.scheduled_us), run.attempt, run.trigger, self._clock.now()
+        )
+        if why is None:
+            return False
+        self._finish(run, RunStatus.SKIPPED, why, None)
+        return True
+
+    def _finish_skipped(self, run: Run, why: str) -> None:
+        """End a claimed attempt whose condition was false: record it ``skipped``, free its slot,
+        emit a ``skipped`` event. Not a failure, not a success: no retry, no callback."""
+        task = run.task
+        now = self._clock.now()
+        claim = run.record
+        record = (
+            RunRecord(task.name, from_utc_us(run.scheduled_us), run.attempt, RunStatus.SKIPPED, now, now,
+                      why, self._node_id, None, run.trigger)
+            if claim is None
+            else claim.finished(RunStatus.SKIPPED, now, error=why)
+        )  # fmt: skip
+        if self._writer is not None:
+            self._writer.put(record, task if task.kind != "func" else None)
+        else:
+            try:
+                self._store.finish_run(record)
+            except Exception:
+                logger.exception("task %r: could not record the run of %s", task.name, record.scheduled_for)
+        logger.info("task %r: occurrence %s skipped (%s)", task.name, run.scheduled_iso, why)
+        with self._lock:
+            with self._acct:
+                task.running -= 1
+                self._in_flight -= 1
+                idle = not self._in_flight
+            self._drain_backlog(task)
+            if idle:
+                self._cond.notify_all()
+        self._emit(EventKind.SKIPPED, task, record=record, error=why)
+        if run.waiter is not None:
+            run.waiter.succeeded = False
+            run.waiter.set()
 
     def _on_timer(self, timer: _Timer) -> None:
         run = timer.run
@@ -819,11 +957,29 @@ class Engine:
         if run.thread is not None:
             self._pool.abandon(run.thread)
 
+    def _apply_returned(self, task: Task, wanted: Reschedule) -> str | None:
+        """Apply the ``Reschedule`` a run returned; the error text when it is refused."""
+        from ._reschedule import apply_returned
+
+        return apply_returned(self, task, wanted)
+
+    def _kill_later(self, run: Run) -> None:
+        """SIGKILL the run's process group ``KILL_GRACE`` seconds from now, if it still runs."""
+        self._push(self._clock.now_us() + int(KILL_GRACE * _US), _Timer(run, kill=True))
+
+    def _forget_live(self, run: Run) -> None:
+        """Drop an ended attempt from the cancellable ones (engine lock held)."""
+        runs = self._live.get(run.task)
+        if runs is not None and run in runs:
+            runs.remove(run)
+            if not runs:
+                del self._live[run.task]
+
     def _release(self, run: Run) -> None:
         """End an attempt that never ran (claimed elsewhere, or the pool closed)."""
         task = run.task
         # A queued backlog is only touched under the engine lock (as in _finish).
-        queue = task.policy.overlap_policy == "queue"
+        queue = task.policy.overlap_policy in BUFFERING
         if queue:
             self._lock.acquire()
         try:
@@ -833,6 +989,7 @@ class Engine:
                 self._in_flight -= 1
                 idle = not self._in_flight
             if queue:
+                self._forget_live(run)
                 self._drain_backlog(task)
         finally:
             if queue:
@@ -852,8 +1009,8 @@ class Engine:
         if self._closed:
             return
         while backlog and task.running < task.policy.instance_limit and self._tasks.get(task.name) is task:
-            scheduled, attempt = backlog.popleft()
-            self._start(task, scheduled, attempt, None)
+            entry = backlog.popleft()
+            self._start(task, entry[0], entry[1], None, entry[2] if len(entry) == 3 else "schedule")
 
     def _thread_ended(self, run: Run, status: RunStatus) -> None:
         """The thread of a timed-out sync attempt returned: free its slot, log it, and
@@ -907,6 +1064,8 @@ class Engine:
         """
         task = run.task
         policy = task.policy
+        if policy.overlap_policy in CANCELLING and getattr(run, "cancelled", None) is not None:
+            status, error = _CANCELLED, run.cancelled  # whatever the stopped process or coroutine said
         if policy.timeout is None:
             run.done = True  # only a timeout timer can race the worker to finish an attempt
         else:
@@ -926,14 +1085,19 @@ class Engine:
             if ended:  # the worker of an attempt recorded timed_out came back
                 self._thread_ended(run, status)
                 return
+        if status is _SKIPPED:  # a when= condition said no (see _condition_false)
+            self._finish_skipped(run, error or "skipped")
+            return
         finished_at = self._clock.now()
         claim = run.record
         if claim is None:  # never claimed: the attempt starts and ends now
             record = RunRecord(task.name, from_utc_us(run.scheduled_us), run.attempt, status,
-                               finished_at, finished_at, error, self._node_id, output)  # fmt: skip
+                               finished_at, finished_at, error, self._node_id, output,
+                               run.trigger)  # fmt: skip
         else:  # built directly: NamedTuple._replace costs several times more
             record = _record((claim.task, claim.scheduled_for, claim.attempt, status,
-                              claim.started_at, finished_at, error, claim.node_id, output))  # fmt: skip
+                              claim.started_at, finished_at, error, claim.node_id, output,
+                              claim.trigger))  # fmt: skip
         writer = self._writer
         if writer is not None:  # group commit: the record and the task's state go together, later
             stored = task.kind != "func"  # function tasks live in code: no state row to update
@@ -944,16 +1108,17 @@ class Engine:
                 self._store.finish_run(record)
             except Exception:
                 logger.exception("task %r: could not record the run of %s", task.name, record.scheduled_for)
-        failed = status is not _SUCCEEDED
+        failed = status is not _SUCCEEDED and status is not _CANCELLED
         retry = (
             failed
             and claimed  # an unclaimed attempt may be running elsewhere: retrying it could run it twice
+            and not getattr(run, "final", False)
             and run.attempt <= policy.retries
             and self._tasks.get(task.name) is task
             and not self._closed
         )  # a stopping scheduler starts nothing new
         # The heap and a task's backlog belong to the engine lock; the counters to _acct.
-        locked = retry or policy.overlap_policy == "queue"
+        locked = retry or policy.overlap_policy in BUFFERING
         if locked:
             self._lock.acquire()
         try:
@@ -971,7 +1136,7 @@ class Engine:
                     task.fail_count += 1
                     if not retry:
                         task.failing = True
-                elif task.failing:
+                elif task.failing and status is _SUCCEEDED:
                     recovered, task.failing = True, False
             if locked:
                 if retry:
@@ -979,8 +1144,10 @@ class Engine:
                     after = run if abandoned else None
                     self._push(
                         to_utc_us(finished_at) + int(delay * _US),
-                        _Retry(task, run.scheduled_us, run.attempt + 1, run.waiter, after),
+                        _Retry(task, run.scheduled_us, run.attempt + 1, run.waiter, after, run.trigger),
                     )
+                if policy.overlap_policy in CANCELLING:
+                    self._forget_live(run)
                 self._drain_backlog(task)
                 if not self._in_flight:
                     self._cond.notify_all()
@@ -990,6 +1157,8 @@ class Engine:
                 self._lock.release()
         if idle:
             self._notify_idle()
+        if not retry and (task.flow is not None or task.name in self._downstream):
+            self._flows_tracker().final_outcome(task, record, failed)
         if failed:
             logger.log(
                 WARNING if retry else ERROR,
@@ -999,6 +1168,8 @@ class Engine:
                 status.value,
                 error,
             )
+        elif status is _CANCELLED:
+            logger.info("task %r: attempt %d cancelled: %s", task.name, run.attempt, error)
         elif self._log.isEnabledFor(INFO):  # skip building the arguments on the hot path
             self._log.info(
                 "task %r: attempt %d succeeded in %.3fs", task.name, run.attempt, record.duration or 0
@@ -1027,6 +1198,8 @@ class Engine:
                 self._callback(
                     options.on_failure, (event if wants_event else _final_exception(run, status, error)), task
                 )
+        elif status is _CANCELLED:  # stopped for a newer occurrence: neither success nor failure
+            self._emit(EventKind.CANCELLED, task, record=record, error=error)
         elif (  # a success event is built only when a callback, a listener or the notifier wants it
             options.on_success is not None
             or _SUCCEEDED_EVENT in self._listened
@@ -1069,7 +1242,7 @@ class Engine:
         if not (force or notify or self._listeners.wants(kind)):
             return None
         if record is None:
-            event = Event(kind, task.name, self._clock.now(), task)
+            event = Event(kind, task.name, self._clock.now(), task, error=error)
         else:  # the record's own time stamp is when this happened
             when = record.finished_at or record.started_at or self._clock.now()
             event = _event((kind, task.name, when, task, record, record.scheduled_for, record.attempt,

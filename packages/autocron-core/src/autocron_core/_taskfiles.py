@@ -69,7 +69,9 @@ def load_tasks(scheduler: AutoCron, path: str | os.PathLike[str] | None, replace
             f"name exists (pass replace=True to replace every task): {', '.join(map(repr, kept))}"
         )
     added = 0
-    for task in tasks:
+    from ._dependencies import upstream_first
+
+    for task in upstream_first(list(tasks)):  # a task may be listed before the one it waits for
         if task.name not in present:
             scheduler.add(task)
             present.add(task.name)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._readers import MAX_DOCUMENT_BYTES, Lines, read_json, read_yaml
-from .errors import AutoCronError, ConfigError, ConfigFileNotFoundError
+from .errors import AutoCronError, ConfigError, ConfigFileNotFoundError, TaskError
 from .task import SECRET_KEYS, Task, build_task
 
 __all__ = [
@@ -42,7 +42,10 @@ TASK_KEYS = (
     "retry_delay", "backoff", "max_retry_delay", "timeout", "notify", "notify_on", "email_config", "timezone",
     "overlap_policy", "max_instances", "misfire_grace_time", "coalesce", "jitter", "start_at", "end_at",
     "safe_mode", "max_memory_mb", "max_cpu_percent", "clean_env", "max_output_bytes",
-    "tags", "cron_seconds", "task_id", "state", "anchor",
+    "tags", "cron_seconds",
+    "after", "after_policy", "when", "pause_after_failures",  # issue 17: dependencies, conditions, pausing
+    "task_id", "state", "anchor", "pause",
+    "exclude", "business_days",  # issue 17: exclusion calendars
 )  # fmt: skip
 #: Task keys the original AutoCron's config files used, and the key each means here.
 TASK_KEY_ALIASES = {"email": "email_config"}
@@ -116,7 +119,7 @@ def task_kwargs_from_config(
     unknown = [k for k in entry if k not in TASK_KEYS and k not in TASK_KEY_ALIASES]
     if unknown:
         raise ConfigError(
-            f"unknown task key {unknown[0]!r} (known: {', '.join(TASK_KEYS[:-3])})",
+            f"unknown task key {unknown[0]!r} (known: {', '.join(TASK_KEYS[:-4])})",
             path=path,
             line=line,
             field=str(unknown[0]),
@@ -193,7 +196,7 @@ def tasks_from_config(
             options.setdefault("timezone", timezone)
             state = options.pop("state", None)
             _check_state(state, options.get("anchor"), path, lines.line(entry, "state") or line)
-            if state is not None or "task_id" in options or "anchor" in options:
+            if state is not None or "task_id" in options or "anchor" in options or "pause" in options:
                 task = Task.from_dict({**options, **({"state": state} if state else {})})
             else:
                 task = build_task(**options)
@@ -219,7 +222,7 @@ def tasks_from_config(
 
 
 _STATE_KEYS = ("next_run", "last_run", "run_count", "fail_count", "paused", "last_status")
-_STATUSES = ("succeeded", "failed", "timed_out", "skipped", "missed", "abandoned", "running")
+_STATUSES = ("succeeded", "failed", "timed_out", "skipped", "missed", "abandoned", "running", "cancelled")
 
 
 def _moment_problem(value: Any) -> str | None:
@@ -475,7 +478,20 @@ def validate_config(source: Any) -> list[ConfigError]:
         )
     elif isinstance(log, Mapping):
         problems.extend(_logging_problems(log, path, lines))
-    tasks_from_config(data, path, lines, timezone=tz, collect=problems)
+    built = tasks_from_config(data, path, lines, timezone=tz, collect=problems)
+    from ._dependencies import cycle_path
+
+    edges = {task.name: task.flow.after if task.flow is not None else () for task in built}
+    for task in built:  # one report per cycle: from its first task in the file
+        found = cycle_path(edges, task.name)
+        if found is not None and task.name == next(t.name for t in built if t.name in found):
+            problems.append(
+                ConfigError(
+                    f"task {task.name!r}: after= makes a cycle of dependencies ({' -> '.join(found)})",
+                    path=path,
+                    field="after",
+                )
+            )
     return problems
 
 
@@ -635,11 +651,31 @@ def scheduler_from_config(cls: Any, source: Any, **overrides: Any) -> Any:
     kwargs.update(overrides)
     instance = cls(**kwargs)
     # validate_config above already warned about literal secrets.
-    for task in tasks_from_config(data, path, lines, timezone=instance.timezone, warn=False):
-        existing = instance.get_task(name=task.name)
-        if existing is not None:  # a persistent store already holds it: the file's definition wins
+    from ._dependencies import cycle_path, upstream_first
+
+    tasks = upstream_first(tasks_from_config(data, path, lines, timezone=instance.timezone, warn=False))
+    edges = {task.name: task.flow.after if task.flow is not None else () for task in tasks}
+    for task in tasks:  # a cycle within the file is named as one, not as a missing task
+        found = cycle_path(edges, task.name)
+        if found is not None:
+            raise ConfigError(
+                f"task {task.name!r}: after= makes a cycle of dependencies ({' -> '.join(found)})",
+                path=path,
+                field="after",
+            )
+    stored = {task.name: instance.get_task(name=task.name) for task in tasks}
+    for task in reversed(tasks):  # dependants first: a task others wait for cannot go before them
+        if stored[task.name] is not None:
             instance.remove_task(name=task.name)
+    for task in tasks:
+        existing = stored[task.name]
+        if existing is not None:  # a persistent store already holds it: the file's definition wins
             task.run_count, task.fail_count = existing.run_count, existing.fail_count
             task.last_run_us, task.last_status = existing.last_run_us, existing.last_status
-        instance.add(task)
+        try:
+            instance.add(task)
+        except TaskError as exc:
+            if exc.field != "after":
+                raise
+            raise ConfigError(f"task {task.name!r}: {exc}", path=path, field="after") from None
     return instance

@@ -39,6 +39,8 @@ class EventKind(str, Enum):
     TIMED_OUT = "timed_out"
     SKIPPED = "skipped"
     MISSED = "missed"
+    CANCELLED = "cancelled"
+    RESCHEDULED = "rescheduled"
 
     # str's hash, not Enum's Python-level one: the hot path looks kinds up in a
     # dict for every run, and equal strings then find the member too.

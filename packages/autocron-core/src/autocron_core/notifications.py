@@ -443,7 +443,10 @@ class NotificationDispatcher:
             self.suppressed += 1
             logger.debug("task %r: %s notification collapsed (still failing)", task.name, event.kind.value)
             return
-        if notice.category not in task.notify_on:
+        # A pause after failures (pause_after_failures) is failure news: it goes where failures go.
+        if notice.category not in task.notify_on and not (
+            notice.category == "paused" and "failure" in task.notify_on
+        ):
             return
         token = _CURRENT.set((event, notice))
         try:

@@ -17,9 +17,22 @@ if TYPE_CHECKING:
 else:
     from ._tuples import NamedTuple
 
-__all__ = ["MAX_BACKOFF", "NOTIFY_ON", "OVERLAP_POLICIES", "QUEUE_LIMIT", "Policy", "make_policy"]
+__all__ = [
+    "BUFFERING",
+    "CANCELLING",
+    "MAX_BACKOFF",
+    "NOTIFY_ON",
+    "OVERLAP_POLICIES",
+    "QUEUE_LIMIT",
+    "Policy",
+    "make_policy",
+]  # fmt: skip
 
-OVERLAP_POLICIES = ("skip", "allow", "queue")
+OVERLAP_POLICIES = ("skip", "allow", "queue", "buffer_one", "buffer_all", "cancel_other", "terminate_other")
+#: Policies that hold occurrences while the task is busy (the engine keeps a backlog for them).
+BUFFERING = frozenset({"queue", "buffer_one", "cancel_other", "terminate_other"})
+#: Policies that stop the running instance for a newer occurrence.
+CANCELLING = frozenset({"cancel_other", "terminate_other"})
 NOTIFY_ON = ("failure", "success", "retry", "recovery", "missed")
 #: Occurrences a ``queue`` task holds while its instances are busy; more are skipped.
 QUEUE_LIMIT = 100
@@ -38,8 +51,12 @@ class Policy(NamedTuple):
         max_retry_delay: ceiling of the delay.
         timeout: seconds a run may take, or ``None``.
         overlap_policy: ``skip`` (never two at once), ``allow`` (up to
-            ``max_instances`` at once, further ones skipped) or ``queue`` (wait
-            for a free instance, at most ``QUEUE_LIMIT`` waiting).
+            ``max_instances`` at once, further ones skipped), ``queue`` (wait
+            for a free instance, at most ``QUEUE_LIMIT`` waiting; ``buffer_all``
+            is the same policy and is stored as ``queue``), ``buffer_one`` (at
+            most one waiting, further ones skipped), ``cancel_other`` (stop the
+            running instance gently, then start) or ``terminate_other`` (kill it
+            at once, then start); see ``autocron_core._overlap``.
         max_instances: concurrent runs allowed by ``allow`` and ``queue``.
         misfire_grace_time: seconds late an occurrence may still start;
             ``None`` means however late.
@@ -75,7 +92,8 @@ class Policy(NamedTuple):
     @property
     def instance_limit(self) -> int:
         """How many runs of the task may be in flight at once."""
-        return 1 if self.overlap_policy == "skip" else self.max_instances
+        policy = self.overlap_policy
+        return 1 if policy == "skip" or policy in CANCELLING else self.max_instances
 
 
 _CACHE: dict[tuple[Any, ...], Policy] = {}
@@ -148,8 +166,16 @@ def _make_policy(
         )
     if overlap_policy not in OVERLAP_POLICIES:
         raise TaskError("overlap_policy", overlap_policy, "one of " + ", ".join(OVERLAP_POLICIES))
+    if overlap_policy == "buffer_all":  # Temporal's name for queue: one policy, one stored name
+        overlap_policy = "queue"
     if isinstance(max_instances, bool) or not isinstance(max_instances, int) or max_instances < 1:
         raise TaskError("max_instances", max_instances, "a whole number of at least 1")
+    if overlap_policy in CANCELLING and max_instances != 1:
+        raise TaskError(
+            "max_instances",
+            max_instances,
+            f"1 with overlap_policy={overlap_policy!r} (it keeps one instance)",
+        )
     if not isinstance(coalesce, bool):
         raise TaskError("coalesce", coalesce, "True or False")
     delay = _seconds("retry_delay", retry_delay, allow_zero=True, allow_none=False) or 0.0

@@ -12,7 +12,11 @@ else:
     from ._tuples import NamedTuple
 
 
-__all__ = ["RunRecord", "RunStatus"]
+__all__ = ["TRIGGERS", "RunRecord", "RunStatus"]
+
+#: What started an occurrence (``RunRecord.trigger``): its schedule, a person (``run_task``,
+#: ``autocron run``), a backfill, or its upstream tasks (``after=``).
+TRIGGERS = ("schedule", "manual", "backfill", "dependency")
 
 
 class RunStatus(str, Enum):
@@ -25,6 +29,8 @@ class RunStatus(str, Enum):
     SKIPPED = "skipped"
     MISSED = "missed"
     ABANDONED = "abandoned"
+    #: Stopped by ``overlap_policy="cancel_other"``/``"terminate_other"`` for a newer occurrence.
+    CANCELLED = "cancelled"
 
     __hash__ = str.__hash__  # as EventKind: C-level, and consistent with ==
 
@@ -50,6 +56,7 @@ class RunRecord(NamedTuple):
         error: the error text (exception, exit code, timeout), if any.
         node_id: the scheduler that ran it.
         output: the last lines of a script's or command's output.
+        trigger: what started the occurrence, one of ``TRIGGERS``.
     """
 
     task: str
@@ -61,6 +68,7 @@ class RunRecord(NamedTuple):
     error: str | None = None
     node_id: str | None = None
     output: str | None = None
+    trigger: str = "schedule"
 
     @property
     def duration(self) -> float | None:
@@ -95,4 +103,5 @@ class RunRecord(NamedTuple):
             "error": self.error,
             "node_id": self.node_id,
             "output": self.output,
+            "trigger": self.trigger,
         }

@@ -12,7 +12,7 @@ from ._engine import Engine, Waiter, _Retry, _Timer
 from ._lazylog import LazyLogger
 from ._pool import WorkerPool
 from .clock import Clock, SystemClock
-from .errors import PluginNotFoundError, SchedulingError, TaskError
+from .errors import PluginNotFoundError, ScheduleError, SchedulingError, TaskError
 from .events import Event, EventKind
 from .records import RunRecord
 from .registry import OS_ADAPTERS, open_store
@@ -24,6 +24,7 @@ TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._backfill import BackfillResult
     from ._cluster import ClusterAgent
     from .notifications import NotificationDispatcher
 
@@ -184,6 +185,7 @@ class AutoCron(Engine):
         for task in self._store.load_tasks():
             with self._lock:
                 self._tasks[task.name] = task
+                self._link_flow(task)
                 self._push_task(
                     task,
                     task.next_run_us
@@ -285,6 +287,10 @@ class AutoCron(Engine):
         with self._lock:
             if task.name in self._tasks:
                 raise TaskError("name", task.name, "a name not used by another task of this scheduler")
+            if task.flow is not None and task.flow.after:
+                from ._dependencies import check_upstream, link
+
+                check_upstream(self._tasks, task)  # unknown names and cycles, before anything changes
             now = self._clock.now_us()
             if isinstance(task.schedule, Interval) and task.schedule._anchor_us is None:
                 if self._agent is not None:  # every node counts from the first node's anchor
@@ -292,7 +298,13 @@ class AutoCron(Engine):
                     task.schedule = task.schedule.anchored(anchor)
                 else:
                     task.schedule = task.schedule.anchored_us(now)
+            elif task.schedule.kind == "excluding":
+                self._anchor_excluded(task, now)
             if self._os is not None and task.kind != "func":
+                if task.flow is not None and task.flow.after:  # an OS entry fires on time alone
+                    raise TaskError(
+                        "after", list(task.flow.after), "no after= for a task the OS scheduler runs"
+                    )
                 from .os_install import install_in_os  # only schedulers using the OS pay for it
 
                 install_in_os(self._os, task, self._store_given, self._store)
@@ -300,12 +312,43 @@ class AutoCron(Engine):
             if self._store.persistent and task.kind != "func":
                 self._store.save_task(task)
             self._tasks[task.name] = task
+            if task.flow is not None and task.flow.after:
+                link(self._downstream, task)
+                self._flows_tracker().note_added(task.name, now)
             # A restored task keeps its next run: if that is past, the misfire rules decide.
             due = task.next_run_us if task.next_run_us is not None else task.next_fire_after_us(now)
             self._push_task(task, due)
         if self._listeners.wants(EventKind.ADDED):
             self._emit(EventKind.ADDED, task)
         return task
+
+    def _link_flow(self, task: Task) -> None:
+        """Note a task's upstream tasks (engine lock held), for one restored or synced unchecked."""
+        if task.flow is not None and task.flow.after:
+            from ._dependencies import link
+
+            link(self._downstream, task)
+            self._flows_tracker().note_added(task.name, self._clock.now_us())
+
+    def _unlink_flow(self, task: Task) -> None:
+        """Forget a task's upstream links (engine lock held)."""
+        if task.flow is not None and task.flow.after:
+            from ._dependencies import unlink
+
+            unlink(self._downstream, task)
+
+    def _anchor_excluded(self, task: Task, now: int) -> None:
+        """Anchor the interval under an exclusion calendar, as a bare one is anchored."""
+        from .exclusions import unanchored_interval, with_interval
+
+        interval = unanchored_interval(task.schedule)
+        if interval is None:
+            return
+        if self._agent is not None:
+            interval = interval.anchored(self._agent.store.shared_anchor(task.name, from_utc_us(now)))
+        else:
+            interval = interval.anchored_us(now)
+        task.schedule = with_interval(task.schedule, interval)
 
     def _lookup(self, task_id: str | None, name: str | None) -> Task | None:
         if name is not None:
@@ -323,11 +366,22 @@ class AutoCron(Engine):
         return task
 
     def remove_task(self, task_id: str | None = None, name: str | None = None) -> bool:
-        """Remove a task (its history stays); whether it existed. Running attempts finish."""
+        """Remove a task (its history stays); whether it existed. Running attempts finish.
+
+        Raises:
+            TaskError: other tasks depend on it (``after=``); the error names them.
+        """
         with self._lock:
             task = self._lookup(task_id, name)
             if task is None:
                 return False
+            if self._downstream:
+                from ._dependencies import check_removable, unlink
+
+                check_removable(self._tasks, self._downstream, task.name)
+                unlink(self._downstream, task)
+            if self._flows is not None:
+                self._flows.forget(task.name)
             del self._tasks[task.name]
             task._gen = -1
             task.next_run_us = None
@@ -356,20 +410,32 @@ class AutoCron(Engine):
         with self._lock:
             return {task.task_id: task for task in self._tasks.values()}
 
-    def pause_task(self, name: str) -> None:
+    def pause_task(self, name: str, note: str | None = None, by: str | None = None) -> None:
         """Stop firing ``name`` until ``resume_task``; a run in progress finishes.
 
+        Args:
+            note: why (shown by ``autocron list``, ``show`` and the dashboards); plain
+                text of at most 1,000 characters, no control characters.
+            by: who paused it (the CLI passes the OS user name; ``autocron`` is
+                the scheduler itself, after ``pause_after_failures`` failures).
+
         Raises:
-            TaskError: no task has that name.
+            TaskError: no task has that name, or ``note``/``by`` is not valid text.
         """
+        from ._pausenote import MAX_BY, check_note
+
+        note = check_note("note", note)
+        by = check_note("by", by, MAX_BY)
         with self._lock:
             task = self._require(None, name)
             task.paused = True
+            task.pause_note, task.paused_by, task.paused_at = note, by, self._clock.now()
             self._push_task(task, task.next_run_us)  # makes the heap entry stale
         self._after_change(task, EventKind.PAUSED)
 
     def resume_task(self, name: str) -> None:
-        """Fire ``name`` again from its next occurrence after now.
+        """Fire ``name`` again from its next occurrence after now; clears its pause note
+        and its failure streak (``pause_after_failures`` counts from here).
 
         Raises:
             TaskError: no task has that name.
@@ -377,8 +443,103 @@ class AutoCron(Engine):
         with self._lock:
             task = self._require(None, name)
             task.paused = False
+            task.pause_note = task.paused_by = task.paused_at = None
+            task.resumed_at = self._clock.now()
             self._push_task(task, task.next_fire_after_us(self._clock.now_us()))
         self._after_change(task, EventKind.RESUMED)
+
+    def backfill(
+        self,
+        name: str,
+        start: Any,
+        end: Any,
+        *,
+        dry_run: bool = False,
+        limit: int = 10_000,
+        timeout: float | None = None,
+    ) -> BackfillResult:
+        """Run the task's occurrences in ``[start, end)``, oldest first, recorded as ``backfill`` runs.
+
+        Occurrences that already have a record (they ran, were skipped or missed,
+        or another node's backfill took them) run nothing; every occurrence is
+        claimed exactly once across nodes. The overlap policy bounds how many run
+        at once (``skip``: one after another); retries and timeouts apply. Works
+        whether the scheduler is started or not; returns when the last one ends.
+
+        Args:
+            start, end: aware datetimes or ISO 8601 strings; naive ones are read in
+                the task's time zone.
+            dry_run: only list the occurrences (and which are already recorded).
+            limit: refuse a range of more occurrences than this.
+            timeout: stop waiting after this many seconds (runs started go on).
+
+        Raises:
+            TaskError: no such task, bad bounds, a task without a schedule of its
+                own, or more than ``limit`` occurrences.
+        """
+        from ._backfill import run_backfill
+
+        limit_s = _seconds_or_none("timeout", timeout)
+        task = self._require(None, name)
+        return run_backfill(self, task, start, end, dry_run=dry_run, limit=limit, timeout=limit_s)
+
+    def reschedule(
+        self,
+        name: str,
+        *,
+        every: Any = None,
+        cron: Any = None,
+        at: Any = None,
+        timezone: str | _dt.tzinfo | None = None,
+        exclude: Any = None,
+        business_days: bool | None = None,
+    ) -> Task:
+        """Change a task's schedule while it lives: history, counts and a run in flight are kept.
+
+        The next fire is the new schedule's first occurrence after now; a run in
+        progress finishes and is recorded as usual. The change is saved in the
+        store (script and command tasks), where other nodes and a running
+        ``autocron start`` pick it up. See ``autocron_core._reschedule`` for the rules.
+
+        Args:
+            name: the task.
+            every, cron, at: the new schedule (at most one; none keeps the current one).
+            timezone: the task's new time zone.
+            exclude, business_days: a new exclusion calendar (``exclude=[]``
+                removes it); both ``None`` keep the current one.
+
+        Returns:
+            The task, rescheduled.
+
+        Raises:
+            TaskError: no task has that name.
+            ScheduleError: nothing to change, an invalid value, or a schedule
+                that never fires again; nothing has changed then.
+        """
+        from ._reschedule import new_schedule
+
+        with self._lock:
+            task = self._require(None, name)
+            now = self._clock.now_us()
+            schedule, tz = new_schedule(
+                task, now, every=every, cron=cron, at=at, timezone=timezone,
+                exclude=exclude, business_days=business_days,
+            )  # fmt: skip
+            supports = getattr(self._os, "supports", None) if task.kind != "func" else None
+            support = supports(schedule) if supports is not None else None
+            if support is not None and not support:  # refused before anything changes
+                raise ScheduleError(
+                    "schedule", schedule.describe(), f"one the OS scheduler can hold: {support.reason}"
+                )
+            task.schedule, task.timezone = schedule, tz
+            self._push_task(task, task.next_fire_after_us(now))
+        if self._os is not None and task.kind != "func":
+            from .os_install import install_in_os
+
+            install_in_os(self._os, task, self._store_given, self._store)
+        logger.info("task %r rescheduled: %s", task.name, schedule.describe())
+        self._after_change(task, EventKind.RESCHEDULED)
+        return task
 
     def _after_change(self, task: Task, kind: EventKind) -> None:
         if self._store.persistent and task.kind != "func":
@@ -386,7 +547,7 @@ class AutoCron(Engine):
             # other nodes must see (a cluster store notifies them of it).
             self._store.save_task(task)
         if self._listeners.wants(kind):
-            self._emit(kind, task)
+            self._emit(kind, task, error=task.pause_note if kind is EventKind.PAUSED else None)
 
     def run_task(
         self,
@@ -412,7 +573,7 @@ class AutoCron(Engine):
         waiter = Waiter()
         with self._lock:
             task = self._require(task_id, name)
-            self._start(task, self._clock.now_us(), 1, waiter)
+            self._start(task, self._clock.now_us(), 1, waiter, "manual")
         if not wait:
             return True
         limit = _seconds_or_none("timeout", timeout)
@@ -448,6 +609,9 @@ class AutoCron(Engine):
                     due = task.next_fire_after_us(now)
                 self._push_task(task, due)
             logger.info("scheduler %s started with %d task(s)", self._node_id, len(self._tasks))
+            if self._downstream:  # upstream outcomes recorded while stopped: decide them now
+                tracker = self._flows_tracker()
+                tracker._submit(tracker.decide_all)
             if self._agent is not None:
                 self._agent.start()
             if not blocking:
@@ -585,11 +749,15 @@ class AutoCron(Engine):
                 with self._lock:  # removed elsewhere: forget it without deleting again
                     if self._tasks.get(current.name) is current:
                         del self._tasks[current.name]
+                        self._unlink_flow(current)
                         current._gen = -1
                 removed += 1
+            elif fresh.task_id == current.task_id and self._rescheduled_elsewhere(current, fresh):
+                added += 1
             elif fresh.task_id != current.task_id or _definition(fresh) != _definition(current):
                 with self._lock:
                     del self._tasks[current.name]
+                    self._unlink_flow(current)
                     current._gen = -1
                 fresh.next_run_us = None if fresh.paused else fresh.next_run_us
                 self.add(fresh)
@@ -600,6 +768,7 @@ class AutoCron(Engine):
             if name not in self._tasks:
                 with self._lock:
                     self._tasks[name] = fresh
+                    self._link_flow(fresh)
                     due = (
                         fresh.next_run_us
                         if fresh.next_run_us is not None
@@ -609,7 +778,28 @@ class AutoCron(Engine):
                 added += 1
         if added or removed:
             logger.info("synced with the store: %d task(s) added or changed, %d removed", added, removed)
+        if self._downstream:  # upstream runs other nodes recorded may satisfy a dependency here
+            self._flows_tracker().decide_all()
         return (added, removed)
+
+    def _rescheduled_elsewhere(self, current: Task, fresh: Task) -> bool:
+        """Take another process's reschedule of ``current`` in place (its run in flight, its
+        instance count and its backlog stay); whether only the schedule had changed."""
+        from ._reschedule import only_schedule_differs
+
+        new, old = _definition(fresh), _definition(current)
+        if new == old or not only_schedule_differs(new, old):
+            return False
+        with self._lock:
+            if self._tasks.get(current.name) is not current:
+                return False
+            current.schedule, current.timezone = fresh.schedule, fresh.timezone
+            self._push_task(current, current.next_fire_after_us(self._clock.now_us()))
+        if fresh.paused != current.paused:
+            (self.pause_task if fresh.paused else self.resume_task)(current.name)
+        if self._listeners.wants(EventKind.RESCHEDULED):
+            self._emit(EventKind.RESCHEDULED, current)
+        return True
 
     def health(self) -> dict[str, Any]:
         """What a health check needs: is the loop alive, when did it last turn, what runs.
@@ -646,7 +836,8 @@ class AutoCron(Engine):
             if task is None or record.attempt > task.policy.retries or not self._scheduling:
                 return
             self._push(
-                self._clock.now_us(), _Retry(task, to_utc_us(record.scheduled_for), record.attempt + 1, None)
+                self._clock.now_us(),
+                _Retry(task, to_utc_us(record.scheduled_for), record.attempt + 1, None, None, record.trigger),
             )
 
     def settle(self, timeout: float = 10.0) -> bool:

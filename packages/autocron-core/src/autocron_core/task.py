@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
 from ._options import TaskOptions
+from ._pausenote import apply_pause_block, pause_block
 from ._seed_attrs import SeedAttributes
 from .errors import ScheduleError, TaskError
 from .policy import NOTIFY_ON, Policy, make_policy
@@ -25,6 +26,8 @@ from .timezones import UTC, resolve_timezone, zone_name
 TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
 if TYPE_CHECKING:
     from typing import Any
+
+    from ._flow import Flow
 
 __all__ = [
     "SECRET_KEYS",
@@ -220,9 +223,9 @@ class Task(SeedAttributes):
     """
 
     __slots__ = (
-        "_async", "_backlog", "_gen", "fail_count", "failing", "kind", "last_run_us", "last_status", "name",
-        "next_run_us", "options", "paused", "policy", "run_count", "running", "schedule", "target",
-        "task_id", "timezone",
+        "_async", "_backlog", "_gen", "fail_count", "failing", "flow", "kind", "last_run_us", "last_status",
+        "name", "next_run_us", "options", "pause_note", "paused", "paused_at", "paused_by", "policy",
+        "resumed_at", "run_count", "running", "schedule", "target", "task_id", "timezone",
     )  # fmt: skip
 
     def __init__(
@@ -251,6 +254,7 @@ class Task(SeedAttributes):
         clean_env: bool = False,
         max_output_bytes: int | None = None,
         max_cpu_percent: float | None = None,
+        flow: Flow | None = None,
     ) -> None:
         self.task_id = task_id or f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
         self.name = name
@@ -283,7 +287,16 @@ class Task(SeedAttributes):
         self.failing = False
         self.running = 0
         self._gen = 0
-        self._backlog: deque[tuple[int, int]] | None = None
+        # (occurrence, attempt) or, for a run not started by the schedule, (occurrence, attempt, trigger)
+        self._backlog: deque[tuple[int, int] | tuple[int, int, str]] | None = None
+        #: ``after=``, ``when=`` and ``pause_after_failures=`` (see ``_flow``), or ``None``.
+        self.flow = flow
+        #: Why the task was paused, who paused it (``autocron`` after failures) and when.
+        self.pause_note: str | None = None
+        self.paused_by: str | None = None
+        self.paused_at: _dt.datetime | None = None
+        #: The last ``resume_task``: failures before it do not count toward ``pause_after_failures``.
+        self.resumed_at: _dt.datetime | None = None
         # Decided here, once: the engine asks on every run, the first one included.
         cls = type(self)
         self._async = (
@@ -486,8 +499,9 @@ class Task(SeedAttributes):
         if self.kwargs:
             data["kwargs"] = dict(self.kwargs)
         data.update(self.schedule.to_config())
-        if isinstance(self.schedule, Interval) and self.schedule.anchor is not None:
-            data["anchor"] = self.schedule.anchor.isoformat()
+        interval = self.schedule if isinstance(self.schedule, Interval) else _interval_of(self.schedule)
+        if interval is not None and interval.anchor is not None:
+            data["anchor"] = interval.anchor.isoformat()
         data.setdefault("timezone", zone_name(self.timezone))
         policy = self.policy
         for field in Policy._fields:
@@ -512,6 +526,11 @@ class Task(SeedAttributes):
             value = getattr(options, field)
             if value is not None and value is not False:
                 data[field] = value
+        if self.flow is not None:
+            data.update(self.flow.to_config(self.name))
+        pause = pause_block(self)
+        if pause:
+            data["pause"] = pause
         data["state"] = {
             "next_run": None if self.next_run_us is None else from_utc_us(self.next_run_us).isoformat(),
             "last_run": None if self.last_run_us is None else from_utc_us(self.last_run_us).isoformat(),
@@ -533,10 +552,18 @@ class Task(SeedAttributes):
         state = options.pop("state", None) or {}
         anchor = options.pop("anchor", None)
         task_id = options.pop("task_id", None)
+        pause = options.pop("pause", None)
         options.setdefault("timezone", default_timezone)
         task = build_task(task_id=task_id, **options)
-        if anchor and isinstance(task.schedule, Interval):
-            task.schedule = task.schedule.anchored(_dt.datetime.fromisoformat(anchor))
+        if pause:
+            apply_pause_block(task, pause)
+        interval = _interval_of(task.schedule) if anchor else None
+        if anchor and interval is not None:
+            from .exclusions import with_interval
+
+            task.schedule = with_interval(
+                task.schedule, interval.anchored(_dt.datetime.fromisoformat(anchor))
+            )
         for field in ("next_run", "last_run"):
             raw = state.get(field)
             setattr(task, f"{field}_us", to_utc_us(_dt.datetime.fromisoformat(raw)) if raw else None)
@@ -552,6 +579,19 @@ class Task(SeedAttributes):
 
 
 _DEFAULT_POLICY = make_policy()
+
+
+def _interval_of(schedule: Schedule) -> Interval | None:
+    """The interval of a schedule, bare or under an exclusion calendar."""
+    if isinstance(schedule, Interval):
+        return schedule
+    if schedule.kind == "excluding":
+        from .exclusions import interval_of
+
+        return interval_of(schedule)
+    return None
+
+
 _LIMIT_FIELDS = ("safe_mode", "max_memory_mb", "clean_env", "max_output_bytes", "max_cpu_percent")
 _DEFAULT_NOTIFY_ON = frozenset({"failure", "recovery"})
 _NOTIFY_ON_ALL = frozenset(NOTIFY_ON)
@@ -585,6 +625,12 @@ def build_task(
     clean_env: bool = False,
     max_output_bytes: int | None = None,
     max_cpu_percent: float | None = None,
+    after: Any = None,
+    after_policy: Any = "all",
+    when: Any = None,
+    pause_after_failures: Any = None,
+    exclude: Any = None,
+    business_days: bool = False,
     **policy: Any,
 ) -> Task:
     """Validate ``add_task``'s options and return a new ``Task`` (not yet scheduled).
@@ -642,11 +688,25 @@ def build_task(
             name = os.path.basename(target[0])
     _check_name(name)
     tz = resolve_timezone(timezone)
-    schedule = parse_schedule(every=every, cron=cron, at=at, timezone=tz)
+    flow = None
+    if after is not None or when is not None or pause_after_failures is not None or after_policy != "all":
+        from ._flow import make_flow
+
+        flow = make_flow(after, after_policy, when, pause_after_failures)
+    if flow is not None and flow.after and every is None and cron is None and at is None:
+        from ._flow import AFTER_UPSTREAM
+
+        schedule: Schedule = AFTER_UPSTREAM  # fired by its upstream tasks alone
+    else:
+        schedule = parse_schedule(every=every, cron=cron, at=at, timezone=tz)
     if cron_seconds and isinstance(cron, str):
         from .cron import Cron
 
         schedule = Cron(cron, tz, seconds=True)
+    if exclude is not None or business_days is not False:
+        from .exclusions import exclude_schedule
+
+        schedule = exclude_schedule(schedule, exclude, business_days, tz)
     # The checks below skip themselves for the defaults: adding a task is on the
     # hot path of applications that register thousands of them.
     start = end = None
@@ -713,29 +773,44 @@ def build_task(
             check_picklable(tuple(args) if args else (), dict(kwargs) if kwargs else None)
         limits = {"safe_mode": safe, "max_memory_mb": memory, "clean_env": clean,
                   "max_output_bytes": output, "max_cpu_percent": cpu}  # fmt: skip
-    defaults = wanted is _DEFAULT_NOTIFY_ON and notify is None and not limits
+    defaults = wanted is _DEFAULT_NOTIFY_ON and notify is None and not limits and flow is None
     if defaults and not (args or kwargs or task_id or func_ref or start or end or tag_tuple or email_config
                          or on_success or on_failure):  # fmt: skip
-        # Every option at its default: binding a dozen keywords cost a quarter of adding a task.
-        return task_class(name, kind, target, schedule, made_policy, timezone=tz)
-    return task_class(
-        name,
-        kind,
-        target,
-        schedule,
-        made_policy,
-        args=tuple(args) if args else (),
-        kwargs=dict(kwargs) if kwargs else None,
-        timezone=tz,
-        task_id=task_id,
-        func_ref=func_ref,
-        start_at=start,
-        end_at=end,
-        tags=tag_tuple,
-        notify=_channels(notify),
-        notify_on=wanted if wanted != _DEFAULT_NOTIFY_ON else _DEFAULT_NOTIFY_ON,  # share the default
-        email_config=dict(email_config) if email_config else None,
-        on_success=on_success,
-        on_failure=on_failure,
-        **limits,
-    )
+        # Every option at its default: binding a dozen keywords cost 12 % of build_task (valgrind).
+        task = task_class(name, kind, target, schedule, made_policy, timezone=tz)
+    else:
+        task = task_class(
+            name,
+            kind,
+            target,
+            schedule,
+            made_policy,
+            args=tuple(args) if args else (),
+            kwargs=dict(kwargs) if kwargs else None,
+            timezone=tz,
+            task_id=task_id,
+            func_ref=func_ref,
+            start_at=start,
+            end_at=end,
+            tags=tag_tuple,
+            notify=_channels(notify),
+            notify_on=wanted if wanted != _DEFAULT_NOTIFY_ON else _DEFAULT_NOTIFY_ON,  # share the default
+            email_config=dict(email_config) if email_config else None,
+            on_success=on_success,
+            on_failure=on_failure,
+            **limits,
+            **({"flow": flow} if flow is not None else {}),  # type: ignore[arg-type]  # a Task subclass may not take it
+        )
+    if (
+        made_policy.overlap_policy in ("cancel_other", "terminate_other")
+        and kind == "func"
+        and not (task._async or task.safe_mode)
+    ):
+        raise TaskError(
+            "overlap_policy",
+            made_policy.overlap_policy,
+            "a policy that needs no cancelling (skip, allow, queue, buffer_one) for a sync function: "
+            "Python cannot stop a thread; use an async function, or safe_mode=True to run it in a child "
+            "process that can be killed",
+        )
+    return task

@@ -3,7 +3,8 @@
 ``show_dashboard(scheduler_or_store)`` prints an overview of every task;
 ``show_task(name, ...)`` one task's recent runs; ``live_monitor()`` redraws
 until Ctrl-C; ``serve_metrics(scheduler, port)`` serves ``/metrics`` and
-``/healthz``. ``TaskAnalytics`` gives the numbers behind all of them.
+``/healthz``; ``serve_dashboard(scheduler_or_store)`` serves the web dashboard
+(the ``autocron-dash[web]`` extra). ``TaskAnalytics`` gives the numbers behind all of them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from .dashboard import Dashboard, live_monitor, show_dashboard, show_task
     from .metrics import MetricsServer, SchedulerMetrics, serve_metrics
     from .recommendations import Recommendation, recommend
+    from .web import serve_dashboard
 
 #: Public name → the module that defines it. Imported on first use: ``autocron
 #: dashboard`` needs neither the metrics server nor its HTTP machinery (about 30 ms
@@ -25,6 +27,7 @@ _HOMES = {
     "Dashboard": "dashboard", "live_monitor": "dashboard", "show_dashboard": "dashboard",
     "show_task": "dashboard", "MetricsServer": "metrics", "SchedulerMetrics": "metrics",
     "serve_metrics": "metrics", "Recommendation": "recommendations", "recommend": "recommendations",
+    "serve_dashboard": "web",
 }  # fmt: skip
 
 
@@ -56,6 +59,7 @@ __all__ = [
     "__version__",
     "live_monitor",
     "recommend",
+    "serve_dashboard",
     "serve_metrics",
     "show_dashboard",
     "show_task",

@@ -46,6 +46,7 @@ STATUS_STYLES = {
     "failed": "red",
     "timed_out": "red",
     "abandoned": "red",
+    "cancelled": "yellow",
     "late": "yellow",
     "skipping": "yellow",
     "skipped": "yellow",

@@ -82,6 +82,10 @@ class TaskSummary:
     retries: int
     interval: float | None
     overlap_policy: str | None
+    #: Why, by whom and when a paused task was paused (``pause_task(note=, by=)``), else ``None``.
+    pause_note: str | None = None
+    paused_by: str | None = None
+    paused_at: _dt.datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: times as ISO strings, tuples as lists."""
@@ -345,6 +349,9 @@ class TaskAnalytics:
             retries=task.policy.retries if task is not None else 0,
             interval=schedule.seconds if isinstance(schedule, Interval) else None,
             overlap_policy=task.policy.overlap_policy if task is not None else None,
+            pause_note=task.pause_note if paused and task is not None else None,
+            paused_by=task.paused_by if paused and task is not None else None,
+            paused_at=task.paused_at if paused and task is not None else None,
         )  # fmt: skip
 
     @staticmethod

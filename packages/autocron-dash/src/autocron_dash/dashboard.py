@@ -117,6 +117,8 @@ class Dashboard:
         for s in summaries:
             style = fmt.STATUS_STYLES.get(s.status, "")
             streak = f" x{s.failure_streak}" if s.failure_streak > 1 else ""
+            if s.paused and s.pause_note:  # the note itself is in the task view; a marker here
+                streak += " *"
             cells: list[str | Text] = [
                 fmt.user_text(s.name),
                 Text(s.status + streak, style=style),
@@ -230,6 +232,10 @@ class Dashboard:
                 Text(fmt.sparkline(s.recent_durations), style="cyan"),
             ),
         ]
+        if s.paused and (s.pause_note or s.paused_by):
+            # The note is user text: a Text cell, so "[bold]" in it is shown, never read as markup.
+            who = f"{s.paused_by or '?'}" + (f", {fmt.ago(s.paused_at, now)}" if s.paused_at else "")
+            rows.append(("Paused by", fmt.user_text(who), "Note", fmt.user_text(s.pause_note or "-")))
         for row in rows:
             grid.add_row(*row)
         return grid

@@ -53,7 +53,10 @@ MAX_CONNECTIONS = 16
 _BUSY = (
     b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 )
-_FINAL = (EventKind.SUCCEEDED, EventKind.FAILED, EventKind.TIMED_OUT, EventKind.SKIPPED, EventKind.MISSED)
+_FINAL = (
+    EventKind.SUCCEEDED, EventKind.FAILED, EventKind.TIMED_OUT, EventKind.SKIPPED, EventKind.MISSED,
+    EventKind.CANCELLED,  # stopped by overlap_policy cancel_other / terminate_other
+)  # fmt: skip
 
 
 class _StateCollector(Collector):

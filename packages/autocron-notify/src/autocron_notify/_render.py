@@ -64,7 +64,7 @@ class Rendered:
     @property
     def bad(self) -> bool:
         """Whether this is news someone should act on."""
-        return self.category in ("failure", "retry", "missed")
+        return self.category in ("failure", "retry", "missed", "paused")  # paused: after failures
 
 
 def _tail(text: str | None, lines: int = OUTPUT_LINES) -> str:

@@ -128,6 +128,12 @@ class OSAdapter(abc.ABC):
         """Whether ``schedule`` can be expressed exactly, and if not, why."""
         if isinstance(schedule, Interval) and schedule.seconds != int(schedule.seconds):
             return Support(False, f"{self.name} cannot fire at fractions of a second ({schedule.seconds}s)")
+        if schedule.kind == "excluding":  # no host scheduler skips holidays or date ranges
+            return Support(
+                False,
+                f"{self.name} cannot skip excluded days ({schedule.describe()}); "
+                "run the task in the AutoCron daemon (autocron start) instead",
+            )
         try:
             self._check_schedule(schedule)
         except OSAdapterError as exc:

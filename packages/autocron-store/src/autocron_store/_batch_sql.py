@@ -139,9 +139,11 @@ class BatchOps:
         # The table name is ours (quoted by the dialect); every value is a parameter.
         sql = (
             f"INSERT INTO {table} (task, scheduled_for_us, attempt, status, started_at_us, node_id, "  # noqa: S608
-            "lease_expires_at_us) SELECT t, s, a, %(status)s, b, n, " + lease + " FROM unnest("
-            "%(task)s::text[], %(us)s::bigint[], %(attempt)s::int[], %(started)s::bigint[], %(node)s::text[]"
-            ") AS v(t, s, a, b, n) ON CONFLICT DO NOTHING RETURNING task, scheduled_for_us, attempt"
+            "run_trigger, lease_expires_at_us) SELECT t, s, a, %(status)s, b, n, g, "
+            + lease
+            + " FROM unnest(%(task)s::text[], %(us)s::bigint[], %(attempt)s::int[], %(started)s::bigint[], "
+            "%(node)s::text[], %(trigger)s::text[]) AS v(t, s, a, b, n, g) "
+            "ON CONFLICT DO NOTHING RETURNING task, scheduled_for_us, attempt"
         )
         params = {
             "status": _RUNNING,
@@ -150,6 +152,7 @@ class BatchOps:
             "attempt": [k[2] for k in keys],
             "started": [row["started_at_us"] for row in rows],
             "node": [row["node_id"] for row in rows],
+            "trigger": [row["run_trigger"] for row in rows],
         }
         return {(t, int(us), int(a)) for t, us, a in conn.exec_driver_sql(sql, params)}
 
@@ -175,7 +178,7 @@ class BatchOps:
         cursor = conn.connection.cursor()
         # Rows per statement: a statement holds at most SQLITE_LIMIT_VARIABLE_NUMBER parameters.
         limit = _sqlite_variable_limit(conn.connection.driver_connection)
-        per = max(1, min(_SQLITE_CLAIM_ROWS, limit // 7))
+        per = max(1, min(_SQLITE_CLAIM_ROWS, limit // 8))
         won: set[_Key] = set()
         try:
             for start in range(0, len(keys), per):
@@ -183,7 +186,7 @@ class BatchOps:
                 params: list[Any] = []
                 for row in chunk:
                     params += (row["task"], row["scheduled_for_us"], row["attempt"], _RUNNING,
-                               row["started_at_us"], row["node_id"], lease)  # fmt: skip
+                               row["started_at_us"], row["node_id"], lease, row["run_trigger"])  # fmt: skip
                 cursor.execute(self._sqlite_claim_sql(len(chunk)), params)
                 won.update((t, int(us), int(a)) for t, us, a in cursor.fetchall())
         finally:
@@ -196,8 +199,8 @@ class BatchOps:
         # The table name is ours (quoted by the dialect); every value is a parameter.
         return (
             f"INSERT INTO {table} (task, scheduled_for_us, attempt, status, started_at_us, node_id, "  # noqa: S608
-            "lease_expires_at_us) VALUES "
-            + ",".join(["(?, ?, ?, ?, ?, ?, ?)"] * count)
+            "lease_expires_at_us, run_trigger) VALUES "
+            + ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * count)
             + " ON CONFLICT DO NOTHING RETURNING task, scheduled_for_us, attempt"
         )
 
@@ -210,7 +213,7 @@ class BatchOps:
         return {
             "task": key[0], "scheduled_for_us": key[1], "attempt": key[2], "status": _RUNNING,
             "started_at_us": started(record.started_at), "finished_at_us": None, "error": None,
-            "node_id": record.node_id, "output": None,
+            "node_id": record.node_id, "output": None, "run_trigger": record.trigger,
         }  # fmt: skip
 
     def _mysql_insert_absent(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -230,12 +233,12 @@ class BatchOps:
             params: list[Any] = []
             for row in chunk:
                 params += (row["task"], row["scheduled_for_us"], row["attempt"], _RUNNING,
-                           row["started_at_us"], row["node_id"])  # fmt: skip
+                           row["started_at_us"], row["node_id"], row["run_trigger"])  # fmt: skip
             # The table name is ours (quoted by the dialect); every value is a parameter.
             sql = (
                 f"INSERT INTO {table} (task, scheduled_for_us, attempt, status, started_at_us, node_id, "  # noqa: S608
-                "lease_expires_at_us) VALUES "
-                + ",".join([f"(%s, %s, %s, %s, %s, %s, {lease})"] * len(chunk))
+                "run_trigger, lease_expires_at_us) VALUES "
+                + ",".join([f"(%s, %s, %s, %s, %s, %s, %s, {lease})"] * len(chunk))
                 + " ON DUPLICATE KEY UPDATE task = task"
             )
             conn.exec_driver_sql(sql, tuple(params))

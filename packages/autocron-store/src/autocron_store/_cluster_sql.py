@@ -289,6 +289,7 @@ def run_record(row: Any) -> RunRecord:
         row["error"],
         row["node_id"],
         row["output"],
+        row.get("run_trigger") or "schedule",
     )
 
 

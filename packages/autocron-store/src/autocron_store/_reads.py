@@ -46,13 +46,14 @@ logger = logging.getLogger("autocron.store.sql")
 
 #: Schema versions whose tables and stats indexes this reader knows (``_schema.SCHEMA_VERSION``
 #: history); any other version is left to ``SqlStore``. A test keeps it in step with ``_schema``.
-READABLE_VERSIONS = frozenset({3})
+READABLE_VERSIONS = frozenset({4})
 #: ``tasks.kind`` of a function task's shared-anchor row (``_cluster_sql.ANCHOR_KIND``).
 _ANCHOR_KIND = "anchor"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _DEFAULT_BUSY_TIMEOUT = 10_000
 _RUN_COLUMNS = (
-    "task, scheduled_for_us, attempt, status, started_at_us, finished_at_us, error, node_id, output"
+    "task, scheduled_for_us, attempt, status, started_at_us, finished_at_us, error, node_id, output, "
+    "run_trigger"
 )
 _TASK_COLUMNS = (
     "name, task_id, definition, next_run_us, last_run_us, run_count, fail_count, paused, last_status"
@@ -228,6 +229,38 @@ class SqliteReader:
             rows = conn.execute(query, (*params, limit)).fetchall()
         return [_run_record(row) for row in rows]
 
+    def history_page(
+        self,
+        name: str | None = None,
+        *,
+        status: RunStatus | None = None,
+        since: _dt.datetime | None = None,
+        until: _dt.datetime | None = None,
+        after: tuple[_dt.datetime, int, str] | None = None,
+        limit: int = 50,
+    ) -> list[RunRecord]:
+        """One page of history, newest first, as ``SqlStore.history_page`` (the same keyset walk)."""
+        where, params = ["1 = 1"], []
+        for clause, value in (
+            ("task = ?", name),
+            ("status = ?", None if status is None else status.value),
+            ("scheduled_for_us >= ?", None if since is None else to_utc_us(since)),
+            ("scheduled_for_us < ?", None if until is None else to_utc_us(until)),
+        ):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        if after is not None:
+            where.append("(scheduled_for_us, attempt, task) < (?, ?, ?)")
+            params += [to_utc_us(after[0]), after[1], after[2]]
+        query = (
+            f"SELECT {_RUN_COLUMNS} FROM {self._runs} WHERE {' AND '.join(where)} "  # noqa: S608 - quoted table names; values are bound
+            "ORDER BY scheduled_for_us DESC, attempt DESC, task DESC LIMIT ?"
+        )
+        with self._reading("reading a page of run history") as conn:
+            rows = conn.execute(query, (*params, limit)).fetchall()
+        return [_run_record(row) for row in rows]
+
     def stats(
         self, name: str | None = None, since: _dt.datetime | None = None, last_n: int | None = None
     ) -> list[TaskStats]:
@@ -303,7 +336,7 @@ def _moment(value: int | None) -> _dt.datetime | None:
 
 def _run_record(row: Sequence[Any]) -> RunRecord:
     """A ``RunRecord`` from a runs row, as ``_cluster_sql.run_record`` builds it."""
-    task, scheduled, attempt, status, started, finished, error, node_id, output = row
+    task, scheduled, attempt, status, started, finished, error, node_id, output, trigger = row
     return RunRecord(
         task,
         from_utc_us(int(scheduled)),
@@ -314,4 +347,5 @@ def _run_record(row: Sequence[Any]) -> RunRecord:
         error,
         node_id,
         output,
+        trigger or "schedule",
     )

@@ -19,6 +19,9 @@ Version history:
    the runs of ``job`` and ``JOB`` claimed each other's occurrences. Names
    and keys compare byte for byte on every database now, as they do in
    Python. SQLite and PostgreSQL compare that way already: nothing changes there.
+4. ``runs.run_trigger``: what started an occurrence (``schedule``, ``manual``,
+   ``backfill``, ``dependency``; ``RunRecord.trigger``). Older rows keep NULL,
+   read as ``schedule``. (Not ``trigger``: a reserved word in MariaDB.)
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Tables", "build_tables", "prepare_sc
 logger = logging.getLogger("autocron.store.sql")
 
 #: The schema this code writes. Raise it with each migration added below.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: Dialects whose ``stats()`` reads percentiles through the stats indexes.
 STATS_INDEX_DIALECTS = ("sqlite", "mysql", "mariadb")
@@ -115,6 +118,7 @@ def build_tables(prefix: str = "") -> Tables:
         Column("node_id", String(255)),
         Column("output", _LONG_TEXT),
         Column("lease_expires_at_us", BigInteger),
+        Column("run_trigger", String(16)),  # version 4; NULL in older rows means "schedule"
         # The claim key: inserting an existing (task, occurrence, attempt) fails, so one node wins.
         PrimaryKeyConstraint("task", "scheduled_for_us", "attempt", name=f"{prefix}runs_claim_key"),
         Index(f"{prefix}runs_scheduled", "scheduled_for_us"),
@@ -210,9 +214,26 @@ def _binary_collation(conn: Connection, tables: Tables) -> None:
         conn.execute(text(f"ALTER TABLE {name} CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
 
 
+def _add_run_trigger(conn: Connection, tables: Tables) -> None:
+    """Version 3 → 4: the ``run_trigger`` column of the runs table (old rows stay NULL).
+
+    Re-runnable: MariaDB commits an ALTER at once, so the column may be there already.
+    """
+    runs = tables.runs
+    present = {column["name"] for column in inspect(conn).get_columns(runs.name)}
+    if "run_trigger" in present:
+        return
+    spec = CreateColumn(runs.c.run_trigger).compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE {conn.dialect.identifier_preparer.format_table(runs)} ADD COLUMN {spec}"))
+
+
 #: ``MIGRATIONS[n]`` upgrades a database at version ``n`` to ``n + 1``, inside one transaction
 #: (on MariaDB each DDL statement commits by itself, so migrations there must be re-runnable).
-MIGRATIONS: dict[int, Callable[[Connection, Tables], None]] = {1: _add_stats_indexes, 2: _binary_collation}
+MIGRATIONS: dict[int, Callable[[Connection, Tables], None]] = {
+    1: _add_stats_indexes,
+    2: _binary_collation,
+    3: _add_run_trigger,
+}
 
 
 def prepare_schema(conn: Connection, tables: Tables, where: str, now_us: int) -> int:

@@ -33,6 +33,7 @@ from ._cluster_sql import ANCHOR_KIND, ClusterOps, key_of, reason, run_record
 from ._connect import create_sql_engine
 from ._document import check_moments, check_writable, scrub_notifier_secrets
 from ._listen import Listener, channel_name, notify
+from ._pages import PageKey, sql_history_page
 from ._schema import Tables, build_tables, prepare_schema
 from ._sqlstats import sql_stats
 from ._urls import parse_store_url
@@ -273,6 +274,18 @@ class SqlStore(BatchOps, ClusterOps):
         if self.dialect == "postgresql":
             notify(conn, channel_name(self.prefix))
 
+    def announce_change(self) -> None:
+        """Wake the nodes watching this store (a PostgreSQL NOTIFY; nothing elsewhere).
+
+        The scheduler calls it after an upstream task's final outcome is written,
+        so that the other nodes decide its dependants at once rather than at their
+        next poll (see docs/distributed.md).
+        """
+        if self.dialect != "postgresql":
+            return
+        with self._begin("announcing a finished run") as conn:
+            self._notify_change(conn)
+
     def watch(self, callback: Callable[[], None]) -> Callable[[], None] | None:
         """Call ``callback`` whenever another process changes a task definition.
 
@@ -318,6 +331,7 @@ class SqlStore(BatchOps, ClusterOps):
             "error": record.error,
             "node_id": record.node_id,
             "output": record.output,
+            "run_trigger": record.trigger,
             # On the database's clock, like the heartbeat that renews it and the reaper that checks it.
             "lease_expires_at_us": self._lease_sql() if record.status is RunStatus.RUNNING else None,
         }
@@ -416,6 +430,29 @@ class SqlStore(BatchOps, ClusterOps):
         with self._begin("reading the run history") as conn:
             rows = conn.execute(query).mappings().all()
         return [run_record(row) for row in rows]
+
+    def history_page(
+        self,
+        name: str | None = None,
+        *,
+        status: RunStatus | None = None,
+        since: _dt.datetime | None = None,
+        until: _dt.datetime | None = None,
+        after: PageKey | None = None,
+        limit: int = 50,
+    ) -> list[RunRecord]:
+        """One page of history, newest first (occurrence, attempt, task), for tables that page back.
+
+        Args:
+            name: one task, or all.
+            status: only runs with this status.
+            since: only occurrences scheduled at or after this moment.
+            until: only occurrences scheduled before this moment.
+            after: the previous page's last key (``PageKey``): this page starts after it.
+            limit: records at most.
+        """
+        with self._begin("reading a page of run history") as conn:
+            return sql_history_page(conn, self.tables.runs, name, status, since, until, after, limit)
 
     def stats(
         self, name: str | None = None, since: _dt.datetime | None = None, last_n: int | None = None

@@ -31,6 +31,13 @@ __all__ = ["dashboard", "notify_group"]
 @click.option("--days", type=FiniteNumber(0, MAX_DAYS, "of days"), help="Only runs of the last N days.")
 @click.option("--last", "last_n", type=click.IntRange(1, MAX_ROWS), help="Only each task's last N runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
+@click.option(
+    "--web", is_flag=True, help="Serve the web dashboard instead (autocron-dash[web]) until Ctrl-C."
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address for --web.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port for --web."
+)
 @database_option
 @click.pass_context
 def dashboard(
@@ -41,12 +48,21 @@ def dashboard(
     days: float | None,
     last_n: int | None,
     as_json: bool,
+    web: bool,
+    host: str,
+    port: int,
 ) -> None:
     """Show the terminal dashboard: health, success rates, durations, advice.
 
     Without a terminal it prints plain text; --live redraws every --refresh
-    seconds until Ctrl-C.
+    seconds until Ctrl-C. --web serves the web dashboard on --host/--port
+    instead; actions there need the token it prints (or AUTOCRON_DASH_TOKEN).
     """
+    if web:
+        if live or as_json or task_name is not None:
+            raise click.UsageError("--web does not go with --live, --json or --task")
+        _serve_web(ctx, host, port)
+        return
     try:
         import autocron_dash
     except ImportError as exc:
@@ -68,6 +84,21 @@ def dashboard(
         return
     finally:
         store.close()
+
+
+def _serve_web(ctx: click.Context, host: str, port: int) -> None:
+    import threading
+
+    from autocron_cli._common import store_url
+    from autocron_cli._web import start_web
+
+    server = start_web(store_url(ctx), host, port)
+    try:
+        threading.Event().wait()  # until Ctrl-C (SIGINT) or SIGTERM ends the process
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
 
 
 @click.group("notify")

@@ -63,13 +63,14 @@ def history(ctx: click.Context, name: str | None, limit: int, as_json: bool) -> 
                 fmt_time(r.scheduled_for.astimezone()),
                 r.attempt,
                 r.status.value,
+                r.trigger,
                 fmt_seconds(r.duration),
                 r.node_id,
                 error,
             )
         )
     output.table(
-        ["task", "scheduled for", "attempt", "status", "duration", "node", "error"],
+        ["task", "scheduled for", "attempt", "status", "trigger", "duration", "node", "error"],
         rows,
         status_column="status",
         empty="no runs recorded yet",

@@ -33,6 +33,19 @@ def parse_expression(expr: str, timezone: str | None) -> Any:
         raise BadInput(f"{expr!r} is not a valid {kind}: expected {exc.expected}{detail}") from None
 
 
+def _excluding(schedule: Any, exclude: tuple[str, ...], business_days: bool, timezone: str | None) -> Any:
+    """``schedule`` under the exclusion calendar of ``--exclude``/``--business-days``."""
+    from autocron_core.errors import ScheduleError
+    from autocron_core.exclusions import exclude_schedule
+    from autocron_core.timezones import resolve_timezone
+
+    try:
+        return exclude_schedule(schedule, list(exclude), business_days, resolve_timezone(timezone))
+    except ScheduleError as exc:
+        detail = f" ({exc.detail})" if exc.detail else ""
+        raise BadInput(f"--exclude {exc.value!r}: expected {exc.expected}{detail}") from None
+
+
 @click.command("next")
 @click.argument("expr")
 @click.option(
@@ -44,8 +57,17 @@ def parse_expression(expr: str, timezone: str | None) -> Any:
     help="How many fire times to show.",
 )
 @click.option("--timezone", metavar="TZ", help="IANA time zone to evaluate it in (default: local).")
+@click.option(
+    "--exclude",
+    multiple=True,
+    metavar="DAYS",
+    help='Skip these local dates: "2026-12-25", "2026-12-24..2026-12-31", "SAT", "holidays:GB"; repeatable.',
+)
+@click.option("--business-days", is_flag=True, help="Skip Saturdays and Sundays.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def next_times(expr: str, count: int, timezone: str | None, as_json: bool) -> None:
+def next_times(
+    expr: str, count: int, timezone: str | None, exclude: tuple[str, ...], business_days: bool, as_json: bool
+) -> None:
     """Show the next fire times of a cron expression or interval, and what it means.
 
     EXPR is a cron expression ("*/15 9-17 * * MON-FRI", "@daily") or an
@@ -54,6 +76,8 @@ def next_times(expr: str, count: int, timezone: str | None, as_json: bool) -> No
     from autocron_core.timezones import resolve_timezone
 
     schedule = parse_expression(expr, timezone)
+    if exclude or business_days:
+        schedule = _excluding(schedule, exclude, business_days, timezone)
     moment = _dt.datetime.now(resolve_timezone(timezone))
     times: list[_dt.datetime] = []
     for _ in range(count):

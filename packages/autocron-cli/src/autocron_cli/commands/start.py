@@ -121,6 +121,13 @@ def _close(server: Any) -> None:
 @click.option("--store", metavar="URL", help="Store URL (overrides the global --store).")
 @click.option("--metrics-port", type=click.IntRange(0, 65535), help="Serve Prometheus metrics on this port.")
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address for --metrics-port.")
+@click.option(
+    "--web", is_flag=True, help="Serve the web dashboard beside the scheduler (autocron-dash[web])."
+)
+@click.option("--web-host", default="127.0.0.1", show_default=True, help="Address for --web.")
+@click.option(
+    "--web-port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="Port for --web."
+)
 @click.option("--duration", type=Duration(), help="Stop by itself after this long (e.g. 30s, 1h).")
 @click.option(
     "--stop-timeout",
@@ -139,6 +146,9 @@ def start(
     store: str | None,
     metrics_port: int | None,
     metrics_host: str,
+    web: bool,
+    web_host: str,
+    web_port: int,
     duration: float | None,
     stop_timeout: float,
     max_workers: int | None,
@@ -163,11 +173,16 @@ def start(
     signals = _Signals()
     signals.install()
     server = None
+    web_server = None
     finished = True
     loop_died = False
     try:
         if metrics_port is not None:
             server = _serve_metrics(scheduler, metrics_port, metrics_host)
+        if web:
+            from autocron_cli._web import start_web
+
+            web_server = start_web(scheduler, web_host, web_port, host_option="--web-host")
         scheduler.start(blocking=False)
         logger.info("autocron started with %d task(s); logging to %s", len(scheduler.list_tasks()), log_path)
         syncer = threading.Thread(
@@ -193,6 +208,8 @@ def start(
         stop.set()
         if server is not None:
             _close(server)
+        if web_server is not None:
+            _close(web_server)
         scheduler.store.close()
         signals.restore()
     logger.info("autocron stopped")

@@ -29,6 +29,7 @@ from autocron_cli._common import (
     task_target,
     upcoming,
 )
+from autocron_cli._flowtext import flow_rows, os_user, pause_marker
 
 __all__ = ["list_tasks", "pause", "remove", "resume", "schedule", "show", "stop"]
 
@@ -36,7 +37,7 @@ __all__ = ["list_tasks", "pause", "remove", "resume", "schedule", "show", "stop"
 def _overlap(policy: Any) -> str:
     """The overlap policy, with what differs from the defaults (instances, misfire grace, coalescing)."""
     parts = [policy.overlap_policy]
-    if policy.overlap_policy != "skip":
+    if policy.overlap_policy in ("allow", "queue", "buffer_one"):
         parts.append(f"up to {policy.max_instances} at once")
     if policy.misfire_grace_time != 60:
         grace = policy.misfire_grace_time
@@ -83,8 +84,14 @@ def _describe_task(task: Any, count: int = 3) -> list[tuple[str, Any]]:
     limits = _limits(task)
     if limits:
         rows.insert(-1, ("isolation", limits))
+    rows[-1:-1] = flow_rows(task)
     times = upcoming(task, count)
-    rows.append(("next runs", ", ".join(fmt_time(t) or "" for t in times) or "none (it will not fire again)"))
+    never = (
+        "each time its upstream tasks succeed"
+        if task.schedule.kind == "after"
+        else "none (it will not fire again)"
+    )
+    rows.append(("next runs", ", ".join(fmt_time(t) or "" for t in times) or never))
     return rows
 
 
@@ -111,7 +118,27 @@ _FLAGS = {
     "max_memory_mb": "--max-memory-mb",
     "max_cpu_percent": "--max-cpu-percent",
     "max_output_bytes": "--max-output-bytes",
+    "after": "--after",
+    "after_policy": "--after-policy",
+    "when": "--when",
+    "pause_after_failures": "--pause-after-failures",
+    "exclude": "--exclude",
+    "business_days": "--business-days",
 }
+
+#: ``--overlap`` choices: core's policies (``buffer_all`` is stored as ``queue``).
+OVERLAP_CHOICES = ["skip", "allow", "queue", "buffer_one", "buffer_all", "cancel_other", "terminate_other"]
+
+#: ``--exclude``, shared by ``schedule``, ``reschedule`` and ``next``.
+EXCLUDE_OPTION = click.option(
+    "--exclude",
+    multiple=True,
+    metavar="DAYS",
+    help='Skip these local dates: "2026-12-25", "2026-12-24..2026-12-31", "SAT", "holidays:GB"; repeatable.',
+)
+BUSINESS_DAYS_OPTION = click.option(
+    "--business-days", is_flag=True, help="Skip Saturdays and Sundays (with --exclude: both)."
+)
 
 
 @click.command()
@@ -146,7 +173,7 @@ _FLAGS = {
     "--overlap",
     "--overlap-policy",
     "overlap",
-    type=click.Choice(["skip", "allow", "queue"]),
+    type=click.Choice(OVERLAP_CHOICES),
     default="skip",
     show_default=True,
     help="What to do when the previous run is still going.",
@@ -156,7 +183,7 @@ _FLAGS = {
     metavar="N",
     type=click.IntRange(min=1),
     default=None,
-    help="Runs at once with --overlap allow or queue (default 1).",
+    help="Runs at once with --overlap allow, queue or buffer_one (default 1).",
 )
 @click.option(
     "--misfire-grace-time",
@@ -196,6 +223,29 @@ _FLAGS = {
     is_flag=True,
     help="Install it in the operating system's scheduler instead of the AutoCron daemon.",
 )
+@click.option(
+    "--after",
+    "after",
+    metavar="TASK",
+    multiple=True,
+    help="Run after this task succeeds (repeat for several); with a schedule, that opens a window.",
+)
+@click.option(
+    "--after-policy",
+    type=click.Choice(["all", "any"]),
+    default=None,
+    help="With several --after: wait for all of them (default) or any one.",
+)
+@click.option("--when", "when", metavar="MODULE:FUNCTION", help="Run only when this function returns true.")
+@click.option(
+    "--pause-after-failures",
+    metavar="N",
+    type=click.IntRange(1, 1_000_000),
+    default=None,
+    help="Pause the task after N consecutive failed runs.",
+)
+@EXCLUDE_OPTION
+@BUSINESS_DAYS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the task as JSON.")
 @database_option
 @click.pass_context
@@ -223,11 +273,18 @@ def schedule(
     max_cpu_percent: float | None,
     max_output_bytes: int | None,
     use_os: bool,
+    after: tuple[str, ...],
+    after_policy: str | None,
+    when: str | None,
+    pause_after_failures: int | None,
+    exclude: tuple[str, ...],
+    business_days: bool,
     as_json: bool,
 ) -> None:
     """Schedule a Python script (TARGET) or a command line (--command).
 
-    Give exactly one of --every, --cron and --at. The task is saved in the
+    Give exactly one of --every, --cron and --at, or --after alone (then the
+    task runs each time its upstream tasks succeed). The task is saved in the
     store; a running `autocron start` picks it up. Prints the task and its
     next three fire times.
     """
@@ -236,10 +293,15 @@ def schedule(
     given = [
         flag for flag, value in (("--every", every), ("--cron", cron), ("--at", at)) if value is not None
     ]
-    if len(given) != 1:
+    if len(given) > 1 or (not given and not after):
         raise click.UsageError(
-            "give exactly one of --every, --cron and --at" + (f" (got {', '.join(given)})" if given else "")
+            "give exactly one of --every, --cron and --at, or --after"
+            + (f" (got {', '.join(given)})" if given else "")
         )
+    if after_policy is not None and not after:
+        raise click.UsageError("--after-policy needs --after")
+    if after and use_os:
+        raise click.UsageError("--after and --os do not go together: the OS scheduler fires on time alone")
     if disabled and use_os:
         raise click.UsageError(
             "--disabled and --os do not go together: the OS scheduler would run it; "
@@ -265,6 +327,12 @@ def schedule(
         "max_memory_mb": max_memory_mb,
         "max_cpu_percent": max_cpu_percent,
         "max_output_bytes": max_output_bytes,
+        "after": list(after) or None,
+        "after_policy": after_policy,
+        "when": when,
+        "pause_after_failures": pause_after_failures,
+        "exclude": list(exclude) if exclude else None,
+        "business_days": True if business_days else None,
     }
     options.update((key, value) for key, value in given_options.items() if value is not None)
     if notify:
@@ -274,7 +342,7 @@ def schedule(
         for channel in notify:
             NOTIFIERS.get(channel)  # an unknown channel fails now, not at 3 a.m.
     with open_scheduler(ctx, use_os_scheduler=use_os) as scheduler:
-        from autocron_core.errors import TaskError
+        from autocron_core.errors import ScheduleError, TaskError
         from autocron_core.task import build_task
 
         options.setdefault("timezone", scheduler.timezone)
@@ -282,7 +350,7 @@ def schedule(
             task = build_task(
                 name, script=target, command=command_line, every=every, cron=cron, at=at, **options
             )
-        except TaskError as exc:
+        except (TaskError, ScheduleError) as exc:
             flag = _FLAGS.get(exc.field)
             if flag is None:
                 raise
@@ -292,7 +360,12 @@ def schedule(
         # Paused before it is added, so that it is saved once, already paused, and
         # a running `autocron start` never sees it active.
         task.paused = disabled
-        task = scheduler.add(task)
+        try:
+            task = scheduler.add(task)
+        except TaskError as exc:
+            if exc.field != "after":
+                raise
+            raise BadInput(f"--after {exc.value!r}: expected {exc.expected}") from exc
         if as_json:
             output.json_out(task_dict(task))
             return
@@ -329,7 +402,7 @@ def list_tasks(ctx: click.Context, only_enabled: bool, as_json: bool) -> None:
                 t.schedule.describe(),
                 None if t.paused else fmt_time(_next_run(t)),
                 fmt_time(t.last_run),
-                task_status(t),
+                pause_marker(t),
                 t.run_count,
                 t.fail_count,
             )
@@ -450,13 +523,22 @@ def stop(ctx: click.Context, name: str, use_os: bool, as_json: bool) -> None:
 
 @click.command()
 @_NAME
+@click.option("--note", metavar="TEXT", help="Why it is paused (shown by list, show and the dashboards).")
 @click.pass_context
-def pause(ctx: click.Context, name: str) -> None:
-    """Stop firing a task until `autocron resume`; a run in progress finishes."""
+def pause(ctx: click.Context, name: str, note: str | None) -> None:
+    """Stop firing a task until `autocron resume`; a run in progress finishes.
+
+    The note, your user name and the time are kept with the task.
+    """
+    from autocron_core.errors import TaskError
+
     with open_scheduler(ctx) as scheduler:
-        require(scheduler, name)
-        scheduler.pause_task(name)
-    output.line(f"Paused task {name!r}.")
+        task = require(scheduler, name)
+        try:
+            scheduler.pause_task(task.name, note=note, by=os_user())
+        except TaskError as exc:
+            raise BadInput(f"--note {exc.value!r}: expected {exc.expected}") from exc
+    output.line(f"Paused task {task.name!r}" + (f": {note}" if note else "."))
 
 
 @click.command()
