@@ -120,3 +120,51 @@ def test_batch_claims_keep_each_record_trigger(url: str) -> None:
         assert {r.task: r.trigger for r in store.history(limit=10)} == {c.task: c.trigger for c in claims}
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_heartbeats_during_finishes_never_deadlock(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A node's heartbeat (all its running claims) and its finish groups (key order) never wait in a circle.
+
+    The claims are inserted newest key first, so the table holds them in the
+    opposite order to the keys: a heartbeat locking rows as it finds them and a
+    finish locking them by key would cross.
+    """
+    store = SqlStore(postgres_url)
+    try:
+        claims = [_claim(0, i % TASKS, i // TASKS) for i in range(TASKS * ROUNDS)]
+        for claim in reversed(claims):
+            assert store.claim_runs([claim]) == [True]
+        # Finished history of other tasks: a table big enough that PostgreSQL looks rows up by key.
+        others = [_claim(1, 100 + i % 50, i // 50) for i in range(5000)]
+        store.claim_runs(others)
+        store.finish_runs([c.finished(RunStatus.SUCCEEDED, c.scheduled_for) for c in others])
+        with store._engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE runs")
+        stop = threading.Event()
+        errors: list[BaseException] = []
+
+        def beat() -> None:
+            try:
+                while not stop.is_set():
+                    store.heartbeat("n0")
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        with caplog.at_level(logging.WARNING, logger="autocron.store"):
+            beater = threading.Thread(target=beat)
+            beater.start()
+            try:
+                for start in range(0, len(claims), 40):
+                    group = claims[start : start + 40]
+                    store.finish_runs([c.finished(RunStatus.SUCCEEDED, c.scheduled_for) for c in group])
+            finally:
+                stop.set()
+                beater.join(60)
+        assert not errors, errors
+        assert not [r.getMessage() for r in caplog.records if "deadlock" in r.getMessage().lower()]
+        assert {r.status for r in store.history(limit=len(claims) + len(others) + 1)} == {RunStatus.SUCCEEDED}
+    finally:
+        store.close()
