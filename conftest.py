@@ -133,7 +133,10 @@ def redis_url() -> Iterator[str]:
         import redis
     except ImportError:
         _unavailable(
-            "Redis", REDIS_ENV, "redis-py is not installed: pip install 'autocron-store[redis]'", _REDIS_EXAMPLE
+            "Redis",
+            REDIS_ENV,
+            "redis-py is not installed: pip install 'autocron-store[redis]'",
+            _REDIS_EXAMPLE,
         )
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=5)

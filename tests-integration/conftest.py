@@ -41,7 +41,9 @@ class RedisServer:
         self.folder = folder
         self.port = _free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if durable else ["--appendonly", "no"]
+        persistence = (
+            ["--appendonly", "yes", "--appendfsync", "always"] if durable else ["--appendonly", "no"]
+        )
         self.argv = [
             "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
             "--dir", str(folder), "--logfile", str(folder / "redis.log"), *persistence,

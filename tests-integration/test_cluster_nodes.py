@@ -4,9 +4,10 @@ Every test runs once per backend: a private PostgreSQL schema, and a private
 key prefix on Redis (a private ``redis-server`` for the tests that kill its
 clients or restart it). Every node is a real process (``cluster_node.py``).
 The tests read the store through its public methods (``history``,
-``load_tasks``, ``live_nodes``), so the same assertions hold for both. Real time is the point here: the tests wait for the database to show
-what they expect (polling with a deadline), and only the outage of the
-restart test is a plain sleep, because an outage is time passing.
+``load_tasks``, ``live_nodes``), so the same assertions hold for both.
+Real time is the point here: the tests wait for the store to show what they
+expect (polling with a deadline), and only the outages of the restart tests
+are plain sleeps, because an outage is time passing.
 Function tasks write a journal line per execution, so "nothing ran twice"
 is checked against what really ran, not only against the claims.
 """
@@ -55,7 +56,9 @@ class Cluster:
         self.url = url
         self.folder = folder
         self.redis = url.startswith("redis")
-        self.store: SqlStore | RedisStore = RedisStore(url, lease=LEASE) if self.redis else SqlStore(url, lease=LEASE)
+        self.store: SqlStore | RedisStore = (
+            RedisStore(url, lease=LEASE) if self.redis else SqlStore(url, lease=LEASE)
+        )
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.env = dict(os.environ)
         self.app = f"autocron-test-{uuid.uuid4().hex[:8]}"
@@ -325,7 +328,9 @@ def test_a_killed_node_is_reaped_and_its_run_retried(cluster: Cluster) -> None:
 
 def test_after_a_total_outage_one_node_applies_misfire_and_coalesce(cluster: Cluster, url: str) -> None:
     """All nodes down for 10 s: the first one back coalesces one task and misfires the other exactly."""
-    defining = AutoCron(timezone="UTC", store=url + ("&" if "?" in url else "?") + f"lease={LEASE}", log_level=None)
+    defining = AutoCron(
+        timezone="UTC", store=url + ("&" if "?" in url else "?") + f"lease={LEASE}", log_level=None
+    )
     # overlap "allow": a run still going on a slow machine must not leave the next
     # occurrence unclaimed (a node at its instance limit leaves it to others).
     defining.add_task(
@@ -510,7 +515,9 @@ def test_dropped_connections_neither_lose_nor_double_runs(fault_cluster: Cluster
 
 @pytest.mark.redis
 @pytest.mark.parametrize("durable", [True, False], ids=["aof-always", "no-persistence"])
-def test_nodes_ride_out_a_redis_restart(durable: bool, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+def test_nodes_ride_out_a_redis_restart(
+    durable: bool, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     """The private redis-server is killed and started again under three nodes: they reconnect and go on.
 
     With an append-only file fsynced on every write (``appendfsync always``)
@@ -528,7 +535,11 @@ def test_nodes_ride_out_a_redis_restart(durable: bool, request: pytest.FixtureRe
         for node in nodes:
             cluster.start(node, "--ticks", "5")
         cluster.wait_registered(*nodes)
-        cluster.wait_for("some runs", lambda: len([r for r in cluster.runs("tick-") if r["status"] == "succeeded"]) >= 10, 20)
+        cluster.wait_for(
+            "some runs",
+            lambda: len([r for r in cluster.runs("tick-") if r["status"] == "succeeded"]) >= 10,
+            20,
+        )
         before = {(r["task"], r["scheduled_for_us"], r["attempt"]) for r in cluster.runs("tick-")}
         crashed = time.time()
         server.crash()
@@ -543,7 +554,10 @@ def test_nodes_ride_out_a_redis_restart(durable: bool, request: pytest.FixtureRe
 
         def firing_again() -> bool:
             done = [r for r in cluster.runs("tick-") if r["status"] == "succeeded"]
-            return all(any(r["task"] == f"tick-{i}" and r["scheduled_for_us"] > (back + 1) * _US for r in done) for i in range(5))
+            return all(
+                any(r["task"] == f"tick-{i}" and r["scheduled_for_us"] > (back + 1) * _US for r in done)
+                for i in range(5)
+            )
 
         cluster.wait_for("every task to fire again", firing_again, 20)
         cluster.stop()

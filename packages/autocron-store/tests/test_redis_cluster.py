@@ -178,7 +178,7 @@ def test_a_late_finish_after_reaping_never_overwrites_the_abandoned_record(store
 
 
 def test_a_finish_is_refused_over_a_claim_that_is_not_this_nodes(stores: list[RedisStore]) -> None:
-    """Fencing token: the key now holds a newer claim (e.g. after a server lost its data); never written over."""
+    """Fencing token: the key holds a newer claim (the server lost the old one): never written over."""
     old, successor = stores[0], stores[1]
     claim = _claim(old, "old", 0)
     # The server lost the claim (no persistence) and the successor claimed the key afresh.

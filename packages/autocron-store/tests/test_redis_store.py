@@ -99,13 +99,15 @@ def store(redis_url: str) -> Iterator[RedisStore]:
     opened.close()
 
 
-def _record(task: str = "job", minute: int = 0, attempt: int = 1, node: str = "a", **changes: Any) -> RunRecord:
+def _record(
+    task: str = "job", minute: int = 0, attempt: int = 1, node: str = "a", **changes: Any
+) -> RunRecord:
     when = T0 + _dt.timedelta(minutes=minute)
     return RunRecord(task, when, attempt, RunStatus.RUNNING, when, None, None, node)._replace(**changes)
 
 
 def test_redis_urls_open_a_redis_store_through_the_registry(redis_url: str) -> None:
-    """redis:// goes through the autocron.stores entry point to a RedisStore, a ClusterStore and BatchStore."""
+    """redis:// opens through the autocron.stores entry point: a RedisStore, ClusterStore and BatchStore."""
     opened = open_store(redis_url)
     try:
         assert isinstance(opened, RedisStore)
@@ -257,9 +259,9 @@ def test_kept_stats_equal_the_stats_over_the_records(store: RedisStore) -> None:
     got = store.stats()
     assert [s.task for s in got] == ["a", "b"]
     for mine, theirs in zip(got, expected, strict=True):
-        assert mine._replace(duration_p50=0, duration_p95=0, lateness_p50=0, lateness_p95=0) == theirs._replace(
+        assert mine._replace(
             duration_p50=0, duration_p95=0, lateness_p50=0, lateness_p95=0
-        )
+        ) == theirs._replace(duration_p50=0, duration_p95=0, lateness_p50=0, lateness_p95=0)
         for field in ("duration_p50", "duration_p95", "lateness_p50", "lateness_p95"):
             assert math.isclose(getattr(mine, field), getattr(theirs, field), abs_tol=1e-6), field
 
@@ -272,7 +274,9 @@ def test_pruning_keeps_the_newest_and_the_running_and_fixes_the_stats(redis_url:
         for minute in range(1, 11):
             record = _record("job", minute)
             store.claim_run(record)
-            store.finish_run(record.finished(RunStatus.SUCCEEDED, record.scheduled_for + _dt.timedelta(seconds=minute)))
+            store.finish_run(
+                record.finished(RunStatus.SUCCEEDED, record.scheduled_for + _dt.timedelta(seconds=minute))
+            )
         assert store.prune() == 5
         kept = store.history("job", 100)
         assert [r.scheduled_for.minute for r in kept] == [10, 9, 8, 7, 6, 0]
@@ -301,7 +305,9 @@ def test_pruning_by_age(redis_url: str) -> None:
         store.close()
 
 
-def test_watch_hears_saves_and_deletes_from_another_store(store: RedisStore, redis_url: str, tmp_path: Path) -> None:
+def test_watch_hears_saves_and_deletes_from_another_store(
+    store: RedisStore, redis_url: str, tmp_path: Path
+) -> None:
     """A definition saved or deleted through another RedisStore reaches watch()'s callback."""
     import threading
 

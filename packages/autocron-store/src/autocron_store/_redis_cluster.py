@@ -80,7 +80,13 @@ class RedisClusterOps:
         token = uuid.uuid4().hex[:8]
         error = f"abandoned: its node stopped renewing the lease; taken over by {node_id} [{token}]"
         names = [] if tasks is None else list(tasks)
-        args = [json.dumps(node_id), json.dumps(error), token, _REAP_LIMIT, -1 if tasks is None else len(names)]
+        args = [
+            json.dumps(node_id),
+            json.dumps(error),
+            token,
+            _REAP_LIMIT,
+            -1 if tasks is None else len(names),
+        ]
         rows = self._call("reaping abandoned claims", lambda _: self._run("REAP", [*args, *names]))
         return [decode_record(pairs_to_dict(row[1:])) for row in rows]
 
@@ -127,7 +133,7 @@ class _Watcher:
         while not self._stop.is_set():
             pubsub: Any = None
             try:
-                pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+                pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
                 pubsub.subscribe(self._channel)
                 while not self._stop.is_set():
                     if pubsub.get_message(timeout=1.0) is not None:

@@ -78,7 +78,9 @@ class RedisStatsOps:
         if name is not None:
             tasks = [name]
         else:
-            tasks = sorted(self._call("reading run statistics", lambda _: self.client.smembers(f"{self.keys}runtasks")))
+            tasks = sorted(
+                self._call("reading run statistics", lambda _: self.client.smembers(f"{self.keys}runtasks"))
+            )
         if since is None and last_n is None:
             return self._kept_stats(tasks)
         windows = [(task, self._window_records(task, since, last_n)) for task in tasks]
@@ -144,7 +146,7 @@ class RedisStatsOps:
             else:
                 sks = self.client.zrevrangebylex(f"{k}hist:{task}", "+", low, start=0, num=last_n)
             with self.client.pipeline(transaction=False) as pipe:
-                for sk in sks:
+                for sk in map(str, sks):
                     pipe.hgetall(f"{k}run:{task}:{sk}")
                 return list(pipe.execute())
 

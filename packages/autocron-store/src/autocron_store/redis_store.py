@@ -57,7 +57,9 @@ def _import_redis() -> Any:
     try:
         import redis
     except ImportError:
-        raise StoreError(f"the Redis store needs redis-py, which is not installed; install it with: {INSTALL}") from None
+        raise StoreError(
+            f"the Redis store needs redis-py, which is not installed; install it with: {INSTALL}"
+        ) from None
     return redis
 
 
@@ -85,9 +87,13 @@ def _values(record: RunRecord) -> list[str]:
 def _state(task: Task) -> str:
     return json.dumps(
         {
-            "next_run_us": task.next_run_us, "last_run_us": task.last_run_us, "run_count": task.run_count,
-            "fail_count": task.fail_count, "paused": bool(task.paused), "last_status": task.last_status,
-        }  # fmt: skip
+            "next_run_us": task.next_run_us,
+            "last_run_us": task.last_run_us,
+            "run_count": task.run_count,
+            "fail_count": task.fail_count,
+            "paused": bool(task.paused),
+            "last_status": task.last_status,
+        }
     )
 
 
@@ -289,7 +295,8 @@ class RedisStore(RedisClusterOps, RedisStatsOps):
         data["task_id"] = task_id
         definition = json.dumps(data)
         self._call(
-            f"saving task {task.name!r}", lambda _: self._run("SAVE_TASK", [task.name, definition, _state(task)])
+            f"saving task {task.name!r}",
+            lambda _: self._run("SAVE_TASK", [task.name, definition, _state(task)]),
         )
 
     def save_state(self, task: Task) -> None:
@@ -301,7 +308,8 @@ class RedisStore(RedisClusterOps, RedisStatsOps):
         check_moments(task)
         state = _state(task)
         self._call(
-            f"saving the state of task {task.name!r}", lambda _: self._run("SAVE_STATES", [1, task.name, state])
+            f"saving the state of task {task.name!r}",
+            lambda _: self._run("SAVE_STATES", [1, task.name, state]),
         )
 
     def delete_task(self, name: str) -> bool:
@@ -411,13 +419,13 @@ class RedisStore(RedisClusterOps, RedisStatsOps):
 
         def body(_: int) -> list[tuple[str, str]]:
             if name is not None:
-                return [(name, sk) for sk in self.client.zrevrange(f"{k}hist:{name}", 0, limit - 1)]
-            members: list[str] = list(self.client.zrevrange(f"{k}hist", 0, limit - 1))
+                return [(name, str(sk)) for sk in self.client.zrevrange(f"{k}hist:{name}", 0, limit - 1)]
+            members = [str(m) for m in self.client.zrevrange(f"{k}hist", 0, limit - 1)]
             if len(members) == limit:
                 # Records of other tasks at the same occurrence and attempt as the last one
                 # must be ordered by task name before cutting: fetch them all.
                 sk, _task = member_parts(members[-1])
-                members += self.client.zrangebylex(f"{k}hist", f"[{sk}:", f"({sk};")
+                members += [str(m) for m in self.client.zrangebylex(f"{k}hist", f"[{sk}:", f"({sk};")]
             keyed = sorted({member_parts(m) for m in members}, key=lambda p: (-_rank(p[0]), p[1]))
             return [(task, sk) for sk, task in keyed[:limit]]
 
