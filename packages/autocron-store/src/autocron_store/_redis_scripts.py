@@ -24,6 +24,7 @@ __all__ = [
     "HEARTBEAT",
     "LIVE_NODES",
     "PRUNE",
+    "PRUNE_CANDIDATES",
     "REAP",
     "REGISTER",
     "SAVE_STATES",
@@ -366,5 +367,26 @@ if redis.call('EXISTS', hist) == 0 then
   redis.call('DEL', P .. 'agg:' .. task)
 end
 return {removed, #victims}
+"""
+)
+
+# ARGV[2] records to keep per task (0: no count limit), ARGV[3] the age cutoff's sort key ('' for
+# none). The tasks with more records than that, or with a record older: the only ones worth pruning.
+PRUNE_CANDIDATES = (
+    _PRELUDE
+    + """
+local keep, cutoff = tonumber(ARGV[2]), ARGV[3]
+local out = {}
+for _, task in ipairs(redis.call('SMEMBERS', P .. 'runtasks')) do
+  local hist = P .. 'hist:' .. task
+  local crowded = keep > 0 and redis.call('ZCARD', hist) > keep
+  local old = false
+  if cutoff ~= '' and not crowded then
+    local oldest = redis.call('ZRANGE', hist, 0, 0)[1]
+    old = oldest ~= nil and oldest < cutoff
+  end
+  if crowded or old then table.insert(out, task) end
+end
+return out
 """
 )

@@ -165,9 +165,13 @@ class RedisStatsOps:
         cutoff = ""
         if self.keep_days is not None:
             cutoff = sort_key(time.time_ns() // 1000 - int(self.keep_days * 86400 * _US), 0)
-        tasks = self._call("pruning run records", lambda _: self.client.smembers(f"{self.keys}runtasks"))
+        # One script finds the few tasks over a limit: pruning runs every few hundred finishes,
+        # and a call per task would cost thousands of round trips each time.
+        tasks = self._call(
+            "pruning run records", lambda _: self._run("PRUNE_CANDIDATES", [self.keep_runs or 0, cutoff])
+        )
         removed = 0
-        for task in sorted(tasks):
+        for task in sorted(str(t) for t in tasks):
             while True:
                 args = [task, self.keep_runs or 0, cutoff, _PRUNE_BATCH]
                 gone, looked = self._call(

@@ -444,8 +444,8 @@ class RedisStore(RedisClusterOps, RedisStatsOps):
         """Stop the pruning thread and close the connections (idempotent)."""
         if self._closed:
             return
+        self._pruner.stop()  # first: a prune in progress finishes on the open client
         self._closed = True
-        self._pruner.stop()
         self.client.close()
 
 
