@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autocron_core.errors import ConfigError, StoreError
@@ -331,3 +331,26 @@ def test_watch_hears_saves_and_deletes_from_another_store(
     finally:
         stop()
         other.close()
+
+
+_names = st.text(
+    st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=40
+)  # what Task names may hold: no control characters
+
+
+@given(names=st.lists(_names, min_size=1, max_size=5, unique=True))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_task_name_claims_once_and_reads_back(redis_url: str, names: list[str]) -> None:
+    """Names with ":", "*", "[", spaces, markup or a leading "-" are keys like any other: claimed once."""
+    store = RedisStore(redis_url, prefix=f"t_{uuid.uuid4().hex[:12]}")  # one prefix per example
+    try:
+        for name in names:
+            assert store.claim_run(_record(name, 1)) is True
+            assert store.claim_run(_record(name, 1, node="b")) is False
+        assert sorted(r.task for r in store.history(None, 100)) == sorted(names)
+        assert [s.task for s in store.stats()] == sorted(names)
+        for name in names:
+            assert store.history(name) == [_record(name, 1)]
+    finally:
+        _delete_prefix(store)
+        store.close()
