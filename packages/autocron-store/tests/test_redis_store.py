@@ -156,6 +156,14 @@ def test_bad_urls_and_options_are_config_errors_naming_the_field(url: str, field
     assert info.value.field == field
 
 
+@pytest.mark.parametrize("keep_days", [float("nan"), float("inf"), -1.0])
+def test_a_keep_days_that_is_not_a_number_of_days_is_refused(keep_days: float) -> None:
+    """keep_days=NaN, inf or negative is a ConfigError naming keep_days (before any connection)."""
+    with pytest.raises(ConfigError) as info:
+        RedisStore("redis://127.0.0.1:1/0", keep_days=keep_days)
+    assert info.value.field == "keep_days"
+
+
 def test_a_missing_redis_py_names_the_pip_line(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without redis-py, opening a redis:// store says which pip line installs it."""
     import builtins

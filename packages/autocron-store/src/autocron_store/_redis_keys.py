@@ -53,7 +53,9 @@ __all__ = [
     "decode_record",
     "encode_record",
     "member_parts",
+    "pairs_to_dict",
     "sort_key",
+    "sort_key_of",
 ]
 
 #: Added to microseconds before formatting so that year 1 (about -6.2e16 µs) is positive.
