@@ -1,4 +1,4 @@
-"""RedisStore as a ClusterStore: leases on the server clock, heartbeats, reaping, fencing, anchors.
+"""RedisStore as a ClusterStore: the cluster contract, and what is Redis's own (server clock, fencing).
 
 Several ``RedisStore`` objects on one prefix stand for several nodes. A lease
 is made to expire by setting its score in ``<prefix>:running`` to the past,
@@ -8,7 +8,6 @@ as a node that stopped heartbeating long ago would leave it.
 from __future__ import annotations
 
 import datetime as _dt
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 
 from autocron_core.records import RunRecord, RunStatus
 from autocron_core.schedules import to_utc_us
+from autocron_core.testing.cluster_contract import ClusterContract
 from autocron_store import RedisStore
 from autocron_store._redis_keys import sort_key
 
@@ -53,6 +53,21 @@ def _expire(store: RedisStore, *records: RunRecord) -> None:
     """Age the claims' leases as if their node had stopped heartbeating long ago."""
     for record in records:
         store.client.zadd(f"{store.keys}running", {_member(record): 1}, xx=True)
+
+
+class TestRedisCluster(ClusterContract):
+    """The ClusterStore contract on Redis (three stores on one key prefix)."""
+
+    @pytest.fixture
+    def stores(self, redis_url: str) -> Iterator[list[RedisStore]]:
+        """Three stores on one prefix: three nodes."""
+        opened = [RedisStore(redis_url, lease=30) for _ in range(3)]
+        yield opened
+        for store in opened:
+            store.close()
+
+    def expire(self, store: Any, *records: RunRecord) -> None:
+        _expire(store, *records)
 
 
 def _server_ms(store: RedisStore) -> float:
@@ -100,57 +115,6 @@ def test_register_live_nodes_and_unregister(stores: list[RedisStore]) -> None:
     assert stores[2].live_nodes() == ["b"]
     store.client.zadd(f"{store.keys}nodes", {"b": 1})  # its last heartbeat long ago
     assert store.live_nodes() == []
-
-
-def test_reap_marks_only_other_nodes_expired_claims(stores: list[RedisStore]) -> None:
-    """Expired claims of other nodes become abandoned; live leases and the reaper's own claims stay."""
-    store = stores[0]
-    dead = _claim(store, "dead", 0)
-    store.finish_run(_claim(store, "dead", 1, task="finished").finished(RunStatus.SUCCEEDED, T0))
-    alive = _claim(store, "alive", 2)
-    own = _claim(store, "me", 3)
-    _expire(store, dead, own)
-    reaped = store.reap_abandoned("me")
-    assert [(r.task, r.scheduled_for, r.node_id, r.status) for r in reaped] == [
-        ("job", dead.scheduled_for, "dead", RunStatus.ABANDONED),
-    ]
-    assert "taken over by me" in (reaped[0].error or "") and reaped[0].finished_at is not None
-    assert _stored(store, dead) == reaped[0]
-    assert _stored(store, alive).status is RunStatus.RUNNING
-    assert _stored(store, own).status is RunStatus.RUNNING
-    assert store.reap_abandoned("me") == []
-    (stats,) = [s for s in store.stats() if s.task == "job"]
-    assert (stats.abandoned, stats.runs) == (1, 3)
-
-
-def test_reap_takes_only_the_tasks_asked_for(stores: list[RedisStore]) -> None:
-    """With tasks=, only claims of those tasks are reaped; the others wait for a node that has them."""
-    store = stores[0]
-    mine, other = _claim(store, "dead", 0, task="mine"), _claim(store, "dead", 0, task="other")
-    _expire(store, mine, other)
-    assert [r.task for r in store.reap_abandoned("me", ["mine"])] == ["mine"]
-    assert _stored(store, other).status is RunStatus.RUNNING
-    assert [r.task for r in store.reap_abandoned("me", [])] == []
-
-
-def test_concurrent_reapers_take_each_claim_exactly_once(stores: list[RedisStore]) -> None:
-    """Three nodes reaping 200 expired claims at once: each claim is returned by exactly one of them."""
-    claims = [_claim(stores[0], "dead", minute) for minute in range(200)]
-    _expire(stores[0], *claims)
-    barrier = threading.Barrier(3)
-    results: dict[int, list[RunRecord]] = {}
-
-    def reap(index: int) -> None:
-        barrier.wait(10)
-        results[index] = stores[index].reap_abandoned(f"reaper-{index}")
-
-    threads = [threading.Thread(target=reap, args=(i,)) for i in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    keys = [r.key for found in results.values() for r in found]
-    assert sorted(keys) == sorted(c.key for c in claims)
 
 
 def test_a_late_finish_after_reaping_never_overwrites_the_abandoned_record(stores: list[RedisStore]) -> None:
@@ -201,11 +165,3 @@ def test_a_claim_retried_after_a_lost_reply_is_recognised_as_its_own(stores: lis
     assert store._run("CLAIM", args) != [0]
     args[6] = '"b"'  # another node's retry does not get it
     assert store._run("CLAIM", args) == [0]
-
-
-def test_shared_anchor_first_one_stored_wins(stores: list[RedisStore]) -> None:
-    """Every node gets the first node's anchor for a function task."""
-    first = stores[0].shared_anchor("f", T0)
-    assert first == T0
-    assert stores[1].shared_anchor("f", T0 + _dt.timedelta(hours=1)) == T0
-    assert stores[0].load_tasks() == []  # an anchor is not a task
