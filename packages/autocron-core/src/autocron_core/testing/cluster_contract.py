@@ -47,8 +47,9 @@ def _claim(store: Any, node: str, minute: int = 0, task: str = "job") -> RunReco
 
 
 def _stored(store: Any, record: RunRecord) -> RunRecord:
-    (found,) = [r for r in store.history(record.task, 10**6) if r.key == record.key]
-    return found
+    found: list[RunRecord] = [r for r in store.history(record.task, 10**6) if r.key == record.key]
+    assert len(found) == 1, found
+    return found[0]
 
 
 class ClusterContract:
