@@ -362,3 +362,12 @@ def test_any_task_name_claims_once_and_reads_back(redis_url: str, names: list[st
     finally:
         _delete_prefix(store)
         store.close()
+
+
+def test_history_orders_ties_by_task_name_as_sql_does(store: RedisStore) -> None:
+    """Records of one occurrence and attempt come by task name, and a limit cuts that order."""
+    for name in ("c", "a", "b"):
+        store.claim_run(_record(name, 5))
+    store.claim_run(_record("z", 4))
+    assert [r.task for r in store.history(None, 2)] == ["a", "b"]
+    assert [r.task for r in store.history(None, 10)] == ["a", "b", "c", "z"]
