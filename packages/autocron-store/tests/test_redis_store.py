@@ -371,3 +371,10 @@ def test_history_orders_ties_by_task_name_as_sql_does(store: RedisStore) -> None
     store.claim_run(_record("z", 4))
     assert [r.task for r in store.history(None, 2)] == ["a", "b"]
     assert [r.task for r in store.history(None, 10)] == ["a", "b", "c", "z"]
+
+
+def test_a_name_that_is_not_utf8_is_a_store_error(store: RedisStore) -> None:
+    """A lone surrogate in a task name cannot be sent to Redis: StoreError, and nothing is stored."""
+    with pytest.raises(StoreError, match="UTF-8"):
+        store.claim_run(_record("bad\udc80"))
+    assert store.history() == []

@@ -230,6 +230,10 @@ class RedisStore(RedisClusterOps, RedisStatsOps):
                 logger.warning("%s in %s: %s; retrying in %.2fs", action, self.safe_url, _reason(exc), delay)
             except redis_mod.RedisError as exc:
                 raise StoreError(f"{action} in {self.safe_url}: {_reason(exc)}") from None
+            except UnicodeEncodeError as exc:  # a lone surrogate in a name: Redis takes UTF-8 only
+                raise StoreError(
+                    f"{action} in {self.safe_url}: text that is not UTF-8 ({exc.reason})"
+                ) from None
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
             tries += 1
