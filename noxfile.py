@@ -35,7 +35,7 @@ BELOW = {
     "autocron-dash": ["autocron-core", "autocron-store"],
     "autocron-cli": ["autocron-core", "autocron-store", "autocron-os", "autocron-notify", "autocron-dash"],
 }
-EXTRAS = {"autocron-store": "[postgres,mysql]", "autocron-dash": "[web]"}
+EXTRAS = {"autocron-store": "[postgres,mysql,redis]", "autocron-dash": "[web]"}
 TEST_DEPS = [
     "pytest>=8",
     "pytest-timeout>=2.3",

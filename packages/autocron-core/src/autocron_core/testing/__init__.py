@@ -1,7 +1,7 @@
 """Test helpers for AutoCron and for packages that implement its contracts.
 
 ``FakeClock`` moves time by hand. The contract suites (``StoreContract``,
-``NotifierContract``, ``OSAdapterContract``) are pytest classes: a package's
+``ClusterContract``, ``NotifierContract``, ``OSAdapterContract``) are pytest classes: a package's
 tests subclass one and provide the fixture that builds its implementation.
 They import pytest, so import them only from tests.
 """
@@ -12,7 +12,14 @@ from typing import Any
 
 from .clock import FakeClock
 
-__all__ = ["FakeClock", "NotifierContract", "OSAdapterContract", "StoreContract", "contract_event"]
+__all__ = [
+    "ClusterContract",
+    "FakeClock",
+    "NotifierContract",
+    "OSAdapterContract",
+    "StoreContract",
+    "contract_event",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,6 +27,10 @@ def __getattr__(name: str) -> Any:
         from .store_contract import StoreContract
 
         return StoreContract
+    if name == "ClusterContract":
+        from .cluster_contract import ClusterContract
+
+        return ClusterContract
     if name in ("NotifierContract", "contract_event"):
         from . import notifier_contract
 
