@@ -22,6 +22,7 @@ PACKAGES = [
     "autocron-store",
     "autocron-os",
     "autocron-notify",
+    "autocron-celery",
     "autocron-dash",
     "autocron-cli",
     "autocron",
@@ -32,6 +33,7 @@ BELOW = {
     "autocron-store": ["autocron-core"],
     "autocron-os": ["autocron-core"],
     "autocron-notify": ["autocron-core"],
+    "autocron-celery": ["autocron-core"],
     "autocron-dash": ["autocron-core", "autocron-store"],
     "autocron-cli": ["autocron-core", "autocron-store", "autocron-os", "autocron-notify", "autocron-dash"],
 }
@@ -44,10 +46,11 @@ TEST_DEPS = [
     "croniter>=3,<5",  # oracle for the seed's cron dialect; 5+ reads equal ranges (12-12) as *
     "aiosmtpd>=1.4",
     "trustme>=1.1",
+    "redis>=5",  # autocron-celery's tests: Redis is the result backend
 ]
 LINT_DEPS = ["ruff==0.17.6", "import-linter==2.17"]
 TYPE_DEPS = ["mypy==2.4.1", "types-PyYAML", "pytest", "hypothesis"]
-BENCH_DEPS = ["apscheduler>=3.11,<4", "schedule>=1.2"]
+BENCH_DEPS = ["apscheduler>=3.11,<4", "schedule>=1.2", "redis>=5"]  # redis: bench_celery's result backend
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests", "lint", "typecheck"]

@@ -132,7 +132,7 @@ class Run:
     so never in ``__init__``) is a retry waiting for the thread to end.
     """
 
-    __slots__ = ("attempt", "cancel", "done", "engine", "exc", "process", "record", "scheduled_us",
+    __slots__ = ("attempt", "cancel", "done", "engine", "exc", "process", "record", "remote", "scheduled_us",
                  "task", "task_name", "then", "thread", "waiter")  # fmt: skip
     # Annotations only: these slots stay unset (no cost per run) until needed.
     then: _Retry  # a retry waiting for this timed-out attempt's thread
@@ -152,11 +152,15 @@ class Run:
         self.thread: threading.Thread | None = None
         self.cancel: Any = None
         self.waiter = waiter
+        self.remote: Any = None  # the executor that runs it elsewhere (see _executors.py)
 
     def __call__(self) -> None:
         engine = self.engine
         # A run of a batch claimed as a whole (BatchStore) comes with its record.
         if self.record is None and not engine._claim(self):
+            return
+        if self.remote is not None:  # claimed here, run by an executor, reported back to _finish
+            engine._remote.submit(self)
             return
         task = self.task
         if task.policy.timeout is not None:  # a timeout gives the thread up: know which
@@ -256,6 +260,8 @@ class Engine:
         self._abandoned_total = 0
         #: What ended the loop thread, if an exception did (see ``health()``).
         self.loop_failure: BaseException | None = None
+        # Executors (_executors.RemoteRuns), made when a scheduler has one or a task names one.
+        self._remote: Any = None
 
     # -- heap ---------------------------------------------------------------
     def _push_task(self, task: Task, due_us: int | None) -> None:
@@ -556,6 +562,12 @@ class Engine:
             return None
         run = Run(self, task, scheduled_us, attempt, waiter)
         timeout = task.policy.timeout
+        if task.route is not None or self._remote is not None:
+            from ._executors import executor_for
+
+            run.remote = executor_for(self, task)
+            if run.remote is not None:
+                timeout = None  # enforced where it runs (protocols.Executor)
         if timeout is not None:
             timer_due = self._clock.now_us() + int(timeout * _US)  # before counting: nothing to undo
         with self._acct:

@@ -34,7 +34,7 @@ __all__ = [
 logger = logging.getLogger("autocron.config")
 
 SECTIONS = ("version", "scheduler", "logging", "notifications", "store", "tasks")
-SCHEDULER_KEYS = ("timezone", "max_workers", "store", "node_id", "use_os_scheduler")
+SCHEDULER_KEYS = ("timezone", "max_workers", "store", "node_id", "use_os_scheduler", "celery_app")
 LOGGING_KEYS = ("path", "level")
 STORE_KEYS = ("url", "keep_runs", "keep_days", "prefix")
 TASK_KEYS = (
@@ -42,6 +42,7 @@ TASK_KEYS = (
     "retry_delay", "backoff", "max_retry_delay", "timeout", "notify", "notify_on", "email_config", "timezone",
     "overlap_policy", "max_instances", "misfire_grace_time", "coalesce", "jitter", "start_at", "end_at",
     "safe_mode", "max_memory_mb", "max_cpu_percent", "clean_env", "max_output_bytes",
+    "celery", "queue", "executor",  # executors (docs/celery.md)
     "tags", "cron_seconds", "task_id", "state", "anchor",
 )  # fmt: skip
 #: Task keys the original AutoCron's config files used, and the key each means here.
@@ -416,6 +417,13 @@ def _log_path(value: str | None, path: str | None) -> str | None:
     return value
 
 
+def _is_reference(text: str) -> bool:
+    """Whether ``text`` reads as ``"package.module:attribute"`` (dotted identifiers on both sides)."""
+    module, sep, attr = text.partition(":")
+    parts = [*module.split("."), *attr.split(".")]
+    return bool(sep) and all(part.isidentifier() for part in parts)
+
+
 def validate_config(source: Any) -> list[ConfigError]:
     """Every problem in a config file or mapping (an empty list when it is valid)."""
     problems: list[ConfigError] = []
@@ -458,6 +466,16 @@ def validate_config(source: Any) -> list[ConfigError]:
             ConfigError(str(exc), path=path, line=lines.line(scheduler, "timezone"), field="timezone")
         )
         tz = None
+    app = scheduler.get("celery_app")
+    if app is not None and (not isinstance(app, str) or not _is_reference(app)):
+        problems.append(
+            ConfigError(
+                f'celery_app: {app!r} is not a "module:attribute" reference such as "proj.celery:app"',
+                path=path,
+                line=lines.line(scheduler, "celery_app"),
+                field="celery_app",
+            )
+        )
     problems.extend(_notification_problems(data.get("notifications"), path, lines, data))
     if "store" in data or "store" in scheduler:
         try:

@@ -95,6 +95,11 @@ class AutoCron(Engine):
         clock: a ``Clock`` (tests pass ``autocron_core.testing.FakeClock``).
         shutdown_timeout: seconds ``stop()`` waits for running attempts when
             it is given no ``timeout``; ``None`` (the default) waits until they end.
+        executor: an ``Executor`` (``protocols.Executor``) that runs every task's
+            attempts elsewhere, e.g. ``autocron_celery.CeleryExecutor(app)``;
+            a task with ``executor="local"`` still runs here (docs/celery.md).
+        celery_app: the Celery app for ``celery=`` tasks: the app object or a
+            ``"module:attr"`` reference (default: ``$AUTOCRON_CELERY_APP``).
         poll_interval: accepted for code written for the original AutoCron,
             which polled; ignored here (with a ``DeprecationWarning``), since the
             loop sleeps until the next task is due and wakes when tasks change.
@@ -121,6 +126,8 @@ class AutoCron(Engine):
         notify: Any = None,
         notifications: Mapping[str, Any] | None = None,
         clock: Clock | None = None,
+        executor: Any = None,
+        celery_app: Any = None,
     ) -> None:
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise TaskError("max_workers", max_workers, "a whole number of at least 1")
@@ -158,6 +165,10 @@ class AutoCron(Engine):
 
             self._agent = ClusterAgent(self, self._store)
         self._cluster_mode = self._agent is not None
+        if executor is not None or celery_app is not None:
+            from ._executors import RemoteRuns
+
+            self._remote = RemoteRuns(self, executor, {"celery": celery_app})
         self._restore()
 
     # -- construction helpers -------------------------------------------------
@@ -504,6 +515,10 @@ class AutoCron(Engine):
             recorder.join(5)
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         self._aio.stop(timeout=left if wait else 0)
+        if self._remote is not None:  # attempts out on an executor: wait for their outcomes too
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            finished = self._remote.drain(left if wait else 0) and finished
+            self._remote.close()
         self._stop_writer()  # group commit: the last finishes land before stop() returns
         with self._lock:
             self._stopping = True

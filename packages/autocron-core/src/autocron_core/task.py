@@ -26,6 +26,8 @@ TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._executors import Route
+
 __all__ = [
     "SECRET_KEYS",
     "Task",
@@ -40,7 +42,7 @@ MAX_NAME = 200
 _NOTIFY_ON_DEFAULT = ("failure", "recovery")
 #: Keys never written to a file, a database or a log (their ``*_env`` form names a variable instead).
 SECRET_KEYS = frozenset({"password", "token", "secret", "api_key", "smtp_password"})
-_KINDS = ("func", "script", "command")
+_KINDS = ("func", "script", "command", "celery")  # celery: a task name sent to Celery workers
 
 
 def sanitize_task_name(name: str) -> str:
@@ -221,9 +223,11 @@ class Task(SeedAttributes):
 
     __slots__ = (
         "_async", "_backlog", "_gen", "fail_count", "failing", "kind", "last_run_us", "last_status", "name",
-        "next_run_us", "options", "paused", "policy", "run_count", "running", "schedule", "target",
+        "next_run_us", "options", "paused", "policy", "route", "run_count", "running", "schedule", "target",
         "task_id", "timezone",
     )  # fmt: skip
+    #: Where the task's attempts run when not in this process (``_executors.Route``), or ``None``.
+    route: Route | None
 
     def __init__(
         self,
@@ -284,6 +288,7 @@ class Task(SeedAttributes):
         self.running = 0
         self._gen = 0
         self._backlog: deque[tuple[int, int]] | None = None
+        self.route = None
         # Decided here, once: the engine asks on every run, the first one included.
         cls = type(self)
         self._async = (
@@ -424,6 +429,8 @@ class Task(SeedAttributes):
         which the scheduler awaits on its event-loop thread.
         """
         options = self.options
+        if self.kind == "celery":  # only an executor can run it (see _executors.py)
+            raise TaskError("celery", self.target, "a scheduler with a Celery app (AutoCron(celery_app=...))")
         if self.kind == "func":
             if options is _DEFAULT_OPTIONS:  # most tasks: no arguments, no option to look at
                 return self.target()
@@ -479,8 +486,12 @@ class Task(SeedAttributes):
             data["func"] = ref
         elif self.kind == "script":
             data["script"] = self.target
+        elif self.kind == "celery":
+            data["celery"] = self.target
         else:
             data["command"] = list(self.target)
+        if self.route is not None:
+            data.update(self.route.to_config())
         if self.args:
             data["args"] = list(self.args)
         if self.kwargs:
@@ -585,6 +596,9 @@ def build_task(
     clean_env: bool = False,
     max_output_bytes: int | None = None,
     max_cpu_percent: float | None = None,
+    celery: str | None = None,
+    queue: str | None = None,
+    executor: str | None = None,
     **policy: Any,
 ) -> Task:
     """Validate ``add_task``'s options and return a new ``Task`` (not yet scheduled).
@@ -597,16 +611,26 @@ def build_task(
         unknown = sorted(set(policy) - set(Policy._fields))
         if unknown:
             raise TaskError(unknown[0], policy[unknown[0]], "a known add_task option")
-    given = [k for k, v in (("func", func), ("script", script), ("command", command)) if v is not None]
+    targets = (("func", func), ("script", script), ("command", command), ("celery", celery))
+    given = [k for k, v in targets if v is not None]
     if len(given) != 1:
-        raise TaskError("target", ", ".join(given) or "none", "exactly one of func=, script= or command=")
+        raise TaskError(
+            "target", ", ".join(given) or "none", "exactly one of func=, script=, command= or celery="
+        )
     kind = given[0]
     raw = func if kind == "func" else script if kind == "script" else command
     func_ref = None
-    if kind == "func":
+    route = None
+    if kind == "celery" or queue is not None or executor is not None:
+        from ._executors import make_route
+
+        route = make_route(kind, celery, queue, executor)
+    if route is not None and kind == "celery":
+        target: Any = route.remote
+    elif kind == "func":
         if isinstance(raw, str):
             func_ref = raw
-            target: Any = resolve_func(raw)
+            target = resolve_func(raw)
         elif callable(raw):
             target = raw
         else:
@@ -634,7 +658,9 @@ def build_task(
             raise TaskError("command", raw, "a non-empty command line (a string or a list of strings)")
         target = tuple(argv)
     if name is None:
-        if kind == "func":
+        if kind == "celery":
+            name = target
+        elif kind == "func":
             name = getattr(target, "__name__", None) or "task"
         elif kind == "script":
             name = os.path.splitext(os.path.basename(target))[0]
@@ -713,7 +739,7 @@ def build_task(
             check_picklable(tuple(args) if args else (), dict(kwargs) if kwargs else None)
         limits = {"safe_mode": safe, "max_memory_mb": memory, "clean_env": clean,
                   "max_output_bytes": output, "max_cpu_percent": cpu}  # fmt: skip
-    return task_class(
+    task = task_class(
         name,
         kind,
         target,
@@ -734,3 +760,5 @@ def build_task(
         on_failure=on_failure,
         **limits,
     )
+    task.route = route
+    return task

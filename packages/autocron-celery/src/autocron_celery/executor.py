@@ -1,0 +1,126 @@
+"""``CeleryExecutor``: each attempt of an AutoCron task is one Celery message."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from autocron_core.errors import TaskError
+from autocron_core.protocols import Outcome, Submission
+from autocron_core.records import RunStatus
+
+from ._app import resolve_app
+from ._watcher import Pending, ResultWatcher
+from .worker import RUN_TASK
+
+__all__ = ["KILL_GRACE", "CeleryExecutor", "celery_task_id"]
+
+logger = logging.getLogger("autocron.celery")
+
+#: Seconds between the soft time limit (the task's ``timeout``: ``SoftTimeLimitExceeded``
+#: is raised in the task) and the hard one (the worker kills the child), as the
+#: scheduler's own SIGTERM-then-SIGKILL grace for scripts and commands.
+KILL_GRACE = 5.0
+#: Header carrying the attempt's claim id (``task@occurrence#attempt``): the idempotency
+#: key a task can read as ``self.request.autocron_claim``.
+CLAIM_HEADER = "autocron_claim"
+_NAMESPACE = uuid.UUID("5f0e7c8e-2a7d-4c39-9a57-4a1c3e0f6b19")
+#: How the publisher retries a send while the broker is unreachable (kombu's policy):
+#: about 8 s in all, then the attempt is recorded failed and AutoCron's retries apply.
+RETRY_POLICY = {"max_retries": 5, "interval_start": 0.5, "interval_step": 0.5, "interval_max": 2.0}
+
+
+def celery_task_id(claim_id: str) -> str:
+    """The Celery task id of an attempt: a UUID derived from its claim id, the same on every node."""
+    return str(uuid.uuid5(_NAMESPACE, claim_id))
+
+
+class CeleryExecutor:
+    """Sends AutoCron's attempts to Celery workers and takes their outcomes back.
+
+    Each attempt is one ``send_task`` message: a ``celery=`` task sends its
+    Celery task name with the task's ``args`` and ``kwargs``; any other task
+    (``AutoCron(executor=CeleryExecutor(app))``) sends ``autocron.run`` with
+    its definition, which ``setup(app)`` registers on the workers. The
+    message's task id is derived from the claim id, which also travels in the
+    ``autocron_claim`` header; ``timeout`` becomes ``soft_time_limit`` (and
+    ``time_limit`` ``KILL_GRACE`` later); ``misfire_grace_time`` becomes
+    ``expires``. Outcomes are read from the app's result backend by one
+    watcher thread (see ``ResultWatcher``).
+
+    Args:
+        app: a Celery app, a ``"module:attr"`` reference, or ``None`` for
+            ``$AUTOCRON_CELERY_APP``.
+        poll_interval: seconds between two reads of the result backend while
+            attempts are out.
+        expiry_slack: seconds past an attempt's ``expires`` before an attempt no
+            worker started is recorded ``missed`` (room for clock skew between hosts).
+
+    Raises:
+        TaskError: no app, or an app without a result backend (field ``celery_app``).
+    """
+
+    name = "celery"
+
+    def __init__(self, app: Any = None, *, poll_interval: float = 0.1, expiry_slack: float = 5.0) -> None:
+        self.app = resolve_app(app)
+        backend = self.app.backend
+        if type(backend).__name__ == "DisabledBackend":
+            raise TaskError(
+                "celery_app",
+                self.app.main or repr(self.app),
+                "an app with a result backend (result_backend=...): outcomes come back through it",
+            )
+        self._watcher = ResultWatcher(backend, poll_interval, expiry_slack)
+
+    def __repr__(self) -> str:
+        return f"CeleryExecutor({self.app.main or self.app!r})"
+
+    def submit(self, submission: Submission, report: Callable[[Outcome], None]) -> None:
+        """Send one attempt as one message; ``report`` gets its outcome once.
+
+        Raises:
+            Whatever the publisher raises after its retries (the broker is down):
+            the attempt was not sent.
+        """
+        task = submission.task
+        expires = submission.expires_at
+        if expires is not None and expires <= _dt.datetime.now(_dt.timezone.utc):
+            report(Outcome(RunStatus.MISSED, "expired before it could be sent (misfire_grace_time)"))
+            return
+        if task.kind == "celery":
+            name, args, kwargs = task.target, list(task.args), dict(task.kwargs or {})
+        else:
+            definition = task.to_dict()
+            definition.pop("state", None)
+            for key in ("queue", "executor"):  # the worker runs it locally
+                definition.pop(key, None)
+            name, args, kwargs = RUN_TASK, [definition], {}
+        task_id = celery_task_id(submission.claim_id)
+        options: dict[str, Any] = {
+            "task_id": task_id,
+            "headers": {CLAIM_HEADER: submission.claim_id},
+            "retry": True,
+            "retry_policy": RETRY_POLICY,
+        }
+        if expires is not None:
+            options["expires"] = expires
+        if submission.timeout is not None:
+            options["soft_time_limit"] = submission.timeout
+            options["time_limit"] = submission.timeout + KILL_GRACE
+        if submission.queue is not None:
+            options["queue"] = submission.queue
+        self._watcher.add(task_id, Pending(submission.claim_id, report, expires, submission.timeout))
+        try:
+            self.app.send_task(name, args=args, kwargs=kwargs, **options)
+        except BaseException:
+            self._watcher.discard(task_id)
+            raise
+        logger.debug("sent %s as %s (%s)", submission.claim_id, name, task_id)
+
+    def close(self) -> None:
+        """Stop watching for outcomes (the app's connections stay the app's)."""
+        self._watcher.close()
