@@ -16,7 +16,7 @@ from ._app import resolve_app
 from ._watcher import Pending, ResultWatcher
 from .worker import RUN_TASK
 
-__all__ = ["KILL_GRACE", "CeleryExecutor", "celery_task_id"]
+__all__ = ["CLAIM_HEADER", "KILL_GRACE", "CeleryExecutor"]
 
 logger = logging.getLogger("autocron.celery")
 
@@ -27,15 +27,9 @@ KILL_GRACE = 5.0
 #: Header carrying the attempt's claim id (``task@occurrence#attempt``): the idempotency
 #: key a task can read as ``self.request.autocron_claim``.
 CLAIM_HEADER = "autocron_claim"
-_NAMESPACE = uuid.UUID("5f0e7c8e-2a7d-4c39-9a57-4a1c3e0f6b19")
 #: How the publisher retries a send while the broker is unreachable (kombu's policy):
 #: about 8 s in all, then the attempt is recorded failed and AutoCron's retries apply.
 RETRY_POLICY = {"max_retries": 5, "interval_start": 0.5, "interval_step": 0.5, "interval_max": 2.0}
-
-
-def celery_task_id(claim_id: str) -> str:
-    """The Celery task id of an attempt: a UUID derived from its claim id, the same on every node."""
-    return str(uuid.uuid5(_NAMESPACE, claim_id))
 
 
 class CeleryExecutor:
@@ -45,8 +39,8 @@ class CeleryExecutor:
     Celery task name with the task's ``args`` and ``kwargs``; any other task
     (``AutoCron(executor=CeleryExecutor(app))``) sends ``autocron.run`` with
     its definition, which ``setup(app)`` registers on the workers. The
-    message's task id is derived from the claim id, which also travels in the
-    ``autocron_claim`` header; ``timeout`` becomes ``soft_time_limit`` (and
+    attempt's claim id travels in the ``autocron_claim`` header (each message
+    has a fresh Celery task id, which a redelivery keeps); ``timeout`` becomes ``soft_time_limit`` (and
     ``time_limit`` ``KILL_GRACE`` later); ``misfire_grace_time`` becomes
     ``expires``. Outcomes are read from the app's result backend by one
     watcher thread (see ``ResultWatcher``).
@@ -99,7 +93,7 @@ class CeleryExecutor:
             for key in ("queue", "executor"):  # the worker runs it locally
                 definition.pop(key, None)
             name, args, kwargs = RUN_TASK, [definition], {}
-        task_id = celery_task_id(submission.claim_id)
+        task_id = str(uuid.uuid4())  # one per message; the claim id travels in the header
         options: dict[str, Any] = {
             "task_id": task_id,
             "headers": {CLAIM_HEADER: submission.claim_id},

@@ -144,6 +144,11 @@ class RemoteRuns:
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._in_flight: dict[int, Run] = {}  # id(run) -> run: submitted, outcome not yet reported
+        for name, setting in settings.items():  # given explicitly: a mistake fails fast, here
+            if setting is not None and name not in self._made:
+                from .registry import EXECUTORS
+
+                self._made[name] = EXECUTORS.get(name)(setting)
 
     def executor_for(self, task: Task) -> Any:
         """See ``executor_for``."""
