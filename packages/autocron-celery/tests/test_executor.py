@@ -61,9 +61,8 @@ def test_a_celery_task_runs_on_a_worker_and_lands_in_history(
     assert record.started_at is not None and record.finished_at >= record.started_at
     claim = f"{name}@{record.scheduled_for.isoformat()}#1"
     assert f"add {claim} " in journal.read_text()  # the claim id travelled in the message's headers
-    stats = s.stats(name)[0] if hasattr(s, "stats") else None
-    if stats is not None:
-        assert stats.succeeded == 1
+    (stats,) = s.store.stats(name)  # what `autocron stats` and the dashboard read
+    assert (stats.runs, stats.succeeded, stats.failed) == (1, 1, 0)
 
 
 def test_failures_are_retried_by_autocron_each_attempt_a_new_message(
