@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -107,12 +106,3 @@ def workers(tmp_path: Path, celery_queue: str, journal: Path) -> Iterator[Callab
     for worker in started:
         worker.stop()
 
-
-def wait_for(predicate: Callable[[], object], timeout: float = 60.0, what: str = "a condition") -> None:
-    """Poll ``predicate`` every 0.1 s until it is true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out after {timeout:g}s waiting for {what}")

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import celeryapp
 import pytest
-from conftest import wait_for
 
 from autocron_celery import CeleryExecutor
-from autocron_celery.testing import CeleryWorker
+from autocron_celery.testing import CeleryWorker, wait_for
 from autocron_core import AutoCron, EventKind, RunStatus
 
 pytestmark = pytest.mark.timeout(180)

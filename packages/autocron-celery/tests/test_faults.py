@@ -15,9 +15,8 @@ from pathlib import Path
 
 import celeryapp
 import pytest
-from conftest import wait_for
 
-from autocron_celery.testing import CeleryWorker
+from autocron_celery.testing import CeleryWorker, wait_for
 from autocron_core import AutoCron, RunStatus
 
 pytestmark = pytest.mark.timeout(240)

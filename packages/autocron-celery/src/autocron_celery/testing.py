@@ -13,10 +13,25 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["CeleryWorker"]
+__all__ = ["CeleryWorker", "wait_for"]
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 60.0, what: str = "a condition") -> None:
+    """Poll ``predicate`` every 0.1 s until it is true (a generous deadline, not a timing assertion).
+
+    Raises:
+        AssertionError: still false after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
 
 
 class CeleryWorker:
