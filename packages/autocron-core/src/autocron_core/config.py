@@ -22,6 +22,7 @@ __all__ = [
     "TASK_KEYS",
     "TASK_KEY_ALIASES",
     "check_store_option",
+    "is_reference",
     "load_config",
     "notification_defaults",
     "scheduler_from_config",
@@ -417,8 +418,9 @@ def _log_path(value: str | None, path: str | None) -> str | None:
     return value
 
 
-def _is_reference(text: str) -> bool:
-    """Whether ``text`` reads as ``"package.module:attribute"`` (dotted identifiers on both sides)."""
+def is_reference(text: str) -> bool:
+    """Whether ``text`` reads as ``"package.module:attribute"`` (dotted identifiers on both sides),
+    the form of ``celery_app:`` and ``--celery-app``."""
     module, sep, attr = text.partition(":")
     parts = [*module.split("."), *attr.split(".")]
     return bool(sep) and all(part.isidentifier() for part in parts)
@@ -467,7 +469,7 @@ def validate_config(source: Any) -> list[ConfigError]:
         )
         tz = None
     app = scheduler.get("celery_app")
-    if app is not None and (not isinstance(app, str) or not _is_reference(app)):
+    if app is not None and (not isinstance(app, str) or not is_reference(app)):
         problems.append(
             ConfigError(
                 f'celery_app: {app!r} is not a "module:attribute" reference such as "proj.celery:app"',

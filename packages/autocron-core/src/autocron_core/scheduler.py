@@ -303,7 +303,7 @@ class AutoCron(Engine):
                     task.schedule = task.schedule.anchored(anchor)
                 else:
                     task.schedule = task.schedule.anchored_us(now)
-            if self._os is not None and task.kind != "func":
+            if self._os is not None and task.kind not in ("func", "celery"):  # celery: workers run it
                 from .os_install import install_in_os  # only schedulers using the OS pay for it
 
                 install_in_os(self._os, task, self._store_given, self._store)
