@@ -25,13 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=120.0)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format=f"%(asctime)s {args.node_id} %(name)s: %(message)s")
-    scheduler = AutoCron(timezone="UTC", store=SqlStore(args.url, lease=args.lease), node_id=args.node_id,
-                         log_level=None)  # fmt: skip
+    scheduler = AutoCron(
+        timezone="UTC", store=SqlStore(args.url, lease=args.lease), node_id=args.node_id, log_level=None
+    )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     scheduler.start(blocking=False)
-    sync = threading.Thread(target=lambda: [scheduler.sync_with_store() for _ in iter(lambda: done.wait(1), True)],
-                            daemon=True)  # fmt: skip
+    sync = threading.Thread(
+        target=lambda: [scheduler.sync_with_store() for _ in iter(lambda: done.wait(1), True)], daemon=True
+    )
     sync.start()
     done.wait(args.duration)
     scheduler.stop(timeout=30)

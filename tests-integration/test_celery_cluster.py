@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -18,9 +18,9 @@ import pytest
 pytest.importorskip("autocron_celery")
 pytest.importorskip("celery")
 
-from autocron_celery.testing import CeleryWorker, wait_for  # noqa: E402
-from autocron_core import AutoCron  # noqa: E402
-from autocron_store import SqlStore  # noqa: E402
+from autocron_celery.testing import CeleryWorker, wait_for
+from autocron_core import AutoCron
+from autocron_store import SqlStore
 
 _REPO = Path(__file__).resolve().parents[1]
 NODE = Path(__file__).with_name("celery_node.py")
@@ -35,23 +35,35 @@ class Rig:
     def __init__(self, url: str, folder: Path, queue: str, journal: Path) -> None:
         self.url, self.folder, self.queue = url, folder, queue
         self.store = SqlStore(url, lease=LEASE)
-        self.env = dict(os.environ, AUTOCRON_CELERY_APP="celeryapp:app", AUTOCRON_TEST_JOURNAL=str(journal),
-                        PYTHONPATH=os.pathsep.join([str(APP_DIR), os.environ.get("PYTHONPATH", "")]))  # fmt: skip
+        self.env = dict(
+            os.environ,
+            AUTOCRON_CELERY_APP="celeryapp:app",
+            AUTOCRON_TEST_JOURNAL=str(journal),
+            PYTHONPATH=os.pathsep.join([str(APP_DIR), os.environ.get("PYTHONPATH", "")]),
+        )
         self.nodes: dict[str, subprocess.Popen[bytes]] = {}
         self.workers: list[CeleryWorker] = []
 
     def node(self, name: str) -> None:
         err = open(self.folder / f"{name}.err", "ab")  # noqa: SIM115 - the process owns it
-        self.nodes[name] = subprocess.Popen(  # noqa: S603
+        self.nodes[name] = subprocess.Popen(
             [sys.executable, str(NODE), self.url, name, "--lease", str(LEASE)],
-            stdout=err, stderr=err, env=self.env, cwd=_REPO,
-        )  # fmt: skip
+            stdout=err,
+            stderr=err,
+            env=self.env,
+            cwd=_REPO,
+        )
         err.close()
 
     def worker(self) -> CeleryWorker:
-        worker = CeleryWorker("celeryapp", self.queue, self.folder / f"worker-{len(self.workers)}.log",
-                              pythonpath=[str(APP_DIR)], name=f"w{len(self.workers)}-{uuid.uuid4().hex[:6]}@%h",
-                              env={"AUTOCRON_TEST_JOURNAL": self.env["AUTOCRON_TEST_JOURNAL"]})  # fmt: skip
+        worker = CeleryWorker(
+            "celeryapp",
+            self.queue,
+            self.folder / f"worker-{len(self.workers)}.log",
+            pythonpath=[str(APP_DIR)],
+            name=f"w{len(self.workers)}-{uuid.uuid4().hex[:6]}@%h",
+            env={"AUTOCRON_TEST_JOURNAL": self.env["AUTOCRON_TEST_JOURNAL"]},
+        )
         self.workers.append(worker)
         worker.wait_ready()
         return worker
@@ -82,11 +94,13 @@ class Rig:
 
 @pytest.fixture
 def rig(postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
-    from urllib.parse import urlsplit
     import socket
+    from urllib.parse import urlsplit
 
-    for url, port in ((os.environ.get("AUTOCRON_TEST_AMQP_URL", "amqp://127.0.0.1:5672//"), 5672),
-                      (os.environ.get("AUTOCRON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), 6379)):  # fmt: skip
+    for url, port in (
+        (os.environ.get("AUTOCRON_TEST_AMQP_URL", "amqp://127.0.0.1:5672//"), 5672),
+        (os.environ.get("AUTOCRON_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), 6379),
+    ):
         parts = urlsplit(url)
         try:
             socket.create_connection((parts.hostname or "127.0.0.1", parts.port or port), timeout=3).close()
@@ -118,7 +132,10 @@ def test_two_nodes_two_workers_one_of_each_killed_every_occurrence_recorded_once
     """SIGKILL one node and one worker mid-way: every occurrence between the first and last
     recorded has exactly one record, none is left running, and the survivors keep going."""
     names = [f"tick{i}" for i in range(3)]
-    _define(rig.url, **{n: {"celery": "tests.add", "args": (1, 1), "every": "1s", "queue": rig.queue} for n in names})
+    _define(
+        rig.url,
+        **{n: {"celery": "tests.add", "args": (1, 1), "every": "1s", "queue": rig.queue} for n in names},
+    )
     first = rig.worker()
     rig.worker()
     rig.node("a")
@@ -134,14 +151,17 @@ def test_two_nodes_two_workers_one_of_each_killed_every_occurrence_recorded_once
     before = succeeded()
     wait_for(lambda: succeeded() >= before + 12, timeout=120, what="runs after the kills")
     rig.stop_node("b")
-    wait_for(lambda: all(r.status.value != "running" for n in names for r in rig.store.history(n, limit=10_000)),
-             timeout=60, what="the dead node's claims to be reaped")  # fmt: skip
+    wait_for(
+        lambda: all(r.status.value != "running" for n in names for r in rig.store.history(n, limit=10_000)),
+        timeout=60,
+        what="the dead node's claims to be reaped",
+    )
     for name in names:
         records = rig.store.history(name, limit=10_000)
         keys = Counter((r.scheduled_for, r.attempt) for r in records)
         assert max(keys.values()) == 1
         firsts = sorted(r.scheduled_for for r in records if r.attempt == 1)
-        gaps = [b - a for a, b in zip(firsts, firsts[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(firsts)]
         # every second from the first to the last occurrence has its one record (nothing lost)
         assert all(gap == _dt.timedelta(seconds=1) for gap in gaps), gaps
         statuses = Counter(r.status.value for r in records)
@@ -164,8 +184,11 @@ def test_overlap_skip_holds_across_nodes_and_workers(rig: Rig) -> None:
     wait_for(lambda: done() >= 3, timeout=120, what="three finished runs")
     rig.stop_node("a")
     rig.stop_node("b")
-    lines = [line.split()[0] for line in Path(rig.env["AUTOCRON_TEST_JOURNAL"]).read_text().splitlines()
-             if line.startswith("sleep")]  # fmt: skip
+    lines = [
+        line.split()[0]
+        for line in Path(rig.env["AUTOCRON_TEST_JOURNAL"]).read_text().splitlines()
+        if line.startswith("sleep")
+    ]
     for i in range(0, len(lines) - 1, 2):
         assert lines[i : i + 2] == ["sleep-start", "sleep-end"], lines
     records = rig.store.history("slow", limit=1000)

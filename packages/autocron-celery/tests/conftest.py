@@ -105,4 +105,3 @@ def workers(tmp_path: Path, celery_queue: str, journal: Path) -> Iterator[Callab
     yield start
     for worker in started:
         worker.stop()
-

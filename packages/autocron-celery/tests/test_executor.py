@@ -22,7 +22,7 @@ def _name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def _soon(seconds: float = 0.5) -> _dt.datetime:
+def _soon(seconds: float = 1.0) -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(seconds=seconds)
 
 
@@ -74,13 +74,24 @@ def test_failures_are_retried_by_autocron_each_attempt_a_new_message(
     events: list[EventKind] = []
     failures: list[BaseException] = []
     s.add_listener(lambda e: events.append(e.kind), kinds=[EventKind.RETRY_SCHEDULED, EventKind.FAILED])
-    s.add_task(name, celery="tests.fail", kwargs={"message": "no luck"}, at=_soon(), queue=celery_queue,
-               retries=2, retry_delay=0.2, on_failure=failures.append)  # fmt: skip
+    s.add_task(
+        name,
+        celery="tests.fail",
+        kwargs={"message": "no luck"},
+        at=_soon(),
+        queue=celery_queue,
+        retries=2,
+        retry_delay=0.2,
+        on_failure=failures.append,
+    )
     s.start(blocking=False)
     wait_for(lambda: failures, what="the final failure")
     records = sorted(s.store.history(name), key=lambda r: r.attempt)
-    assert [(r.attempt, r.status) for r in records] == [(1, RunStatus.FAILED), (2, RunStatus.FAILED),
-                                                        (3, RunStatus.FAILED)]  # fmt: skip
+    assert [(r.attempt, r.status) for r in records] == [
+        (1, RunStatus.FAILED),
+        (2, RunStatus.FAILED),
+        (3, RunStatus.FAILED),
+    ]
     assert all("RuntimeError: no luck" in (r.error or "") for r in records)
     claims = [line.split()[1] for line in journal.read_text().splitlines() if line.startswith("fail ")]
     assert [c.rsplit("#", 1)[1] for c in claims] == ["1", "2", "3"]
@@ -156,8 +167,11 @@ def test_overlap_skip_holds_while_a_run_is_out_on_a_worker(
     name = _name("long")
     s.add_task(name, celery="tests.sleep", args=(2.5,), every="1s", queue=celery_queue)
     s.start(blocking=False)
-    wait_for(lambda: len([r for r in _finished(s, name) if r.status is RunStatus.SUCCEEDED]) >= 2,
-             timeout=90, what="two finished runs")  # fmt: skip
+    wait_for(
+        lambda: len([r for r in _finished(s, name) if r.status is RunStatus.SUCCEEDED]) >= 2,
+        timeout=90,
+        what="two finished runs",
+    )
     s.stop(timeout=30)
     statuses = [r.status for r in s.store.history(name)]
     assert RunStatus.SKIPPED in statuses

@@ -36,14 +36,24 @@ def test_a_worker_killed_mid_task_is_redelivered_and_recorded_once(
     try:
         name = f"redeliver-{uuid.uuid4().hex[:8]}"
         marker = tmp_path / "started"
-        s.add_task(name, celery="tests.sleep", args=(3,), kwargs={"marker": str(marker)}, at=_soon(),
-                   queue=celery_queue, misfire_grace_time=120)  # fmt: skip
+        s.add_task(
+            name,
+            celery="tests.sleep",
+            args=(3,),
+            kwargs={"marker": str(marker)},
+            at=_soon(),
+            queue=celery_queue,
+            misfire_grace_time=120,
+        )
         s.start(blocking=False)
         wait_for(marker.exists, what="the task to start on the first worker")
         workers()  # the second worker, ready before the first dies
         first.kill()
-        wait_for(lambda: s.store.history(name)[0].status is not RunStatus.RUNNING, timeout=120,
-                 what="the redelivered run's outcome")  # fmt: skip
+        wait_for(
+            lambda: s.store.history(name)[0].status is not RunStatus.RUNNING,
+            timeout=120,
+            what="the redelivered run's outcome",
+        )
         records = s.store.history(name)
         assert [(r.attempt, r.status) for r in records] == [(1, RunStatus.SUCCEEDED)]
         text = journal.read_text()
@@ -104,15 +114,28 @@ class RabbitNode:
 
     def start(self) -> None:
         with open(self.log, "ab") as out:
-            self.process = subprocess.Popen(  # noqa: S603
-                [_rabbit_program("rabbitmq-server") or "rabbitmq-server"], env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True  # noqa: S607
+            self.process = subprocess.Popen(
+                [_rabbit_program("rabbitmq-server") or "rabbitmq-server"],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            ok = subprocess.run(  # noqa: S603
-                [_rabbit_program("rabbitmqctl") or "rabbitmqctl", "-n", self.name, "await_startup", "--timeout", "5"],  # noqa: S607
-                env=self.env, capture_output=True, check=False,
-            )  # fmt: skip
+            ok = subprocess.run(
+                [
+                    _rabbit_program("rabbitmqctl") or "rabbitmqctl",
+                    "-n",
+                    self.name,
+                    "await_startup",
+                    "--timeout",
+                    "5",
+                ],
+                env=self.env,
+                capture_output=True,
+                check=False,
+            )
             if ok.returncode == 0:
                 return
             if self.process.poll() is not None:
@@ -123,8 +146,13 @@ class RabbitNode:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        subprocess.run([_rabbit_program("rabbitmqctl") or "rabbitmqctl", "-n", self.name, "shutdown"], env=self.env, capture_output=True,  # noqa: S603,S607
-                       check=False, timeout=60)  # fmt: skip
+        subprocess.run(
+            [_rabbit_program("rabbitmqctl") or "rabbitmqctl", "-n", self.name, "shutdown"],
+            env=self.env,
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
         try:
             self.process.wait(30)
         except subprocess.TimeoutExpired:
@@ -144,7 +172,11 @@ def own_broker(tmp_path: Path, services: tuple[str, str]) -> Iterator[RabbitNode
 
 
 def test_a_broker_restart_is_survived(
-    own_broker: RabbitNode, tmp_path: Path, journal: Path, services: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+    own_broker: RabbitNode,
+    tmp_path: Path,
+    journal: Path,
+    services: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The broker stops and comes back: the worker reconnects, the scheduler's sends retry or are
     recorded failed (and retried by AutoCron's policy), every occurrence has one record, and runs
@@ -158,7 +190,9 @@ def test_a_broker_restart_is_survived(
     app.conf.update(broker_connection_retry_on_startup=True)
     autocron_celery.setup(app)
     queue = f"autocron-restart-{uuid.uuid4().hex[:8]}"
-    worker = CeleryWorker("celeryapp", queue, tmp_path / "worker.log", pythonpath=[str(Path(__file__).parent)])
+    worker = CeleryWorker(
+        "celeryapp", queue, tmp_path / "worker.log", pythonpath=[str(Path(__file__).parent)]
+    )
     s = AutoCron(celery_app=app)
     try:
         worker.wait_ready()

@@ -38,7 +38,9 @@ class ManualExecutor:
     def close(self) -> None:
         self.closed = True
 
-    def report(self, index: int, status: RunStatus, error: str | None = None, output: str | None = None) -> None:
+    def report(
+        self, index: int, status: RunStatus, error: str | None = None, output: str | None = None
+    ) -> None:
         self.sent[index][1](Outcome(status, error, output))
 
 
@@ -75,8 +77,15 @@ def test_a_submission_carries_claim_expiry_timeout_and_queue(
 ) -> None:
     """One claimed attempt becomes one submission with its idempotency key and limits; the record
     stays running until the outcome, and the local timeout timer is not armed."""
-    remote.add_task("report", celery="proj.tasks.report", args=(1,), every="1m", queue="reports",
-                    timeout=5, misfire_grace_time=30)  # fmt: skip
+    remote.add_task(
+        "report",
+        celery="proj.tasks.report",
+        args=(1,),
+        every="1m",
+        queue="reports",
+        timeout=5,
+        misfire_grace_time=30,
+    )
     clock.advance(60)
     _wait_sent(executor, 1)
     sub = executor.sent[0][0]
@@ -125,7 +134,9 @@ def test_each_retry_is_a_new_submission(remote: AutoCron, clock: FakeClock, exec
     executor.report(1, RunStatus.SUCCEEDED)
     assert remote.settle()
     assert [(r.attempt, r.status) for r in remote.history("flaky")] == [
-        (2, RunStatus.SUCCEEDED), (1, RunStatus.FAILED)]  # fmt: skip
+        (2, RunStatus.SUCCEEDED),
+        (1, RunStatus.FAILED),
+    ]
 
 
 def test_an_expired_attempt_is_recorded_missed_and_never_retried(

@@ -6,8 +6,9 @@ import importlib
 import os
 from typing import Any
 
-from autocron_core.errors import TaskError
 from celery import Celery
+
+from autocron_core.errors import TaskError
 
 from .env import AUTOCRON_CELERY_APP
 

@@ -15,7 +15,9 @@ OUTPUT_LIMIT = 8192
 _TIME_LIMITS = ("TimeLimitExceeded", "SoftTimeLimitExceeded")
 
 
-def outcome_from_meta(meta: dict[str, Any], timeout: float | None, started_at: _dt.datetime | None) -> Outcome | None:
+def outcome_from_meta(
+    meta: dict[str, Any], timeout: float | None, started_at: _dt.datetime | None
+) -> Outcome | None:
     """The outcome a final result state means, or ``None`` while the attempt is not over.
 
     ``SUCCESS`` → succeeded (a string result is kept as output); ``FAILURE`` →
@@ -31,7 +33,9 @@ def outcome_from_meta(meta: dict[str, Any], timeout: float | None, started_at: _
         kind = type(result).__name__ if isinstance(result, BaseException) else str(result)
         if kind in _TIME_LIMITS:
             limit = f"{timeout:g}s" if timeout is not None else "its time limit"
-            return Outcome(RunStatus.TIMED_OUT, f"timed out after {limit} ({kind} on the worker)", None, started_at)
+            return Outcome(
+                RunStatus.TIMED_OUT, f"timed out after {limit} ({kind} on the worker)", None, started_at
+            )
         text = f"{kind}: {result}" if isinstance(result, BaseException) else f"failed: {result}"
         return Outcome(RunStatus.FAILED, text, getattr(result, "output", None), started_at)
     if status == "REVOKED":

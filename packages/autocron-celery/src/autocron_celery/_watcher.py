@@ -139,8 +139,7 @@ class ResultWatcher:
         ):
             outcome = Outcome(
                 RunStatus.MISSED,
-                f"expired: no worker started it before {pending.expires_at.isoformat()} "
-                "(misfire_grace_time)",
+                f"expired: no worker started it before {pending.expires_at.isoformat()} (misfire_grace_time)",
             )
         if outcome is None:
             return

@@ -8,6 +8,7 @@ when the ``with`` block ends.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -67,10 +68,27 @@ class CeleryWorker:
                 os.pathsep
             )
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and fixed arguments
-            [sys.executable, "-m", "celery", "-A", app, "worker", "--pool=prefork", "-c", str(concurrency),
-             "-Q", queue, "-n", self.name, "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-l", "info"],  # fmt: skip
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                app,
+                "worker",
+                "--pool=prefork",
+                "-c",
+                str(concurrency),
+                "-Q",
+                queue,
+                "-n",
+                self.name,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "info",
+            ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=full_env,
@@ -108,14 +126,10 @@ class CeleryWorker:
         """Stop it: SIGTERM (warm shutdown), SIGKILL after 10 s; the group goes either way."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # pool children left behind, if any
-        except ProcessLookupError:
-            pass
+        with contextlib.suppress(ProcessLookupError):  # pool children left behind, if any
+            os.killpg(self.process.pid, signal.SIGKILL)
         if self.process.poll() is None:
             self.process.wait(30)
         self._log.close()

@@ -72,8 +72,11 @@ def _plain_name(field: str, value: Any, longest: int, expected: str) -> str:
         or any(c.isspace() for c in value)
         or value.startswith("-")
     ):
-        raise TaskError(field, value, f"{expected}: 1 to {longest} printable ASCII characters, "
-                                      "no spaces, not starting with '-'")  # fmt: skip
+        raise TaskError(
+            field,
+            value,
+            f"{expected}: 1 to {longest} printable ASCII characters, no spaces, not starting with '-'",
+        )
     return value
 
 
@@ -95,7 +98,9 @@ def make_route(kind: str, celery: Any, queue: Any, executor: Any) -> Route:
         if executor == LOCAL:
             raise TaskError("queue", queue, 'no queue for a task with executor="local"')
     if kind == "celery":
-        remote = _plain_name("celery", celery, _MAX_REMOTE_NAME, 'a Celery task name such as "proj.tasks.report"')
+        remote = _plain_name(
+            "celery", celery, _MAX_REMOTE_NAME, 'a Celery task name such as "proj.tasks.report"'
+        )
         if executor not in (None, "celery"):
             raise TaskError("executor", executor, 'nothing, or "celery", for a celery= task')
         return Route("celery", queue, remote)
@@ -131,9 +136,7 @@ class RemoteRuns:
     """One scheduler's executors and the attempts it handed to them."""
 
     def __init__(self, engine: Engine, default: Executor | None, settings: dict[str, Any]) -> None:
-        if default is not None and not all(
-            hasattr(default, attr) for attr in ("name", "submit", "close")
-        ):
+        if default is not None and not all(hasattr(default, attr) for attr in ("name", "submit", "close")):
             raise TaskError("executor", default, "an Executor: an object with name, submit() and close()")
         self._engine = engine
         self.default = default
@@ -264,8 +267,9 @@ class RemoteRuns:
         try:
             engine._finish(run, outcome.status, outcome.error, outcome.output)
         except Exception:
-            logger.exception("task %r: the outcome of attempt %d could not be recorded", run.task_name,
-                             run.attempt)  # fmt: skip
+            logger.exception(
+                "task %r: the outcome of attempt %d could not be recorded", run.task_name, run.attempt
+            )
 
     def _end_without_run(self, run: Run, status: RunStatus, why: str) -> None:
         """Record a claimed attempt that never ran (skipped, expired): no retry, no failure."""
@@ -273,10 +277,18 @@ class RemoteRuns:
 
         engine = self._engine
         claim = run.record
-        logger.info("task %r: attempt %d of %s %s (%s)", run.task_name, run.attempt, run.scheduled_iso,
-                    status.value, why)  # fmt: skip
+        logger.info(
+            "task %r: attempt %d of %s %s (%s)",
+            run.task_name,
+            run.attempt,
+            run.scheduled_iso,
+            status.value,
+            why,
+        )
         if claim is not None:
-            record = claim._replace(status=status, started_at=None, finished_at=engine._clock.now(), error=why)
+            record = claim._replace(
+                status=status, started_at=None, finished_at=engine._clock.now(), error=why
+            )
             try:
                 engine._store.finish_run(record)
             except Exception:
@@ -299,8 +311,11 @@ class RemoteRuns:
         for run in left:
             claim = run.record
             if claim is not None:
-                record = claim.finished(RunStatus.ABANDONED, self._engine._clock.now(),
-                                        error="the scheduler stopped before its executor reported the outcome")  # fmt: skip
+                record = claim.finished(
+                    RunStatus.ABANDONED,
+                    self._engine._clock.now(),
+                    error="the scheduler stopped before its executor reported the outcome",
+                )
                 try:
                     self._engine._store.finish_run(record)
                 except Exception:

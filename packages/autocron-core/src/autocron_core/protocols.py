@@ -9,8 +9,7 @@ objects. Each protocol's docstring says what an implementation must guarantee;
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Collection, Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:

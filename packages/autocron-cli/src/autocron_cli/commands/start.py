@@ -172,7 +172,9 @@ def start(
     from autocron_core.errors import TaskError
 
     if celery_app is not None and not is_reference(celery_app):
-        raise BadInput(f'--celery-app {celery_app!r}: expected a "module:attr" reference such as proj.celery:app')
+        raise BadInput(
+            f'--celery-app {celery_app!r}: expected a "module:attr" reference such as proj.celery:app'
+        )
     try:
         scheduler = _build(ctx, config, store, max_workers, celery_app)
     except TaskError as exc:

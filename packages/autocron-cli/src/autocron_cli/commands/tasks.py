@@ -120,10 +120,17 @@ _FLAGS = {
 @click.command()
 @click.argument("target", required=False, type=click.Path(dir_okay=False))
 @click.option("--command", "command_line", metavar="CMD", help="Run this command line instead of a script.")
-@click.option("--celery", "celery_name", metavar="TASK", help="Send this Celery task (by name) instead (docs/celery.md).")
+@click.option(
+    "--celery",
+    "celery_name",
+    metavar="TASK",
+    help="Send this Celery task (by name) instead (docs/celery.md).",
+)
 @click.option("--queue", metavar="QUEUE", help="With --celery: the Celery queue to send it to.")
-@click.option("--celery-args", metavar="JSON", help='With --celery: positional arguments, a JSON list ("[1, 2]").')
-@click.option("--celery-kwargs", metavar="JSON", help='With --celery: keyword arguments, a JSON object.')
+@click.option(
+    "--celery-args", metavar="JSON", help='With --celery: positional arguments, a JSON list ("[1, 2]").'
+)
+@click.option("--celery-kwargs", metavar="JSON", help="With --celery: keyword arguments, a JSON object.")
 @click.option("--name", help="Task name (default: the script's or command's name).")
 @click.option("--every", metavar="INTERVAL", help='Fire every INTERVAL, e.g. "30s", "5m", "1h30m".')
 @click.option("--cron", metavar="EXPR", help='Fire on a cron expression, e.g. "0 9 * * 1-5".')
@@ -318,7 +325,9 @@ def _celery_options(
 ) -> dict[str, Any]:
     """``schedule``'s Celery flags as ``add_task`` keywords; a flag without --celery is refused."""
     if name is None:
-        stray = [f for f, v in (("--queue", queue), ("--celery-args", args), ("--celery-kwargs", kwargs)) if v]
+        stray = [
+            f for f, v in (("--queue", queue), ("--celery-args", args), ("--celery-kwargs", kwargs)) if v
+        ]
         if stray:
             raise click.UsageError(f"{stray[0]} goes with --celery")
         return {}
@@ -329,7 +338,10 @@ def _celery_options(
     options: dict[str, Any] = {"celery": name}
     if queue is not None:
         options["queue"] = queue
-    for flag, text, kind, key in (("--celery-args", args, list, "args"), ("--celery-kwargs", kwargs, dict, "kwargs")):
+    for flag, text, kind, key in (
+        ("--celery-args", args, list, "args"),
+        ("--celery-kwargs", kwargs, dict, "kwargs"),
+    ):
         if text is None:
             continue
         try:
