@@ -53,10 +53,27 @@ class Workers:
 
     def __init__(self, queue: str, folder: Path, env: dict[str, str]) -> None:
         self.procs = [
-            subprocess.Popen(  # noqa: S603
-                [sys.executable, "-m", "celery", "-A", "celery_bench_app", "worker", "--pool=prefork", "-c", "2",
-                 "-Q", queue, "-n", f"bench{i}-{queue}@%h", "--without-gossip", "--without-mingle",
-                 "--without-heartbeat", "-l", "info"],
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "celery_bench_app",
+                    "worker",
+                    "--pool=prefork",
+                    "-c",
+                    "2",
+                    "-Q",
+                    queue,
+                    "-n",
+                    f"bench{i}-{queue}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-l",
+                    "info",
+                ],
                 stdout=open(folder / f"worker{i}.log", "wb"),  # noqa: SIM115
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -64,7 +81,7 @@ class Workers:
                 start_new_session=True,
             )
             for i in range(2)
-        ]  # fmt: skip
+        ]
         self.logs = [folder / f"worker{i}.log" for i in range(2)]
         deadline = time.monotonic() + 120
         while not all(b" ready." in log.read_bytes() for log in self.logs):
@@ -117,27 +134,37 @@ def _autocron_run(tasks: int, every: float, duration: float, name: str) -> dict[
     return {"recorded_per_s": len(done) / (hi - lo), "window": (lo, hi), "records": len(records)}
 
 
-def _beat_run(tasks: int, every: float, duration: float, folder: Path, env: dict[str, str]) -> tuple[float, float]:
+def _beat_run(
+    tasks: int, every: float, duration: float, folder: Path, env: dict[str, str]
+) -> tuple[float, float]:
     """celery beat with ``tasks`` entries every ``every`` s for ``duration`` s; returns the window."""
     config = folder / "beatconfig.py"
-    entries = ",\n".join(
-        f'    "b{i}": {{"task": "bench.lag", "schedule": {every}, "options": {{"queue": "{env["BENCH_QUEUE"]}"}}}}'
-        for i in range(tasks)
-    )
-    config.write_text(f"beat_schedule = {{\n{entries}\n}}\n")
+    options = {"queue": env["BENCH_QUEUE"]}
+    schedule = {f"b{i}": {"task": "bench.lag", "schedule": every, "options": options} for i in range(tasks)}
+    config.write_text(f"beat_schedule = {schedule!r}\n")
     started = time.time()
-    proc = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c",
-         "import sys, celery_bench_app as m; sys.path.insert(0, sys.argv[1]); import beatconfig; "
-         "m.app.conf.beat_schedule = beatconfig.beat_schedule; "
-         "m.app.start(['beat', '-S', 'celery_bench_app:StampingScheduler', '-s', sys.argv[2], '-l', 'warning'])",
-         str(folder), str(folder / "beat-schedule")],
-        cwd=HERE, env=env, stdout=open(folder / "beat.log", "wb"), stderr=subprocess.STDOUT,  # noqa: SIM115
+    log = open(folder / "beat.log", "wb")  # noqa: SIM115 - closed after the process ends
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, celery_bench_app as m; sys.path.insert(0, sys.argv[1]); import beatconfig; "
+            "m.app.conf.beat_schedule = beatconfig.beat_schedule; "
+            "m.app.start(['beat', '-S', 'celery_bench_app:StampingScheduler', "
+            "'-s', sys.argv[2], '-l', 'warning'])",
+            str(folder),
+            str(folder / "beat-schedule"),
+        ],
+        cwd=HERE,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
-    )  # fmt: skip
+    )
     time.sleep(duration)
     os.killpg(proc.pid, signal.SIGTERM)
     proc.wait(30)
+    log.close()
     return started + 3, started + duration - 1
 
 
@@ -158,8 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     queue = f"autocron-bench-{uuid.uuid4().hex[:8]}"
     folder = Path(tempfile.mkdtemp(prefix="bench-celery-"))
     journal = folder / "lag.txt"
-    env = dict(bench_env(), BENCH_QUEUE=queue, BENCH_JOURNAL=str(journal),
-               PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]))  # fmt: skip
+    env = dict(
+        bench_env(),
+        BENCH_QUEUE=queue,
+        BENCH_JOURNAL=str(journal),
+        PYTHONPATH=os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+    )
     os.environ.update(BENCH_QUEUE=queue, BENCH_JOURNAL=str(journal))
     workers = Workers(queue, folder, env)
     results: dict[str, Any] = {"throughput": {}, "lag": {}}
@@ -173,14 +204,18 @@ def main(argv: list[str] | None = None) -> int:
         for load in lag_loads:
             results["lag"][load] = {"autocron": [], "beat": []}
             for rep in range(reps):
-                progress(f"lag: {load} periodic tasks every {LAG_EVERY}s, repetition {rep + 1}/{reps}, AutoCron")
+                progress(
+                    f"lag: {load} periodic tasks every {LAG_EVERY}s, repetition {rep + 1}/{reps}, AutoCron"
+                )
                 journal.unlink(missing_ok=True)
                 got = _autocron_run(load, LAG_EVERY, lag_duration, f"l{rep}-")
                 lags = _journal(journal, *got["window"])
                 results["lag"][load]["autocron"].append(
                     {"p50": percentile(lags, 50), "p99": percentile(lags, 99), "runs": len(lags)}
                 )
-                progress(f"lag: {load} periodic tasks every {LAG_EVERY}s, repetition {rep + 1}/{reps}, celery beat")
+                progress(
+                    f"lag: {load} periodic tasks every {LAG_EVERY}s, repetition {rep + 1}/{reps}, celery beat"
+                )
                 journal.unlink(missing_ok=True)
                 window = _beat_run(load, LAG_EVERY, lag_duration, folder, env)
                 time.sleep(3)  # the last messages drain
@@ -201,16 +236,31 @@ def main(argv: list[str] | None = None) -> int:
         [f"{load} tasks every 1s", fmt(float(load)), fmt(median(r["recorded_per_s"] for r in runs))]
         for load, runs in results["throughput"].items()
     ]
-    print_table("AutoCron → Celery (2 workers x 2 children): occurrences/s end to end (median)",
-                ["load", "offered/s", "recorded/s"], rows)  # fmt: skip
+    print_table(
+        "AutoCron → Celery (2 workers x 2 children): occurrences/s end to end (median)",
+        ["load", "offered/s", "recorded/s"],
+        rows,
+    )
     rows = []
     for load, kinds in results["lag"].items():
         a50, a99 = median(r["p50"] for r in kinds["autocron"]), median(r["p99"] for r in kinds["autocron"])
         b50, b99 = median(r["p50"] for r in kinds["beat"]), median(r["p99"] for r in kinds["beat"])
-        rows.append([f"{load} tasks every {LAG_EVERY}s", fmt(a50), fmt(a99), fmt(b50), fmt(b99),
-                     str(sum(r["runs"] for r in kinds["autocron"])), str(sum(r["runs"] for r in kinds["beat"]))])  # fmt: skip
-    print_table("Lag, worker start - scheduled time, ms (median over repetitions of p50 / p99)",
-                ["load", "AutoCron p50", "AutoCron p99", "beat p50", "beat p99", "runs A", "runs B"], rows)  # fmt: skip
+        rows.append(
+            [
+                f"{load} tasks every {LAG_EVERY}s",
+                fmt(a50),
+                fmt(a99),
+                fmt(b50),
+                fmt(b99),
+                str(sum(r["runs"] for r in kinds["autocron"])),
+                str(sum(r["runs"] for r in kinds["beat"])),
+            ]
+        )
+    print_table(
+        "Lag, worker start - scheduled time, ms (median over repetitions of p50 / p99)",
+        ["load", "AutoCron p50", "AutoCron p99", "beat p50", "beat p99", "runs A", "runs B"],
+        rows,
+    )
     if args.json:
         write_json(args.json, {"benchmark": "celery", "results": results})
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -21,11 +22,23 @@ def test_a_config_file_names_the_app_and_its_celery_tasks(
     """celery_app: "module:attr" in scheduler:, celery:/queue:/args: in a task entry: it runs."""
     workers()
     name = f"from-config-{uuid.uuid4().hex[:8]}"
-    config = tmp_path / "autocron.yaml"
+    config = tmp_path / "autocron.json"  # JSON: core reads it without PyYAML
     config.write_text(
-        f"scheduler:\n  celery_app: celeryapp:app\n  timezone: UTC\n"
-        f"tasks:\n  - name: {name}\n    celery: tests.add\n    args: [20, 22]\n"
-        f"    queue: {celery_queue}\n    every: 1s\n"
+        json.dumps(
+            {
+                "scheduler": {"celery_app": "celeryapp:app", "timezone": "UTC"},
+                "tasks": [
+                    {
+                        "name": name,
+                        "celery": "tests.add",
+                        "args": [20, 22],
+                        "queue": celery_queue,
+                        "every": "1s",
+                    }
+                ],
+            },
+            indent=2,
+        )
     )
     assert validate_config(config) == []
     s = AutoCron.from_config(config)
@@ -37,14 +50,16 @@ def test_a_config_file_names_the_app_and_its_celery_tasks(
 
 
 @pytest.mark.parametrize("value", ["celeryapp", "celery app:x", "-m:app", 42, "pkg.:app"])
-def test_a_bad_celery_app_in_a_config_is_a_problem_with_its_line(tmp_path: Path, value: object) -> None:
-    """validate_config reports celery_app: that is not "module:attr", with file and line."""
-    config = tmp_path / "bad.yaml"
-    shown = value if isinstance(value, int) else f"'{value}'"
-    config.write_text(f"scheduler:\n  timezone: UTC\n  celery_app: {shown}\n")
+def test_a_bad_celery_app_in_a_config_is_a_problem_naming_file_and_field(
+    tmp_path: Path, value: object
+) -> None:
+    """validate_config reports a celery_app: that is not "module:attr", naming the file, field and value."""
+    config = tmp_path / "bad.json"
+    config.write_text('{\n  "scheduler": {\n    "celery_app": ' + json.dumps(value) + "\n  }\n}\n")
     (problem,) = validate_config(config)
     assert isinstance(problem, ConfigError)
-    assert problem.field == "celery_app" and problem.line == 3
+    assert problem.field == "celery_app"
+    assert str(config) in str(problem) and repr(value) in str(problem)
 
 
 def test_the_app_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, services: object) -> None:

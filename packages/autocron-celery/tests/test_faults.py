@@ -31,7 +31,7 @@ def test_a_worker_killed_mid_task_is_redelivered_and_recorded_once(
 ) -> None:
     """acks_late + reject_on_worker_lost: SIGKILL the worker running it, another worker runs it
     again from the same message, and the history holds one record, succeeded."""
-    first = workers()
+    pair = [workers(), workers()]  # both ready: the survivor takes the message back at once
     s = AutoCron(celery_app=celeryapp.app)
     try:
         name = f"redeliver-{uuid.uuid4().hex[:8]}"
@@ -39,16 +39,17 @@ def test_a_worker_killed_mid_task_is_redelivered_and_recorded_once(
         s.add_task(
             name,
             celery="tests.sleep",
-            args=(3,),
+            args=(8,),
             kwargs={"marker": str(marker)},
-            at=_soon(),
+            at=_soon(1.0),
             queue=celery_queue,
             misfire_grace_time=120,
         )
         s.start(blocking=False)
-        wait_for(marker.exists, what="the task to start on the first worker")
-        workers()  # the second worker, ready before the first dies
-        first.kill()
+        wait_for(lambda: marker.exists() and marker.read_text(), what="the task to start on a worker")
+        child = int(marker.read_text())  # the pool process running it
+        (running,) = [w for w in pair if os.getpgid(child) == w.pid]
+        running.kill()
         wait_for(
             lambda: s.store.history(name)[0].status is not RunStatus.RUNNING,
             timeout=120,

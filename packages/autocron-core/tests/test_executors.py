@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from autocron_core import AutoCron, EventKind, RunStatus, TaskError
 from autocron_core.protocols import Executor, Outcome, Submission
 from autocron_core.task import Task, build_task
-from autocron_core.testing import FakeClock
+from autocron_core.testing import ExecutorContract, FakeClock
 
 T0 = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.timezone.utc)  # the clock fixture's start
 
@@ -296,3 +296,62 @@ def test_a_bad_executor_object_is_refused() -> None:
     with pytest.raises(TaskError) as caught:
         AutoCron(executor=object())
     assert caught.value.field == "executor"
+
+
+class _ThreadExecutor:
+    """A real in-process executor: runs each attempt on a thread of its own, honours the
+    contract (expiry, timeout, one report)."""
+
+    name = "threads"
+
+    def submit(self, submission: Submission, report: Callable[[Outcome], None]) -> None:
+        if submission.expires_at is not None and submission.expires_at <= dt.datetime.now(dt.timezone.utc):
+            report(Outcome(RunStatus.MISSED, "expired before it started"))
+            return
+        box: list[Outcome] = []
+
+        def run() -> None:
+            try:
+                submission.task.execute()
+            except Exception as exc:
+                box.append(Outcome(RunStatus.FAILED, f"{type(exc).__name__}: {exc}"))
+            else:
+                box.append(Outcome(RunStatus.SUCCEEDED))
+
+        def watch() -> None:
+            thread = threading.Thread(target=run, daemon=True)
+            thread.start()
+            thread.join(submission.timeout)
+            report(
+                box[0] if box else Outcome(RunStatus.TIMED_OUT, f"timed out after {submission.timeout:g}s")
+            )
+
+        threading.Thread(target=watch, daemon=True).start()
+
+    def close(self) -> None:
+        pass
+
+
+def _ok() -> None:
+    pass
+
+
+def _fail() -> None:
+    raise RuntimeError("contract failure")
+
+
+def _sleep() -> None:
+    threading.Event().wait(30)
+
+
+class TestThreadExecutorContract(ExecutorContract):
+    """The contract suite itself, run against the in-process executor above."""
+
+    @pytest.fixture
+    def executor(self) -> _ThreadExecutor:
+        return _ThreadExecutor()
+
+    @pytest.fixture
+    def make_task(self) -> Callable[[str], Task]:
+        funcs = {"ok": _ok, "fail": _fail, "sleep": _sleep}
+        return lambda kind: build_task(f"contract-{kind}", func=funcs[kind], every="1h")

@@ -1,7 +1,7 @@
 """Test helpers for AutoCron and for packages that implement its contracts.
 
 ``FakeClock`` moves time by hand. The contract suites (``StoreContract``,
-``NotifierContract``, ``OSAdapterContract``) are pytest classes: a package's
+``NotifierContract``, ``OSAdapterContract``, ``ExecutorContract``) are pytest classes: a package's
 tests subclass one and provide the fixture that builds its implementation.
 They import pytest, so import them only from tests.
 """
@@ -12,7 +12,14 @@ from typing import Any
 
 from .clock import FakeClock
 
-__all__ = ["FakeClock", "NotifierContract", "OSAdapterContract", "StoreContract", "contract_event"]
+__all__ = [
+    "ExecutorContract",
+    "FakeClock",
+    "NotifierContract",
+    "OSAdapterContract",
+    "StoreContract",
+    "contract_event",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -24,6 +31,10 @@ def __getattr__(name: str) -> Any:
         from . import notifier_contract
 
         return getattr(notifier_contract, name)
+    if name == "ExecutorContract":
+        from .executor_contract import ExecutorContract
+
+        return ExecutorContract
     if name == "OSAdapterContract":
         from .os_contract import OSAdapterContract
 
