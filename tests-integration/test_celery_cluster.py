@@ -195,3 +195,42 @@ def test_overlap_skip_holds_across_nodes_and_workers(rig: Rig) -> None:
     skipped = [r for r in records if r.status.value == "skipped"]
     assert skipped and {r.node_id for r in records} == {"a", "b"}
     assert any("in the cluster" in (r.error or "") for r in skipped)
+
+
+def test_cli_schedules_runs_and_shows_a_celery_task(rig: Rig, tmp_path: Path) -> None:
+    """`autocron schedule --celery`, then `autocron run` with $AUTOCRON_CELERY_APP: the worker runs
+    it, the command waits for the outcome and exits 0, `autocron history` shows the record."""
+    rig.worker()
+    env = dict(rig.env, AUTOCRON_DATABASE=str(tmp_path / "cli.db"))
+
+    def autocron(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "autocron_cli", *args],
+            env=env,
+            cwd=_REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    made = autocron(
+        "schedule",
+        "--celery",
+        "tests.add",
+        "--celery-args",
+        "[4, 5]",
+        "--queue",
+        rig.queue,
+        "--every",
+        "1h",
+        "--name",
+        "adder",
+    )
+    assert made.returncode == 0, made.stderr
+    ran = autocron("run", "adder")
+    assert ran.returncode == 0, ran.stderr
+    shown = autocron("history", "adder", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert '"status": "succeeded"' in shown.stdout
+    assert "add adder@" in Path(rig.env["AUTOCRON_TEST_JOURNAL"]).read_text()
