@@ -204,7 +204,7 @@ def test_cli_schedules_runs_and_shows_a_celery_task(rig: Rig, tmp_path: Path) ->
     env = dict(rig.env, AUTOCRON_DATABASE=str(tmp_path / "cli.db"))
 
     def autocron(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603
+        return subprocess.run(
             [sys.executable, "-m", "autocron_cli", *args],
             env=env,
             cwd=_REPO,
