@@ -26,7 +26,7 @@ def test_schedule_celery_task_with_queue_and_arguments(autocron, store) -> None:
         (["--command", "true", "--queue", "q"], "--queue goes with --celery"),
         (["--celery", "p.t", "--celery-args", "{"], "--celery-args '{': expected JSON"),
         (["--celery", "p.t", "--celery-kwargs", "[1]"], "expected a JSON object"),
-        (["--celery", "p.t", "--command", "true"], "give one of a script path"),
+        (["--celery", "p.t", "--command", "true"], "give exactly one of a script path"),
         (["--celery", "p.t", "--os"], "--celery and --os do not go together"),
     ],
 )

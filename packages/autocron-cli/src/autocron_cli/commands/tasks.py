@@ -250,7 +250,7 @@ def schedule(
     next three fire times.
     """
     if [target, command_line, celery_name].count(None) != 2:
-        raise click.UsageError("give one of a script path (TARGET), --command and --celery")
+        raise click.UsageError("give exactly one of a script path (TARGET), --command and --celery")
     celery_options = _celery_options(celery_name, queue, celery_args, celery_kwargs, use_os)
     given = [
         flag for flag, value in (("--every", every), ("--cron", cron), ("--at", at)) if value is not None
