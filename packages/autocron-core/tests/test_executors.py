@@ -267,6 +267,8 @@ def test_a_celery_task_cannot_run_in_process() -> None:
         ({"command": "true", "executor": "Celery!"}, "executor"),
         ({"command": "true", "executor": "local", "queue": "q"}, "queue"),
         ({"celery": "proj.t", "command": "true"}, "target"),
+        ({"celery": "proj.t", "safe_mode": True}, "safe_mode"),
+        ({"celery": "proj.t", "max_memory_mb": 64}, "max_memory_mb"),
     ],
 )
 def test_bad_celery_options_are_refused_naming_the_field(options: dict[str, object], field: str) -> None:

@@ -713,6 +713,13 @@ def build_task(
     limits: dict[str, Any] = {}
     if (safe_mode is not False or clean_env is not False or max_memory_mb is not None
             or max_output_bytes is not None or max_cpu_percent is not None):  # fmt: skip
+        if kind == "celery":  # the worker runs a Celery task by name: nothing here to limit
+            given_limit = next(
+                (k, v) for k, v in (("safe_mode", safe_mode), ("clean_env", clean_env),
+                                    ("max_memory_mb", max_memory_mb), ("max_output_bytes", max_output_bytes),
+                                    ("max_cpu_percent", max_cpu_percent)) if v is not None and v is not False
+            )  # fmt: skip
+            raise TaskError(given_limit[0], given_limit[1], "nothing for a celery= task (its worker runs it)")
         from ._limits import check_limits
 
         safe, memory, clean, output, cpu = check_limits(
