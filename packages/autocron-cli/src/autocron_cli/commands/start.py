@@ -162,19 +162,19 @@ def start(
     Logs go to $AUTOCRON_HOME/logs/autocron.log and to the console.
     """
     from autocron_core import configure_logging
+    from autocron_core.config import is_reference
 
+    if celery_app is not None and not is_reference(celery_app):  # refused before logging is set up
+        raise BadInput(
+            f'--celery-app {celery_app!r}: expected a "module:attr" reference such as proj.celery:app'
+        )
     debug = bool(ctx.obj and ctx.obj.debug)
     try:
         log_path = configure_logging(level="DEBUG" if debug else log_level, console=True)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
-    from autocron_core.config import is_reference
     from autocron_core.errors import TaskError
 
-    if celery_app is not None and not is_reference(celery_app):
-        raise BadInput(
-            f'--celery-app {celery_app!r}: expected a "module:attr" reference such as proj.celery:app'
-        )
     try:
         scheduler = _build(ctx, config, store, max_workers, celery_app)
     except TaskError as exc:
