@@ -43,3 +43,15 @@ def test_start_refuses_a_bad_celery_app_reference(autocron) -> None:
     result = autocron("start", "--celery-app", "not a reference", "--duration", "1s")
     assert result.exit_code == 2
     assert "--celery-app 'not a reference'" in result.stderr
+
+
+def test_os_install_leaves_celery_tasks_to_the_workers(autocron, store, fake_os) -> None:
+    """--all skips Celery tasks; naming one is refused (Celery workers run it, not the OS)."""
+    autocron("schedule", "--command", "true", "--name", "noop", "--cron", "0 * * * *")
+    autocron("schedule", "--celery", "proj.tasks.report", "--name", "report", "--cron", "0 6 * * *")
+    assert autocron("os", "install", "--all", "--adapter", "fake").exit_code == 0
+    assert set(fake_os.entries) == {"noop"}
+    named = autocron("os", "install", "report", "--adapter", "fake")
+    assert named.exit_code == 2 and "is a Celery task" in named.stderr
+    assert set(fake_os.entries) == {"noop"}
+    assert not next(t for t in store.load_tasks() if t.name == "report").paused
