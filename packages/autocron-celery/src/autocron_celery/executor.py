@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -69,6 +70,12 @@ class CeleryExecutor:
                 "an app with a result backend (result_backend=...): outcomes come back through it",
             )
         self._watcher = ResultWatcher(backend, poll_interval, expiry_slack)
+        # One producer per sending thread, kept: acquiring one from the app's pool for
+        # every message made a send cost 3.0 ms instead of 0.64 (200 sends, loopback
+        # RabbitMQ, this 2-core VM), and sends are the scheduler's share of each attempt.
+        self._local = threading.local()
+        self._producers: list[Any] = []
+        self._producers_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"CeleryExecutor({self.app.main or self.app!r})"
@@ -109,12 +116,48 @@ class CeleryExecutor:
             options["queue"] = submission.queue
         self._watcher.add(task_id, Pending(submission.claim_id, report, expires, submission.timeout))
         try:
-            self.app.send_task(name, args=args, kwargs=kwargs, **options)
+            self.app.send_task(name, args=args, kwargs=kwargs, producer=self._producer(), **options)
         except BaseException:
             self._watcher.discard(task_id)
+            self._drop_producer()  # the next send starts from a fresh one
             raise
         logger.debug("sent %s as %s (%s)", submission.claim_id, name, task_id)
 
+    def _producer(self) -> Any:
+        """This thread's producer, taken from the app's pool on first use."""
+        producer = getattr(self._local, "producer", None)
+        if producer is None:
+            producer = self.app.producer_pool.acquire(block=True)
+            self._local.producer = producer
+            with self._producers_lock:
+                self._producers.append(producer)
+        return producer
+
+    def _drop_producer(self) -> None:
+        producer = getattr(self._local, "producer", None)
+        if producer is None:
+            return
+        self._local.producer = None
+        with self._producers_lock:
+            if producer in self._producers:
+                self._producers.remove(producer)
+        try:
+            producer.release()
+        except Exception:  # a broken connection: the pool replaces it
+            logger.debug("could not release a producer", exc_info=True)
+
     def close(self) -> None:
-        """Stop watching for outcomes (the app's connections stay the app's)."""
+        """Stop watching for outcomes and give the producers back to the app's pool.
+
+        Called by the scheduler's ``stop()``, after its workers (the sending
+        threads) have stopped.
+        """
         self._watcher.close()
+        with self._producers_lock:
+            producers, self._producers = self._producers, []
+        self._local = threading.local()
+        for producer in producers:
+            try:
+                producer.release()
+            except Exception:
+                logger.debug("could not release a producer", exc_info=True)
