@@ -293,6 +293,21 @@ def test_any_text_as_a_celery_name_is_accepted_or_refused_cleanly(name: str) -> 
         assert task.target == name and name.isprintable() and not name.startswith("-")
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.text(min_size=0, max_size=300), st.sampled_from(["celery", "command"]))
+def test_any_text_as_a_queue_is_accepted_or_refused_cleanly(queue: str, kind: str) -> None:
+    """Queue names: printable ASCII without spaces, not option-like, at most 255; else a TaskError
+    on ``queue``, and an accepted one survives the round trip through the definition."""
+    target = {"celery": "proj.t"} if kind == "celery" else {"command": "true"}
+    try:
+        task = build_task("t", every="1m", queue=queue, **target)
+    except TaskError as exc:
+        assert exc.field == "queue"
+    else:
+        assert task.route is not None and task.route.queue == queue
+        assert Task.from_dict(task.to_dict()).route == task.route
+
+
 def test_a_bad_executor_object_is_refused() -> None:
     """AutoCron(executor=...) checks the object has what an Executor needs."""
     with pytest.raises(TaskError) as caught:
