@@ -1,8 +1,9 @@
 """Test helpers for AutoCron and for packages that implement its contracts.
 
 ``FakeClock`` moves time by hand. The contract suites (``StoreContract``,
-``ClusterContract``, ``NotifierContract``, ``OSAdapterContract``) are pytest classes: a package's
-tests subclass one and provide the fixture that builds its implementation.
+``ClusterContract``, ``NotifierContract``, ``OSAdapterContract``,
+``ExecutorContract``) are pytest classes: a package's tests subclass one
+and provide the fixture that builds its implementation.
 They import pytest, so import them only from tests.
 """
 
@@ -14,6 +15,7 @@ from .clock import FakeClock
 
 __all__ = [
     "ClusterContract",
+    "ExecutorContract",
     "FakeClock",
     "NotifierContract",
     "OSAdapterContract",
@@ -35,6 +37,10 @@ def __getattr__(name: str) -> Any:
         from . import notifier_contract
 
         return getattr(notifier_contract, name)
+    if name == "ExecutorContract":
+        from .executor_contract import ExecutorContract
+
+        return ExecutorContract
     if name == "OSAdapterContract":
         from .os_contract import OSAdapterContract
 
