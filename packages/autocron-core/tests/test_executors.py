@@ -372,3 +372,42 @@ class TestThreadExecutorContract(ExecutorContract):
     def make_task(self) -> Callable[[str], Task]:
         funcs = {"ok": _ok, "fail": _fail, "sleep": _sleep}
         return lambda kind: build_task(f"contract-{kind}", func=funcs[kind], every="1h")
+
+
+_GATE = {"open": False}
+
+
+def _gate_open() -> bool:
+    return _GATE["open"]
+
+
+def _gate_broken() -> bool:
+    raise RuntimeError("no answer")
+
+
+def test_a_false_condition_sends_nothing_to_the_executor(
+    remote: AutoCron, clock: FakeClock, executor: ManualExecutor
+) -> None:
+    """when= is asked before a submission: false records a skip and sends no message; true sends one."""
+    _GATE["open"] = False
+    remote.add_task("gated", celery="proj.gated", every="1m", when=_gate_open)
+    clock.advance(60)
+    assert remote.settle()
+    assert executor.sent == []
+    (skipped,) = remote.history("gated")
+    assert skipped.status is RunStatus.SKIPPED and "_gate_open" in (skipped.error or "")
+    _GATE["open"] = True
+    clock.advance(60)
+    _wait_sent(executor, 1)
+
+
+def test_a_condition_that_raises_fails_the_attempt_without_a_message(
+    remote: AutoCron, clock: FakeClock, executor: ManualExecutor
+) -> None:
+    """A condition raising is a failed attempt (with its error), and nothing is sent."""
+    remote.add_task("broken-gate", celery="proj.gated", every="1m", when=_gate_broken)
+    clock.advance(60)
+    assert remote.settle()
+    assert executor.sent == []
+    (failed,) = remote.history("broken-gate")
+    assert failed.status is RunStatus.FAILED and "no answer" in (failed.error or "")
