@@ -9,6 +9,9 @@
   with a key prefix of the test's own, whose keys are deleted afterwards. Without the server they
   skip, saying how to enable them; with ``AUTOCRON_TEST_REQUIRE_SERVICES=1``
   (set by .ci/run) an unreachable server fails the test instead.
+* Hypothesis runs without its per-example deadline: the properties are about
+  behaviour, and a loaded 2-core machine once made an example of a correct test
+  take longer than the default 200 ms.
 """
 
 from __future__ import annotations
@@ -21,6 +24,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("autocron", deadline=None)
+settings.load_profile("autocron")
 
 POSTGRES_ENV = "AUTOCRON_TEST_POSTGRES_URL"
 MYSQL_ENV = "AUTOCRON_TEST_MYSQL_URL"
