@@ -5,9 +5,13 @@
 * ``crontab_user`` makes a throwaway user whose crontab the real ``crontab``
   program may change, removed afterwards (needs root and ``useradd``).
 * ``postgres_url`` / ``mysql_url`` give a database URL with a schema (or
-  database) of the test's own, dropped afterwards. Without the server they
+  database) of the test's own, dropped afterwards; ``redis_url`` a Redis URL
+  with a key prefix of the test's own, whose keys are deleted afterwards. Without the server they
   skip, saying how to enable them; with ``AUTOCRON_TEST_REQUIRE_SERVICES=1``
   (set by .ci/run) an unreachable server fails the test instead.
+* Hypothesis runs without its per-example deadline: the properties are about
+  behaviour, and a loaded 2-core machine once made an example of a correct test
+  take longer than the default 200 ms.
 """
 
 from __future__ import annotations
@@ -20,9 +24,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("autocron", deadline=None)
+settings.load_profile("autocron")
 
 POSTGRES_ENV = "AUTOCRON_TEST_POSTGRES_URL"
 MYSQL_ENV = "AUTOCRON_TEST_MYSQL_URL"
+REDIS_ENV = "AUTOCRON_TEST_REDIS_URL"
+_REDIS_EXAMPLE = "redis://127.0.0.1:6379/0"
 REQUIRE_ENV = "AUTOCRON_TEST_REQUIRE_SERVICES"
 
 
@@ -36,10 +46,11 @@ def autocron_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     return home
 
 
-def _unavailable(what: str, env: str, detail: str) -> None:
+def _unavailable(
+    what: str, env: str, detail: str, example: str = "postgresql://postgres@127.0.0.1:5432/test"
+) -> None:
     message = (
-        f"{what} not reachable ({detail}); set {env} to a server URL to run this test, "
-        f"e.g. {env}=postgresql://postgres@127.0.0.1:5432/test"
+        f"{what} not reachable ({detail}); set {env} to a server URL to run this test, e.g. {env}={example}"
     )
     if os.environ.get(REQUIRE_ENV) == "1":
         pytest.fail(f"{message} [{REQUIRE_ENV}=1 makes this a failure]")
@@ -104,6 +115,45 @@ def mysql_url() -> Iterator[str]:
     yield f"{base}/{database}"
     with pymysql.connect(**connect) as conn:
         conn.cursor().execute(f"DROP DATABASE `{database}`")
+
+
+def delete_redis_prefix(url: str, prefix: str) -> None:
+    """Delete every key under ``prefix:`` (only those: other tests and helpers share the server)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis URL with a key prefix of this test's own, whose keys are deleted after the test."""
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        _unavailable("Redis", REDIS_ENV, "no URL set", _REDIS_EXAMPLE)
+    try:
+        import redis
+    except ImportError:
+        _unavailable(
+            "Redis",
+            REDIS_ENV,
+            "redis-py is not installed: pip install 'autocron-store[redis]'",
+            _REDIS_EXAMPLE,
+        )
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=5)
+        client.ping()
+        client.close()
+    except redis.RedisError as exc:
+        _unavailable("Redis", REDIS_ENV, str(exc).strip().splitlines()[0], _REDIS_EXAMPLE)
+    prefix = f"t_{uuid.uuid4().hex[:12]}"
+    yield f"{url}{'&' if '?' in url else '?'}prefix={prefix}"
+    delete_redis_prefix(url, prefix)
 
 
 @pytest.fixture

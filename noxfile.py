@@ -22,6 +22,7 @@ PACKAGES = [
     "autocron-store",
     "autocron-os",
     "autocron-notify",
+    "autocron-celery",
     "autocron-dash",
     "autocron-cli",
     "autocron",
@@ -32,10 +33,11 @@ BELOW = {
     "autocron-store": ["autocron-core"],
     "autocron-os": ["autocron-core"],
     "autocron-notify": ["autocron-core"],
+    "autocron-celery": ["autocron-core"],
     "autocron-dash": ["autocron-core", "autocron-store"],
     "autocron-cli": ["autocron-core", "autocron-store", "autocron-os", "autocron-notify", "autocron-dash"],
 }
-EXTRAS = {"autocron-store": "[postgres,mysql]", "autocron-dash": "[web]"}
+EXTRAS = {"autocron-store": "[postgres,mysql,redis]", "autocron-dash": "[web]"}
 TEST_DEPS = [
     "pytest>=8",
     "pytest-timeout>=2.3",
@@ -47,6 +49,7 @@ TEST_DEPS = [
     "httpx2>=2.16",  # Starlette's TestClient drives the web dashboard (its httpx 0.x use is deprecated)
     "playwright>=1.45",  # web dashboard browser tests on the system's Chromium (never `playwright install`)
     "holidays>=0.50",  # exclude="holidays:GB" is tested for real (an optional dependency of core)
+    "redis>=5",  # autocron-celery's tests: Redis is the result backend
 ]
 LINT_DEPS = ["ruff==0.17.6", "import-linter==2.17"]
 TYPE_DEPS = ["mypy==2.4.1", "types-PyYAML", "pytest", "hypothesis"]
@@ -54,6 +57,7 @@ BENCH_DEPS = [
     "apscheduler>=3.11,<4",
     "schedule>=1.2",
     "playwright>=1.45",  # bench_web.py's live-update figure, in the system's Chromium
+    "redis>=5",  # bench_celery's result backend
 ]
 #: bench_cluster.py's peer, APScheduler 4's pre-release, in a venv of its own (benchmarks/_aps4_cluster.py);
 #: 4.0.0a6 imports sniffio without declaring it.

@@ -1,7 +1,8 @@
 """One scheduler node for the multi-node tests: ``python cluster_node.py URL NODE_ID LOG [options]``.
 
-It opens the store at URL (the test's exact URL: its search_path names the
-test's private schema), registers the function tasks asked for, runs until
+It opens the store at URL (the test's exact URL: a PostgreSQL URL whose
+search_path names the test's private schema, or a Redis URL with the test's
+own key prefix), registers the function tasks asked for, runs until
 SIGTERM or ``--duration``, then stops cleanly. Every execution of a function
 task appends one line to LOG, written with a single ``write`` on an
 ``O_APPEND`` descriptor so a SIGKILL never leaves half a line::
@@ -25,7 +26,7 @@ import time
 
 from autocron_core import AutoCron
 from autocron_core._runctx import current_run
-from autocron_store import SqlStore
+from autocron_store import RedisStore, SqlStore
 
 
 class Journal:
@@ -63,7 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     # Warnings (reconnects, reaped claims) go to stderr, which the test keeps in a file.
     logging.basicConfig(level=logging.WARNING, format=f"%(asctime)s {args.node_id} %(name)s: %(message)s")
     journal = Journal(args.log, args.node_id)
-    store = SqlStore(args.url, lease=args.lease)
+    store: SqlStore | RedisStore
+    if args.url.startswith(("redis://", "rediss://")):
+        store = RedisStore(args.url, lease=args.lease)
+    else:
+        store = SqlStore(args.url, lease=args.lease)
     scheduler = AutoCron(
         timezone="UTC", store=store, node_id=args.node_id, max_workers=args.workers, log_level=None
     )

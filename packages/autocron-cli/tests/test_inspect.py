@@ -95,7 +95,12 @@ def test_validate_missing_and_unreadable_files(autocron, tmp_path: Path) -> None
 def test_plugins_lists_every_group(autocron) -> None:
     """plugins names the built-ins and what installed packages provide, per group."""
     data = json.loads(autocron("plugins", "--json").stdout)
-    assert set(data) == {"autocron.stores", "autocron.notifiers", "autocron.os_adapters"}
+    assert set(data) == {
+        "autocron.stores",
+        "autocron.notifiers",
+        "autocron.os_adapters",
+        "autocron.executors",
+    }
     assert data["autocron.stores"]["memory"] == "autocron-core"
     assert data["autocron.notifiers"]["log"] == "autocron-core"
     table = autocron("plugins").stdout

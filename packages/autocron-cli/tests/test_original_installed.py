@@ -59,7 +59,8 @@ def test_version_warns_about_the_original(original: Path) -> None:
 
 
 def test_doctor_reports_the_environment(autocron_home: Path) -> None:
-    """doctor lists the seven packages, AUTOCRON_HOME and the store, and exits 0 when nothing is wrong."""
+    """doctor lists the packages (autocron-celery too, an optional one), AUTOCRON_HOME and the store,
+    and exits 0 when nothing is wrong."""
     result = _autocron("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     for name in ("autocron-core", "autocron-store", "autocron-cli", "AUTOCRON_HOME", "store"):
@@ -67,7 +68,7 @@ def test_doctor_reports_the_environment(autocron_home: Path) -> None:
     assert str(autocron_home) in result.stdout
     assert "No problems found." in result.stdout
     data = json.loads(_autocron("doctor", "--json").stdout)
-    assert len(data["packages"]) == 7
+    assert len(data["packages"]) == 8 and "autocron-celery" in str(data["packages"])
     assert data["problems"] == []
     assert data["autocron_home"] == str(autocron_home)
 
@@ -98,3 +99,13 @@ def test_doctor_hides_a_url_password_and_reports_an_unreadable_store(tmp_path: P
     secret = _autocron("--store", "postgresql://bob:hunter2@127.0.0.1:1/x", "doctor", "--json")
     assert "hunter2" not in secret.stdout + secret.stderr
     assert "bob:***@127.0.0.1:1" in json.loads(secret.stdout)["store"]
+
+
+def test_doctor_does_not_count_a_missing_optional_package_as_a_problem() -> None:
+    """autocron-celery is an extra: its absence is no problem, a missing autocron-store is."""
+    from autocron_cli.commands.doctor import find_problems
+
+    versions = [("autocron-core", "1.0"), ("autocron-store", None), ("autocron-celery", None)]
+    (problem,) = find_problems(versions, None)
+    assert problem.startswith("not installed: autocron-store ") and "celery" not in problem
+    assert find_problems([("autocron-core", "1.0"), ("autocron-celery", None)], None) == []

@@ -107,11 +107,11 @@ def test_schedule_missing_script_exits_2(autocron, tmp_path: Path) -> None:
 
 
 def test_schedule_needs_exactly_one_target(autocron, script: Path) -> None:
-    """Both a script and --command, or neither, is a usage error."""
+    """Two targets (a script, --command, --celery), or none, is a usage error."""
     assert autocron("schedule", "--every", "1m").exit_code == 2
     both = autocron("schedule", str(script), "--command", "true", "--every", "1m")
     assert both.exit_code == 2
-    assert "not both" in both.stderr
+    assert "exactly one of a script path (TARGET), --command and --celery" in both.stderr
 
 
 def test_schedule_duplicate_name_exits_2(autocron, script: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -293,6 +294,12 @@ def documented_divergence(expr: str) -> str | None:
         )
     if ("#" in dow or "L" in dow) and dom not in restricted:
         return "#n or Ln beside a restricted day of month: either matches (croniter drops the day of month)"
+    dom_items = dom.split(",")
+    reaches_29 = (
+        "/" in item or max(map(int, re.findall(r"\d+", item)), default=0) > 28 for item in dom_items
+    )
+    if "L" in dom_items and any(reaches_29):
+        return "L in a list with a day some month lacks: still the last day (croniter drops L then)"
     return None
 
 
@@ -381,3 +388,17 @@ def test_last_forms_match_cronsim_across_dst(expr: str, zone: str, offset: int) 
             ours.append(moment.astimezone(UTC))
     oracle = cronsim.CronSim(expr, start)
     assert ours == [next(oracle).astimezone(UTC) for _ in ours]
+
+
+def test_l_in_a_list_with_a_day_the_month_lacks_is_still_the_last_day() -> None:
+    """`L,29` in February fires on the 28th in a common year and the 29th in a leap year (croniter < 5
+    drops L there and fires only on leap days; `L,31 4` finds nothing at all)."""
+    feb, fires, moment = Cron("0 0 L,29 2 *"), [], dt.datetime(2026, 1, 1, tzinfo=UTC)
+    for _ in range(3):
+        found = feb.next_after(moment)
+        assert found is not None
+        fires.append(found.date())
+        moment = found
+    assert fires == [dt.date(2026, 2, 28), dt.date(2027, 2, 28), dt.date(2028, 2, 29)]
+    april = Cron("0 0 L,31 4 *").next_after(dt.datetime(2026, 1, 1, tzinfo=UTC))
+    assert april is not None and april.date() == dt.date(2026, 4, 30)

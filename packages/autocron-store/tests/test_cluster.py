@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from autocron_core.errors import ConfigError
 from autocron_core.protocols import ClusterStore
 from autocron_core.records import RunRecord, RunStatus
+from autocron_core.testing.cluster_contract import ClusterContract
 from autocron_store import SqlStore
 from autocron_store._cluster_sql import ANCHOR_KIND
 
@@ -338,3 +339,21 @@ def test_watch_is_postgresql_only(tmp_path: Path) -> None:
         assert store.watch(lambda: None) is None
     finally:
         store.close()
+
+
+class TestSqlCluster(ClusterContract):
+    """The ClusterStore contract on SQLite, PostgreSQL and MariaDB (three stores on one database)."""
+
+    @pytest.fixture
+    def stores(self, url: str) -> Iterator[list[SqlStore]]:
+        """Three stores on one database: three nodes."""
+        opened = [SqlStore(url, lease=30) for _ in range(3)]
+        yield opened
+        for store in opened:
+            store.close()
+
+    def expire(self, store: Any, *records: RunRecord) -> None:
+        r = store.tables.runs
+        with store._engine.begin() as conn:
+            for record in records:
+                conn.execute(update(r).where(*store._key(record)).values(lease_expires_at_us=1))

@@ -287,7 +287,7 @@ def task_target(task: Task) -> str:
         import shlex
 
         return shlex.join(task.target)
-    if task.kind == "script":
+    if task.kind in ("script", "celery"):  # celery: the Celery task name it sends
         return str(task.target)
     return str(task.func_ref or getattr(task.target, "__qualname__", repr(task.target)))
 

@@ -1,8 +1,8 @@
-"""The installed versions of AutoCron's seven distributions, for ``--version`` and ``doctor``."""
+"""The installed versions of AutoCron's distributions, for ``--version`` and ``doctor``."""
 
 from __future__ import annotations
 
-__all__ = ["PACKAGES", "package_versions"]
+__all__ = ["OPTIONAL", "PACKAGES", "package_versions"]
 
 #: AutoCron's distributions, the facade first.
 PACKAGES = (
@@ -13,7 +13,10 @@ PACKAGES = (
     "autocron-notify",
     "autocron-dash",
     "autocron-cli",
+    "autocron-celery",
 )
+#: Distributions that ``pip install autocron`` does not bring (extras): not a problem when absent.
+OPTIONAL = frozenset({"autocron-celery"})
 
 
 def package_versions() -> list[tuple[str, str | None]]:

@@ -143,7 +143,8 @@ class Run:
     """
 
     __slots__ = ("attempt", "cancel", "cancelled", "done", "engine", "exc", "final", "process", "record",
-                 "scheduled_us", "task", "task_name", "then", "thread", "trigger", "waiter")  # fmt: skip
+                 "remote", "scheduled_us", "task", "task_name", "then", "thread", "trigger",
+                 "waiter")  # fmt: skip
     # Annotations only: these slots stay unset (no cost per run) until needed.
     then: _Retry  # a retry waiting for this timed-out attempt's thread
     exc: BaseException  # the attempt's exception, for on_failure(exc)
@@ -171,6 +172,7 @@ class Run:
         self.thread: threading.Thread | None = None
         self.cancel: Any = None
         self.waiter = waiter
+        self.remote: Any = None  # the executor that runs it elsewhere (see _executors.py)
 
     def __call__(self) -> None:
         engine = self.engine
@@ -178,6 +180,17 @@ class Run:
         if self.record is None and not engine._claim(self):
             return
         task = self.task
+        if self.remote is not None:  # claimed here, run by an executor, reported back to _finish
+            if task.flow is not None and task.flow.when is not None:  # the condition is asked here
+                try:
+                    if engine._condition_false(self):
+                        return
+                except Exception as exc:  # the condition raised: a failed attempt, retried by policy
+                    self.exc = exc
+                    engine._finish(self, _FAILED, f"{type(exc).__name__}: {exc}", None)
+                    return
+            engine._remote.submit(self)
+            return
         if task.policy.overlap_policy in CANCELLING and getattr(self, "cancelled", None) is not None:
             engine._finish(self, _CANCELLED, self.cancelled + "; it had not started", None)
             return
@@ -294,6 +307,8 @@ class Engine:
         #: Upstream task name -> the names of the tasks with ``after=`` it (issue 17; see _dependencies).
         self._downstream: dict[str, tuple[str, ...]] = {}
         self._flows: FlowTracker | None = None  # made on first use
+        # Executors (_executors.RemoteRuns), made when a scheduler has one or a task names one.
+        self._remote: Any = None
 
     # -- heap ---------------------------------------------------------------
     def _push_task(self, task: Task, due_us: int | None) -> None:
@@ -602,6 +617,12 @@ class Engine:
             return None
         run = Run(self, task, scheduled_us, attempt, waiter, trigger)
         timeout = task.policy.timeout
+        if task.route is not None or self._remote is not None:
+            from ._executors import executor_for
+
+            run.remote = executor_for(self, task)
+            if run.remote is not None:
+                timeout = None  # enforced where it runs (protocols.Executor)
         if timeout is not None:
             timer_due = self._clock.now_us() + int(timeout * _US)  # before counting: nothing to undo
         with self._acct:

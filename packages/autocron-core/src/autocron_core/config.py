@@ -22,6 +22,7 @@ __all__ = [
     "TASK_KEYS",
     "TASK_KEY_ALIASES",
     "check_store_option",
+    "is_reference",
     "load_config",
     "notification_defaults",
     "scheduler_from_config",
@@ -34,7 +35,7 @@ __all__ = [
 logger = logging.getLogger("autocron.config")
 
 SECTIONS = ("version", "scheduler", "logging", "notifications", "store", "tasks")
-SCHEDULER_KEYS = ("timezone", "max_workers", "store", "node_id", "use_os_scheduler")
+SCHEDULER_KEYS = ("timezone", "max_workers", "store", "node_id", "use_os_scheduler", "celery_app")
 LOGGING_KEYS = ("path", "level")
 STORE_KEYS = ("url", "keep_runs", "keep_days", "prefix")
 TASK_KEYS = (
@@ -46,6 +47,7 @@ TASK_KEYS = (
     "after", "after_policy", "when", "pause_after_failures",  # issue 17: dependencies, conditions, pausing
     "task_id", "state", "anchor", "pause",
     "exclude", "business_days",  # issue 17: exclusion calendars
+    "celery", "queue", "executor",  # executors (docs/celery.md)
 )  # fmt: skip
 #: Task keys the original AutoCron's config files used, and the key each means here.
 TASK_KEY_ALIASES = {"email": "email_config"}
@@ -419,6 +421,14 @@ def _log_path(value: str | None, path: str | None) -> str | None:
     return value
 
 
+def is_reference(text: str) -> bool:
+    """Whether ``text`` reads as ``"package.module:attribute"`` (dotted identifiers on both sides),
+    the form of ``celery_app:`` and ``--celery-app``."""
+    module, sep, attr = text.partition(":")
+    parts = [*module.split("."), *attr.split(".")]
+    return bool(sep) and all(part.isidentifier() for part in parts)
+
+
 def validate_config(source: Any) -> list[ConfigError]:
     """Every problem in a config file or mapping (an empty list when it is valid)."""
     problems: list[ConfigError] = []
@@ -461,6 +471,16 @@ def validate_config(source: Any) -> list[ConfigError]:
             ConfigError(str(exc), path=path, line=lines.line(scheduler, "timezone"), field="timezone")
         )
         tz = None
+    app = scheduler.get("celery_app")
+    if app is not None and (not isinstance(app, str) or not is_reference(app)):
+        problems.append(
+            ConfigError(
+                f'celery_app: {app!r} is not a "module:attribute" reference such as "proj.celery:app"',
+                path=path,
+                line=lines.line(scheduler, "celery_app"),
+                field="celery_app",
+            )
+        )
     problems.extend(_notification_problems(data.get("notifications"), path, lines, data))
     if "store" in data or "store" in scheduler:
         try:

@@ -9,22 +9,25 @@ objects. Each protocol's docstring says what an implementation must guarantee;
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from .events import Event
-    from .records import RunRecord
+    from .records import RunRecord, RunStatus
     from .schedules import Schedule
     from .task import Task
 
 __all__ = [
     "BatchStore",
     "ClusterStore",
+    "Executor",
     "InstalledEntry",
     "Notifier",
     "OSScheduler",
+    "Outcome",
     "Store",
+    "Submission",
     "Support",
     "TaskStats",
     "claim_many",
@@ -271,4 +274,82 @@ class ClusterStore(Store, Protocol):
 
     def shared_anchor(self, name: str, anchor: _dt.datetime) -> _dt.datetime:
         """The interval anchor every node uses for task ``name`` (the first one stored wins)."""
+        ...
+
+
+class Submission(NamedTuple):
+    """One attempt the scheduler hands to an ``Executor``.
+
+    Attributes:
+        claim_id: the attempt's idempotency key, ``"<task>@<occurrence ISO>#<attempt>"``:
+            the same on every node, naming exactly one run record.
+        task: the task (its target, ``args``, ``kwargs``, ``route``).
+        scheduled_for: the occurrence (aware, UTC).
+        attempt: 1 for the first try, k+1 for the k-th retry.
+        expires_at: no worker may start the attempt after this moment (from
+            ``misfire_grace_time``); ``None``: no limit.
+        timeout: seconds the attempt may run (the task's ``timeout``), or ``None``.
+        queue: where to send it (``add_task(queue=...)``); ``None``: the executor's default.
+    """
+
+    claim_id: str
+    task: Task
+    scheduled_for: _dt.datetime
+    attempt: int
+    expires_at: _dt.datetime | None
+    timeout: float | None
+    queue: str | None
+
+
+class Outcome(NamedTuple):
+    """How a submitted attempt ended, as its executor reports it.
+
+    ``status`` is ``succeeded``, ``failed``, ``timed_out``, or ``missed`` for an
+    attempt that expired before any worker started it (never retried).
+    ``started_at``, when the executor knows it, replaces the claim's start time
+    in the run record.
+    """
+
+    status: RunStatus
+    error: str | None = None
+    output: str | None = None
+    started_at: _dt.datetime | None = None
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs attempts outside the scheduler's worker pool (autocron-celery's Celery workers).
+
+    The scheduler claims each attempt first (its run record is ``running``),
+    then calls ``submit``; every policy stays the scheduler's: retries (each
+    retry is a new ``submit`` with the next attempt number), overlap (the
+    record stays ``running`` until ``report`` is called), misfires, events,
+    notifications and history. Guarantees an implementation must give:
+
+    * ``submit`` returns without waiting for the attempt to run. When it
+      raises, the attempt was not handed over, and ``report`` is never called
+      for it (the scheduler records it ``failed`` and retries per policy).
+    * ``report`` is called at most once per submission, from any thread, with
+      the attempt's ``Outcome``; a second outcome for the same ``claim_id``
+      (a redelivered message) is dropped, not reported.
+    * Nothing starts the attempt after ``expires_at``: such an attempt is
+      reported ``missed`` with the reason.
+    * ``timeout`` is enforced where the attempt runs, and reported ``timed_out``.
+    * ``close`` ends the executor's threads and connections; submissions not
+      yet reported are left to the scheduler (recorded ``abandoned``).
+    * Secrets in the task's options never reach a log or a message header.
+
+    Attributes:
+        name: the executor's registry name (``"celery"``); tasks route to it with
+            ``add_task(executor=name)``.
+    """
+
+    name: str
+
+    def submit(self, submission: Submission, report: Callable[[Outcome], None]) -> None:
+        """Send one attempt; call ``report`` once when its outcome is known."""
+        ...
+
+    def close(self) -> None:
+        """Stop watching for outcomes and release connections."""
         ...

@@ -1,7 +1,7 @@
 """The plugin registry: how core finds stores, notifiers and OS adapters by name.
 
 Packages register names through entry points (``autocron.stores``,
-``autocron.notifiers``, ``autocron.os_adapters``). Built-ins come first;
+``autocron.notifiers``, ``autocron.os_adapters``, ``autocron.executors``). Built-ins come first;
 entry points are scanned once, on the first lookup, and cached; nothing is
 scanned at import. Two packages claiming one name is an error naming both.
 """
@@ -16,7 +16,7 @@ TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["NOTIFIERS", "OS_ADAPTERS", "STORES", "Registry", "store_scheme"]
+__all__ = ["EXECUTORS", "NOTIFIERS", "OS_ADAPTERS", "STORES", "Registry", "store_scheme"]
 
 
 class PluginConflictError(AutoCronError, LookupError):
@@ -117,6 +117,10 @@ OS_ADAPTERS = Registry(
     {},
     {"cron": "autocron-os", "systemd": "autocron-os", "launchd": "autocron-os", "windows": "autocron-os"},
 )
+
+#: Executors (``protocols.Executor``): each name maps to a factory called with the
+#: scheduler's setting for that name (``celery`` gets ``celery_app``, possibly ``None``).
+EXECUTORS = Registry("autocron.executors", {}, {"celery": "'autocron[celery]'"})
 
 
 def store_scheme(url: str) -> str:

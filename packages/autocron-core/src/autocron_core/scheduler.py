@@ -96,6 +96,11 @@ class AutoCron(Engine):
         clock: a ``Clock`` (tests pass ``autocron_core.testing.FakeClock``).
         shutdown_timeout: seconds ``stop()`` waits for running attempts when
             it is given no ``timeout``; ``None`` (the default) waits until they end.
+        executor: an ``Executor`` (``protocols.Executor``) that runs every task's
+            attempts elsewhere, e.g. ``autocron_celery.CeleryExecutor(app)``;
+            a task with ``executor="local"`` still runs here (docs/celery.md).
+        celery_app: the Celery app for ``celery=`` tasks: the app object or a
+            ``"module:attr"`` reference (default: ``$AUTOCRON_CELERY_APP``).
         poll_interval: accepted for code written for the original AutoCron,
             which polled; ignored here (with a ``DeprecationWarning``), since the
             loop sleeps until the next task is due and wakes when tasks change.
@@ -122,6 +127,8 @@ class AutoCron(Engine):
         notify: Any = None,
         notifications: Mapping[str, Any] | None = None,
         clock: Clock | None = None,
+        executor: Any = None,
+        celery_app: Any = None,
     ) -> None:
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise TaskError("max_workers", max_workers, "a whole number of at least 1")
@@ -159,6 +166,10 @@ class AutoCron(Engine):
 
             self._agent = ClusterAgent(self, self._store)
         self._cluster_mode = self._agent is not None
+        if executor is not None or celery_app is not None:
+            from ._executors import RemoteRuns
+
+            self._remote = RemoteRuns(self, executor, {"celery": celery_app})
         self._restore()
 
     # -- construction helpers -------------------------------------------------
@@ -300,7 +311,7 @@ class AutoCron(Engine):
                     task.schedule = task.schedule.anchored_us(now)
             elif task.schedule.kind == "excluding":
                 self._anchor_excluded(task, now)
-            if self._os is not None and task.kind != "func":
+            if self._os is not None and task.kind not in ("func", "celery"):  # celery: workers run it
                 if task.flow is not None and task.flow.after:  # an OS entry fires on time alone
                     raise TaskError(
                         "after", list(task.flow.after), "no after= for a task the OS scheduler runs"
@@ -387,7 +398,7 @@ class AutoCron(Engine):
             task.next_run_us = None
         if self._store.persistent:
             self._store.delete_task(task.name)
-        if self._os is not None and task.kind != "func":
+        if self._os is not None and task.kind not in ("func", "celery"):
             self._os.remove(task.name)
         if self._listeners.wants(EventKind.REMOVED):
             self._emit(EventKind.REMOVED, task)
@@ -525,7 +536,7 @@ class AutoCron(Engine):
                 task, now, every=every, cron=cron, at=at, timezone=timezone,
                 exclude=exclude, business_days=business_days,
             )  # fmt: skip
-            supports = getattr(self._os, "supports", None) if task.kind != "func" else None
+            supports = getattr(self._os, "supports", None) if task.kind not in ("func", "celery") else None
             support = supports(schedule) if supports is not None else None
             if support is not None and not support:  # refused before anything changes
                 raise ScheduleError(
@@ -533,7 +544,7 @@ class AutoCron(Engine):
                 )
             task.schedule, task.timezone = schedule, tz
             self._push_task(task, task.next_fire_after_us(now))
-        if self._os is not None and task.kind != "func":
+        if self._os is not None and task.kind not in ("func", "celery"):  # celery: workers run it
             from .os_install import install_in_os
 
             install_in_os(self._os, task, self._store_given, self._store)
@@ -668,6 +679,10 @@ class AutoCron(Engine):
             recorder.join(5)
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
         self._aio.stop(timeout=left if wait else 0)
+        if self._remote is not None:  # attempts out on an executor: wait for their outcomes too
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            finished = self._remote.drain(left if wait else 0) and finished
+            self._remote.close()
         self._stop_writer()  # group commit: the last finishes land before stop() returns
         with self._lock:
             self._stopping = True

@@ -27,6 +27,7 @@ TYPE_CHECKING = False  # typing stays unimported at run time (see _tuples.py)
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._executors import Route
     from ._flow import Flow
 
 __all__ = [
@@ -43,7 +44,7 @@ MAX_NAME = 200
 _NOTIFY_ON_DEFAULT = ("failure", "recovery")
 #: Keys never written to a file, a database or a log (their ``*_env`` form names a variable instead).
 SECRET_KEYS = frozenset({"password", "token", "secret", "api_key", "smtp_password"})
-_KINDS = ("func", "script", "command")
+_KINDS = ("func", "script", "command", "celery")  # celery: a task name sent to Celery workers
 
 
 def sanitize_task_name(name: str) -> str:
@@ -225,8 +226,10 @@ class Task(SeedAttributes):
     __slots__ = (
         "_async", "_backlog", "_gen", "fail_count", "failing", "flow", "kind", "last_run_us", "last_status",
         "name", "next_run_us", "options", "pause_note", "paused", "paused_at", "paused_by", "policy",
-        "resumed_at", "run_count", "running", "schedule", "target", "task_id", "timezone",
+        "resumed_at", "route", "run_count", "running", "schedule", "target", "task_id", "timezone",
     )  # fmt: skip
+    #: Where the task's attempts run when not in this process (``_executors.Route``), or ``None``.
+    route: Route | None
 
     def __init__(
         self,
@@ -297,6 +300,7 @@ class Task(SeedAttributes):
         self.paused_at: _dt.datetime | None = None
         #: The last ``resume_task``: failures before it do not count toward ``pause_after_failures``.
         self.resumed_at: _dt.datetime | None = None
+        self.route = None
         # Decided here, once: the engine asks on every run, the first one included.
         cls = type(self)
         self._async = (
@@ -437,6 +441,8 @@ class Task(SeedAttributes):
         which the scheduler awaits on its event-loop thread.
         """
         options = self.options
+        if self.kind == "celery":  # only an executor can run it (see _executors.py)
+            raise TaskError("celery", self.target, "a scheduler with a Celery app (AutoCron(celery_app=...))")
         if self.kind == "func":
             if options is _DEFAULT_OPTIONS:  # most tasks: no arguments, no option to look at
                 return self.target()
@@ -492,8 +498,12 @@ class Task(SeedAttributes):
             data["func"] = ref
         elif self.kind == "script":
             data["script"] = self.target
+        elif self.kind == "celery":
+            data["celery"] = self.target
         else:
             data["command"] = list(self.target)
+        if self.route is not None:
+            data.update(self.route.to_config())
         if self.args:
             data["args"] = list(self.args)
         if self.kwargs:
@@ -631,6 +641,9 @@ def build_task(
     pause_after_failures: Any = None,
     exclude: Any = None,
     business_days: bool = False,
+    celery: str | None = None,
+    queue: str | None = None,
+    executor: str | None = None,
     **policy: Any,
 ) -> Task:
     """Validate ``add_task``'s options and return a new ``Task`` (not yet scheduled).
@@ -643,16 +656,26 @@ def build_task(
         unknown = sorted(set(policy) - set(Policy._fields))
         if unknown:
             raise TaskError(unknown[0], policy[unknown[0]], "a known add_task option")
-    given = [k for k, v in (("func", func), ("script", script), ("command", command)) if v is not None]
+    targets = (("func", func), ("script", script), ("command", command), ("celery", celery))
+    given = [k for k, v in targets if v is not None]
     if len(given) != 1:
-        raise TaskError("target", ", ".join(given) or "none", "exactly one of func=, script= or command=")
+        raise TaskError(
+            "target", ", ".join(given) or "none", "exactly one of func=, script=, command= or celery="
+        )
     kind = given[0]
     raw = func if kind == "func" else script if kind == "script" else command
     func_ref = None
-    if kind == "func":
+    route = None
+    if kind == "celery" or queue is not None or executor is not None:
+        from ._executors import make_route
+
+        route = make_route(kind, celery, queue, executor)
+    if route is not None and kind == "celery":
+        target: Any = route.remote
+    elif kind == "func":
         if isinstance(raw, str):
             func_ref = raw
-            target: Any = resolve_func(raw)
+            target = resolve_func(raw)
         elif callable(raw):
             target = raw
         else:
@@ -680,7 +703,9 @@ def build_task(
             raise TaskError("command", raw, "a non-empty command line (a string or a list of strings)")
         target = tuple(argv)
     if name is None:
-        if kind == "func":
+        if kind == "celery":
+            name = target
+        elif kind == "func":
             name = getattr(target, "__name__", None) or "task"
         elif kind == "script":
             name = os.path.splitext(os.path.basename(target))[0]
@@ -747,6 +772,13 @@ def build_task(
     limits: dict[str, Any] = {}
     if (safe_mode is not False or clean_env is not False or max_memory_mb is not None
             or max_output_bytes is not None or max_cpu_percent is not None):  # fmt: skip
+        if kind == "celery":  # the worker runs a Celery task by name: nothing here to limit
+            given_limit = next(
+                (k, v) for k, v in (("safe_mode", safe_mode), ("clean_env", clean_env),
+                                    ("max_memory_mb", max_memory_mb), ("max_output_bytes", max_output_bytes),
+                                    ("max_cpu_percent", max_cpu_percent)) if v is not None and v is not False
+            )  # fmt: skip
+            raise TaskError(given_limit[0], given_limit[1], "nothing for a celery= task (its worker runs it)")
         from ._limits import check_limits
 
         safe, memory, clean, output, cpu = check_limits(
@@ -813,4 +845,5 @@ def build_task(
             "Python cannot stop a thread; use an async function, or safe_mode=True to run it in a child "
             "process that can be killed",
         )
+    task.route = route
     return task

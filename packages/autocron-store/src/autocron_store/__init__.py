@@ -2,7 +2,8 @@
 
 ``FileStore`` keeps task definitions in one YAML or JSON document;
 ``SqlStore`` keeps definitions, run history, claims and node heartbeats in
-SQLite (the default), PostgreSQL or MariaDB. Both are found by core through
+SQLite (the default), PostgreSQL or MariaDB; ``RedisStore`` keeps the same
+in one Redis database (``autocron-store[redis]``). All are found by core through
 the ``autocron.stores`` entry points, so ``AutoCron(store="sqlite:///x.db")``
 works without importing this package.
 """
@@ -15,9 +16,10 @@ from .retention import DEFAULT_KEEP_DAYS, DEFAULT_KEEP_RUNS
 
 if TYPE_CHECKING:
     from .files import FileStore
+    from .redis_store import RedisStore
     from .sql import SqlStore
 
-__all__ = ["DEFAULT_KEEP_DAYS", "DEFAULT_KEEP_RUNS", "FileStore", "SqlStore"]
+__all__ = ["DEFAULT_KEEP_DAYS", "DEFAULT_KEEP_RUNS", "FileStore", "RedisStore", "SqlStore"]
 
 
 def __getattr__(name: str) -> Any:
@@ -31,4 +33,8 @@ def __getattr__(name: str) -> Any:
         from .files import FileStore
 
         return FileStore
+    if name == "RedisStore":
+        from .redis_store import RedisStore
+
+        return RedisStore
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

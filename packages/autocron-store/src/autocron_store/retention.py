@@ -35,7 +35,9 @@ def check_retention(keep_runs: int | None, keep_days: float | None) -> tuple[int
             f"keep_runs={keep_runs!r}: expected a whole number of runs (0 keeps all)", field="keep_runs"
         )
     if keep_days is not None and (
-        isinstance(keep_days, bool) or not isinstance(keep_days, (int, float)) or keep_days < 0
+        isinstance(keep_days, bool)
+        or not isinstance(keep_days, (int, float))
+        or not 0 <= keep_days <= 1e9  # NaN and inf too: a cutoff must be a time
     ):
         raise ConfigError(
             f"keep_days={keep_days!r}: expected a number of days (0 keeps all)", field="keep_days"

@@ -454,6 +454,22 @@ class SqlStore(BatchOps, ClusterOps):
         with self._begin("reading a page of run history") as conn:
             return sql_history_page(conn, self.tables.runs, name, status, since, until, after, limit)
 
+    def running_runs(self, name: str) -> list[RunRecord]:
+        """The task's records still ``running`` (on any node), oldest first.
+
+        Executors (autocron-celery) count them to hold overlap policies across
+        nodes: an attempt out on a worker stays ``running`` until its outcome.
+        """
+        r = self.tables.runs
+        query = (
+            select(r)
+            .where(r.c.task == name, r.c.status == RunStatus.RUNNING.value)
+            .order_by(r.c.scheduled_for_us, r.c.attempt)
+        )
+        with self._begin("reading running runs") as conn:
+            rows = conn.execute(query).mappings().all()
+        return [run_record(row) for row in rows]
+
     def stats(
         self, name: str | None = None, since: _dt.datetime | None = None, last_n: int | None = None
     ) -> list[TaskStats]:

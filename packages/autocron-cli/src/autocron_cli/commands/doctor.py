@@ -70,8 +70,10 @@ def find_problems(versions: list[tuple[str, str | None]], store_problem: str | N
     original = original_warning()
     if original is not None:
         problems.append(original)
+    from autocron_cli._versions import OPTIONAL
+
     # The `autocron` facade is for `import autocron`; the command works without it.
-    missing = [name for name, ver in versions if ver is None and name != "autocron"]
+    missing = [name for name, ver in versions if ver is None and name != "autocron" and name not in OPTIONAL]
     if missing:
         problems.append(f"not installed: {', '.join(missing)} (pip install {' '.join(missing)})")
     installed = {ver for _, ver in versions if ver is not None}

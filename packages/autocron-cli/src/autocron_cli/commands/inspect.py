@@ -132,13 +132,18 @@ def validate(config: str, as_json: bool) -> None:
         output.line(f"{config}: OK")
 
 
-GROUPS = (("stores", "STORES"), ("notifiers", "NOTIFIERS"), ("os_adapters", "OS_ADAPTERS"))
+GROUPS = (
+    ("stores", "STORES"),
+    ("notifiers", "NOTIFIERS"),
+    ("os_adapters", "OS_ADAPTERS"),
+    ("executors", "EXECUTORS"),
+)
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def plugins(as_json: bool) -> None:
-    """Show what is installed for each plugin group (stores, notifiers, OS adapters)."""
+    """Show what is installed for each plugin group (stores, notifiers, OS adapters, executors)."""
     from autocron_core import registry
 
     found: dict[str, dict[str, str]] = {}

@@ -84,11 +84,16 @@ def os_install(ctx: click.Context, names: tuple[str, ...], install_all: bool, ad
         raise click.UsageError("name at least one task, or give --all")
     target = adapter_for(adapter)
     with open_scheduler(ctx) as scheduler:
-        tasks = [t for t in scheduler.list_tasks() if t.kind != "func"] if install_all else []
+        tasks = [t for t in scheduler.list_tasks() if t.kind not in ("func", "celery")] if install_all else []
         for name in names:
             task = scheduler.get_task(name=name)
             if task is None:
                 raise BadInput(f"no task named {name!r} (see 'autocron list')")
+            if task.kind == "celery":
+                raise BadInput(
+                    f"task {name!r} is a Celery task: Celery workers run it, scheduled by "
+                    "'autocron start --celery-app ...', not by the OS"
+                )
             tasks.append(task)
         for task in tasks:  # refuse before installing anything: all or nothing is easier to reason about
             support = target.supports(task.schedule)

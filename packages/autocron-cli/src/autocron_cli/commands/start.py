@@ -32,12 +32,16 @@ CHECK_EVERY = 0.25
 SYNC_EVERY = 2.0
 
 
-def _build(ctx: click.Context, config: str | None, store: str | None, max_workers: int | None) -> Any:
+def _build(
+    ctx: click.Context, config: str | None, store: str | None, max_workers: int | None, celery_app: str | None
+) -> Any:
     from autocron_core import AutoCron
 
     explicit = store or (ctx.obj.store_url if ctx.obj else None)
     url = store_url(ctx, store)
     extra: dict[str, Any] = {} if max_workers is None else {"max_workers": max_workers}
+    if celery_app is not None:  # wins over the config's celery_app: and $AUTOCRON_CELERY_APP
+        extra["celery_app"] = celery_app
     if config is None:
         return AutoCron(store=url, log_level=None, **extra)
     from autocron_core.config import load_config, validate_config
@@ -138,6 +142,11 @@ def _close(server: Any) -> None:
 )
 @click.option("--max-workers", type=click.IntRange(min=1), help="Threads running tasks (default 4).")
 @click.option("--log-level", default=None, help="DEBUG, INFO (default), WARNING or ERROR.")
+@click.option(
+    "--celery-app",
+    metavar="MODULE:ATTR",
+    help="The Celery app for --celery tasks, e.g. proj.celery:app (default: $AUTOCRON_CELERY_APP).",
+)
 @database_option
 @click.pass_context
 def start(
@@ -153,6 +162,7 @@ def start(
     stop_timeout: float,
     max_workers: int | None,
     log_level: str | None,
+    celery_app: str | None,
 ) -> None:
     """Run the scheduler in the foreground with the stored tasks (and --config's).
 
@@ -162,13 +172,26 @@ def start(
     Logs go to $AUTOCRON_HOME/logs/autocron.log and to the console.
     """
     from autocron_core import configure_logging
+    from autocron_core.config import is_reference
 
+    if celery_app is not None and not is_reference(celery_app):  # refused before logging is set up
+        raise BadInput(
+            f'--celery-app {celery_app!r}: expected a "module:attr" reference such as proj.celery:app'
+        )
     debug = bool(ctx.obj and ctx.obj.debug)
     try:
         log_path = configure_logging(level="DEBUG" if debug else log_level, console=True)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
-    scheduler = _build(ctx, config, store, max_workers)
+    from autocron_core.errors import TaskError
+
+    try:
+        scheduler = _build(ctx, config, store, max_workers, celery_app)
+    except TaskError as exc:
+        if exc.field != "celery_app":
+            raise
+        raise BadInput(f"--celery-app {exc.value!r}: expected {exc.expected}"
+                       + (f" ({exc.detail})" if exc.detail else "")) from None  # fmt: skip
     stop = threading.Event()
     signals = _Signals()
     signals.install()

@@ -73,6 +73,7 @@ def _describe_task(task: Any, count: int = 3) -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = [
         ("name", task.name),
         (task.kind, task_target(task)),
+        *([("queue", task.route.queue)] if task.route is not None and task.route.queue else []),
         ("schedule", task.schedule.describe()),
         ("time zone", zone_name(task.timezone)),
         ("retries", f"{policy.retries} (first after {policy.retry_delay:g}s)" if policy.retries else 0),
@@ -106,6 +107,8 @@ def _next_run(task: Any) -> Any:
 
 #: ``add_task`` keyword → the ``schedule`` flag that sets it, for error messages.
 _FLAGS = {
+    "celery": "--celery",
+    "queue": "--queue",
     "retries": "--retries",
     "retry_delay": "--retry-delay",
     "timeout": "--timeout",
@@ -144,6 +147,17 @@ BUSINESS_DAYS_OPTION = click.option(
 @click.command()
 @click.argument("target", required=False, type=click.Path(dir_okay=False))
 @click.option("--command", "command_line", metavar="CMD", help="Run this command line instead of a script.")
+@click.option(
+    "--celery",
+    "celery_name",
+    metavar="TASK",
+    help="Send this Celery task (by name) instead (docs/celery.md).",
+)
+@click.option("--queue", metavar="QUEUE", help="With --celery: the Celery queue to send it to.")
+@click.option(
+    "--celery-args", metavar="JSON", help='With --celery: positional arguments, a JSON list ("[1, 2]").'
+)
+@click.option("--celery-kwargs", metavar="JSON", help="With --celery: keyword arguments, a JSON object.")
 @click.option("--name", help="Task name (default: the script's or command's name).")
 @click.option("--every", metavar="INTERVAL", help='Fire every INTERVAL, e.g. "30s", "5m", "1h30m".')
 @click.option("--cron", metavar="EXPR", help='Fire on a cron expression, e.g. "0 9 * * 1-5".')
@@ -253,6 +267,10 @@ def schedule(
     ctx: click.Context,
     target: str | None,
     command_line: str | None,
+    celery_name: str | None,
+    queue: str | None,
+    celery_args: str | None,
+    celery_kwargs: str | None,
     name: str | None,
     every: str | None,
     cron: str | None,
@@ -281,15 +299,16 @@ def schedule(
     business_days: bool,
     as_json: bool,
 ) -> None:
-    """Schedule a Python script (TARGET) or a command line (--command).
+    """Schedule a Python script (TARGET), a command line (--command) or a Celery task (--celery).
 
     Give exactly one of --every, --cron and --at, or --after alone (then the
     task runs each time its upstream tasks succeed). The task is saved in the
     store; a running `autocron start` picks it up. Prints the task and its
     next three fire times.
     """
-    if (target is None) == (command_line is None):
-        raise click.UsageError("give a script path (TARGET) or --command, and not both")
+    if [target, command_line, celery_name].count(None) != 2:
+        raise click.UsageError("give exactly one of a script path (TARGET), --command and --celery")
+    celery_options = _celery_options(celery_name, queue, celery_args, celery_kwargs, use_os)
     given = [
         flag for flag, value in (("--every", every), ("--cron", cron), ("--at", at)) if value is not None
     ]
@@ -335,6 +354,7 @@ def schedule(
         "business_days": True if business_days else None,
     }
     options.update((key, value) for key, value in given_options.items() if value is not None)
+    options.update(celery_options)
     if notify:
         options["notify"] = list(notify)
         from autocron_core.registry import NOTIFIERS
@@ -371,6 +391,40 @@ def schedule(
             return
         where = "the operating system's scheduler" if use_os else "the store"
         output.pairs(_describe_task(task), title=f"Scheduled task {task.name!r} in {where}.")
+
+
+def _celery_options(
+    name: str | None, queue: str | None, args: str | None, kwargs: str | None, use_os: bool
+) -> dict[str, Any]:
+    """``schedule``'s Celery flags as ``add_task`` keywords; a flag without --celery is refused."""
+    if name is None:
+        stray = [
+            f for f, v in (("--queue", queue), ("--celery-args", args), ("--celery-kwargs", kwargs)) if v
+        ]
+        if stray:
+            raise click.UsageError(f"{stray[0]} goes with --celery")
+        return {}
+    if use_os:
+        raise click.UsageError("--celery and --os do not go together: Celery workers run it")
+    import json
+
+    options: dict[str, Any] = {"celery": name}
+    if queue is not None:
+        options["queue"] = queue
+    for flag, text, kind, key in (
+        ("--celery-args", args, list, "args"),
+        ("--celery-kwargs", kwargs, dict, "kwargs"),
+    ):
+        if text is None:
+            continue
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise BadInput(f"{flag} {text!r}: expected JSON ({exc})") from None
+        if not isinstance(value, kind):
+            raise BadInput(f"{flag} {text!r}: expected a JSON {'list' if kind is list else 'object'}")
+        options[key] = value
+    return options
 
 
 @click.command("list")
