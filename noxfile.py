@@ -59,6 +59,9 @@ BENCH_DEPS = [
     "playwright>=1.45",  # bench_web.py's live-update figure, in the system's Chromium
     "redis>=5",  # bench_celery's result backend
 ]
+#: bench_cluster.py's peer, APScheduler 4's pre-release, in a venv of its own (benchmarks/_aps4_cluster.py);
+#: 4.0.0a6 imports sniffio without declaring it.
+BENCH_APS4_DEPS = ["apscheduler[sqlalchemy]==4.0.0a6", "psycopg[binary]>=3.1", "sniffio>=1.3"]
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["tests", "lint", "typecheck"]
@@ -150,8 +153,25 @@ def bench(session: nox.Session) -> None:
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as home:
-        env = {"AUTOCRON_HOME": home}
+        env = {"AUTOCRON_HOME": home, **_aps4_env(session)}
         session.run("python", "benchmarks/run_all.py", "--json-dir", str(out), *session.posargs, env=env)
+
+
+def _aps4_env(session: nox.Session) -> dict[str, str]:
+    """A second venv with APScheduler 4 for bench_cluster.py's peer; without it the peer is skipped."""
+    env_dir = Path(session.virtualenv.location).with_name("bench-aps4")
+    python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    try:
+        if not python.exists():
+            session.run("uv", "venv", "--quiet", "--python", sys.executable, str(env_dir), external=True)
+        session.run(
+            "uv", "pip", "install", "--quiet", "--prerelease", "allow", "--python", str(python),
+            *BENCH_APS4_DEPS, external=True,
+        )  # fmt: skip
+    except nox.command.CommandFailed:
+        session.warn("APScheduler 4 could not be installed: bench_cluster.py runs without its peer")
+        return {}
+    return {"AUTOCRON_BENCH_APS4_PYTHON": str(python)}
 
 
 @nox.session

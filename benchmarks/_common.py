@@ -92,8 +92,13 @@ def bench_env() -> dict[str, str]:
     return env
 
 
-def run_isolated(script: str | os.PathLike[str], args: Sequence[str], timeout: float = 900) -> dict[str, Any]:
+def run_isolated(
+    script: str | os.PathLike[str], args: Sequence[str], timeout: float = 900, python: str | None = None
+) -> dict[str, Any]:
     """Run ``python script *args`` in a fresh interpreter and return the JSON it reports.
+
+    ``python`` is this interpreter unless given (a peer installed in a virtual
+    environment of its own, such as APScheduler 4).
 
     The worker prints one line ``BENCH-RESULT {json}``; anything else it prints is
     ignored. A crash, a timeout or a missing result gives ``{"error": ...}``
@@ -101,7 +106,7 @@ def run_isolated(script: str | os.PathLike[str], args: Sequence[str], timeout: f
     """
     try:
         proc = subprocess.run(
-            [sys.executable, os.fspath(script), *args],
+            [python or sys.executable, os.fspath(script), *args],
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -60,3 +60,24 @@ def test_a_burst_is_claimed_and_recorded_in_a_few_transactions(tmp_path: Path) -
             other.close()
     finally:
         scheduler.close()
+
+
+def test_a_finish_whose_start_differs_from_its_claim_is_stored_as_sent(tmp_path: Path) -> None:
+    """The batch UPDATE matches a claim's start and node; a record with others is still written whole."""
+    from autocron_core.records import RunRecord, RunStatus
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'finish.db'}")
+    try:
+        claim = RunRecord(
+            "job", T0, 1, RunStatus.RUNNING, T0 + _dt.timedelta(seconds=1), None, None, "node-a"
+        )
+        same = claim._replace(task="other")
+        assert store.claim_runs([claim, same]) == [True, True]
+        moved = claim.finished(RunStatus.SUCCEEDED, T0 + _dt.timedelta(seconds=9))._replace(
+            started_at=T0 + _dt.timedelta(seconds=2), node_id="node-b"
+        )
+        kept = same.finished(RunStatus.FAILED, T0 + _dt.timedelta(seconds=3), error="boom")
+        store.finish_runs([moved, kept])
+        assert sorted(store.history(limit=10), key=lambda r: r.task) == [moved, kept]
+    finally:
+        store.close()

@@ -16,7 +16,10 @@ batch of 512 claims in one transaction costs about what one claim did. So:
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +42,10 @@ _ABANDONED = RunStatus.ABANDONED.value
 _SQLITE_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
 #: Keys per read-back query (bound parameters stay well under every driver's limit).
 _READ_CHUNK = 300
+#: Rows per SQLite claim statement (fewer when the build allows fewer parameters).
+_SQLITE_CLAIM_ROWS = 500
+#: Rows per MariaDB/MySQL claim statement (a statement of about 60 KB, far below max_allowed_packet).
+_MYSQL_CLAIM_ROWS = 500
 
 _Key = tuple[str, int, int]
 
@@ -47,12 +54,32 @@ def _us(moment: Any) -> int | None:
     return None if moment is None else to_utc_us(moment)
 
 
+class _Micros:
+    """``to_utc_us`` (``None`` for ``None``) remembering its last answer.
+
+    The records of one batch share their start instant (one ``now`` per claim
+    batch) and, in a burst, their occurrence instant: each is converted once.
+    """
+
+    __slots__ = ("moment", "us")
+
+    def __init__(self) -> None:
+        self.moment: Any = None
+        self.us: int | None = None
+
+    def __call__(self, moment: Any) -> Any:
+        if moment is not self.moment:
+            self.moment, self.us = moment, _us(moment)
+        return self.us
+
+
 class BatchOps:
     """Mixed into ``SqlStore``: ``claim_runs`` and ``finish_runs``."""
 
     # Set or provided by SqlStore.
     tables: Tables
     dialect: str
+    _batch_lock = threading.Lock()  # replaced per store by SqlStore.__init__
 
     def claim_runs(self, records: Sequence[RunRecord]) -> list[bool]:
         """Claim every record in one transaction; whether this call inserted each one.
@@ -64,15 +91,17 @@ class BatchOps:
             return []
         if len(records) == 1 or any(r.status is not RunStatus.RUNNING for r in records):
             return [self.claim_run(r) for r in records]  # type: ignore[attr-defined]
+        us = _Micros()
+        given = [(record.task, us(record.scheduled_for), record.attempt) for record in records]
         first: dict[_Key, int] = {}
-        for index, record in enumerate(records):
-            first.setdefault((record.task, to_utc_us(record.scheduled_for), record.attempt), index)
+        for index, key in enumerate(given):
+            first.setdefault(key, index)
         # Sorted by key: two nodes inserting overlapping batches lock rows in one
         # order, so they wait for each other instead of deadlocking.
         keys = sorted(first)
-        rows = [self._claim_row(records[first[key]], key) for key in keys]
+        started = _Micros()
+        rows = [self._claim_row(records[first[key]], key, started) for key in keys]
         by_key = dict(zip(keys, rows, strict=True))
-        runs = self.tables.runs
 
         def body(conn: Connection, tries: int) -> set[_Key]:
             if self.dialect == "postgresql":
@@ -80,26 +109,21 @@ class BatchOps:
                 if not tries:
                     return won
             elif self.dialect == "sqlite" and _SQLITE_RETURNING:
-                stmt = (
-                    self._insert(runs)  # type: ignore[attr-defined]
-                    .values(lease_expires_at_us=self._lease_sql())  # type: ignore[attr-defined]
-                    .on_conflict_do_nothing()
-                    .returning(runs.c.task, runs.c.scheduled_for_us, runs.c.attempt)
-                )
-                won = {(t, int(us), int(a)) for t, us, a in conn.execute(stmt, rows)}
+                won = self._sqlite_claim(conn, keys, rows)
                 if not tries:
                     return won
+            elif self.dialect in ("mysql", "mariadb"):
+                self._mysql_insert_absent(conn, rows)
+                won = set()
             else:
                 self._insert_rows_absent(conn, rows)
                 won = set()
             # MariaDB always, others after a lost reply: this node's own rows are its claims.
             return won | self._own_rows(conn, [k for k in keys if k not in won], by_key)
 
-        won = self._retrying(f"claiming {len(keys)} occurrence(s)", body)  # type: ignore[attr-defined]
-        return [
-            (key := (r.task, to_utc_us(r.scheduled_for), r.attempt)) in won and first[key] == index
-            for index, r in enumerate(records)
-        ]
+        with self._sqlite_writing():
+            won = self._retrying(f"claiming {len(keys)} occurrence(s)", body)  # type: ignore[attr-defined]
+        return [key in won and first[key] == index for index, key in enumerate(given)]
 
     def _pg_claim(self, conn: Connection, keys: list[_Key], rows: list[dict[str, Any]]) -> set[_Key]:
         """PostgreSQL: the batch as arrays, one ``INSERT ... SELECT FROM unnest`` with one fixed text.
@@ -115,9 +139,11 @@ class BatchOps:
         # The table name is ours (quoted by the dialect); every value is a parameter.
         sql = (
             f"INSERT INTO {table} (task, scheduled_for_us, attempt, status, started_at_us, node_id, "  # noqa: S608
-            "lease_expires_at_us) SELECT t, s, a, %(status)s, b, n, " + lease + " FROM unnest("
-            "%(task)s::text[], %(us)s::bigint[], %(attempt)s::int[], %(started)s::bigint[], %(node)s::text[]"
-            ") AS v(t, s, a, b, n) ON CONFLICT DO NOTHING RETURNING task, scheduled_for_us, attempt"
+            "run_trigger, lease_expires_at_us) SELECT t, s, a, %(status)s, b, n, g, "
+            + lease
+            + " FROM unnest(%(task)s::text[], %(us)s::bigint[], %(attempt)s::int[], %(started)s::bigint[], "
+            "%(node)s::text[], %(trigger)s::text[]) AS v(t, s, a, b, n, g) "
+            "ON CONFLICT DO NOTHING RETURNING task, scheduled_for_us, attempt"
         )
         params = {
             "status": _RUNNING,
@@ -126,20 +152,96 @@ class BatchOps:
             "attempt": [k[2] for k in keys],
             "started": [row["started_at_us"] for row in rows],
             "node": [row["node_id"] for row in rows],
+            "trigger": [row["run_trigger"] for row in rows],
         }
         return {(t, int(us), int(a)) for t, us, a in conn.exec_driver_sql(sql, params)}
+
+    def _sqlite_writing(self) -> Any:
+        """On SQLite, this store's lock for a batch write; elsewhere nothing.
+
+        SQLite lets one transaction write at a time, and a connection that
+        finds the file locked sleeps in its busy handler (1, 2, 5, 10 ms...)
+        rather than waking when the lock is free. The claimer and the finish
+        writer are two threads of one process: taking turns on a Python lock
+        hands the file over at once. Other processes still meet busy_timeout.
+        """
+        return self._batch_lock if self.dialect == "sqlite" else contextlib.nullcontext()
+
+    def _sqlite_claim(self, conn: Connection, keys: list[_Key], rows: list[dict[str, Any]]) -> set[_Key]:
+        """SQLite: multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` on the driver's cursor.
+
+        Straight to ``sqlite3`` with tuples: SQLAlchemy's per-row parameter
+        handling cost more than SQLite itself (10,000 claims took 0.17 s
+        through ``conn.execute``, 0.05 s this way, on the bench machine).
+        """
+        lease = time.time_ns() // 1000 + int(self.lease_seconds * 1_000_000)  # type: ignore[attr-defined]
+        cursor = conn.connection.cursor()
+        # Rows per statement: a statement holds at most SQLITE_LIMIT_VARIABLE_NUMBER parameters.
+        limit = _sqlite_variable_limit(conn.connection.driver_connection)
+        per = max(1, min(_SQLITE_CLAIM_ROWS, limit // 8))
+        won: set[_Key] = set()
+        try:
+            for start in range(0, len(keys), per):
+                chunk = rows[start : start + per]
+                params: list[Any] = []
+                for row in chunk:
+                    params += (row["task"], row["scheduled_for_us"], row["attempt"], _RUNNING,
+                               row["started_at_us"], row["node_id"], lease, row["run_trigger"])  # fmt: skip
+                cursor.execute(self._sqlite_claim_sql(len(chunk)), params)
+                won.update((t, int(us), int(a)) for t, us, a in cursor.fetchall())
+        finally:
+            cursor.close()
+        return won
+
+    def _sqlite_claim_sql(self, count: int) -> str:
+        """The claim statement for ``count`` rows (the same text per size, so sqlite3 caches it)."""
+        table = self._engine.dialect.identifier_preparer.format_table(self.tables.runs)  # type: ignore[attr-defined]
+        # The table name is ours (quoted by the dialect); every value is a parameter.
+        return (
+            f"INSERT INTO {table} (task, scheduled_for_us, attempt, status, started_at_us, node_id, "  # noqa: S608
+            "lease_expires_at_us, run_trigger) VALUES "
+            + ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * count)
+            + " ON CONFLICT DO NOTHING RETURNING task, scheduled_for_us, attempt"
+        )
 
     def _pg_name(self) -> str:
         """The runs table's name, quoted for PostgreSQL."""
         preparer = self._engine.dialect.identifier_preparer  # type: ignore[attr-defined]
         return str(preparer.format_table(self.tables.runs))
 
-    def _claim_row(self, record: RunRecord, key: _Key) -> dict[str, Any]:
+    def _claim_row(self, record: RunRecord, key: _Key, started: _Micros) -> dict[str, Any]:
         return {
             "task": key[0], "scheduled_for_us": key[1], "attempt": key[2], "status": _RUNNING,
-            "started_at_us": _us(record.started_at), "finished_at_us": None, "error": None,
+            "started_at_us": started(record.started_at), "finished_at_us": None, "error": None,
             "node_id": record.node_id, "output": None, "run_trigger": record.trigger,
         }  # fmt: skip
+
+    def _mysql_insert_absent(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """MariaDB/MySQL: the rows whose key is free, as multi-row INSERTs of ``_MYSQL_CLAIM_ROWS`` rows.
+
+        PyMySQL's executemany folds an INSERT into one statement only when its
+        VALUES hold nothing but placeholders; the lease is an SQL expression (the
+        server's clock), so SQLAlchemy's executemany sent one statement per row:
+        0.5-0.8 s for 1,000 claims here. ``ON DUPLICATE KEY UPDATE`` of nothing,
+        not ``INSERT IGNORE``, so that errors other than a taken key still raise.
+        """
+        table = self._engine.dialect.identifier_preparer.format_table(self.tables.runs)  # type: ignore[attr-defined]
+        lease_us = int(self.lease_seconds * 1_000_000)  # type: ignore[attr-defined]
+        lease = f"TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) + {lease_us}"
+        for start in range(0, len(rows), _MYSQL_CLAIM_ROWS):
+            chunk = rows[start : start + _MYSQL_CLAIM_ROWS]
+            params: list[Any] = []
+            for row in chunk:
+                params += (row["task"], row["scheduled_for_us"], row["attempt"], _RUNNING,
+                           row["started_at_us"], row["node_id"], row["run_trigger"])  # fmt: skip
+            # The table name is ours (quoted by the dialect); every value is a parameter.
+            sql = (
+                f"INSERT INTO {table} (task, scheduled_for_us, attempt, status, started_at_us, node_id, "  # noqa: S608
+                "run_trigger, lease_expires_at_us) VALUES "
+                + ",".join([f"(%s, %s, %s, %s, %s, %s, %s, {lease})"] * len(chunk))
+                + " ON DUPLICATE KEY UPDATE task = task"
+            )
+            conn.exec_driver_sql(sql, tuple(params))
 
     def _insert_rows_absent(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
         """Insert the rows whose key is free, in one statement (no RETURNING needed)."""
@@ -156,37 +258,95 @@ class BatchOps:
 
     def _own_rows(self, conn: Connection, keys: list[_Key], rows: dict[_Key, dict[str, Any]]) -> set[_Key]:
         """Which ``keys`` hold this batch's own running claim (same node, same start)."""
-        r = self.tables.runs
         own: set[_Key] = set()
-        for start in range(0, len(keys), _READ_CHUNK):
-            chunk = keys[start : start + _READ_CHUNK]
-            query = select(r.c.task, r.c.scheduled_for_us, r.c.attempt, r.c.node_id, r.c.started_at_us).where(
-                tuple_(r.c.task, r.c.scheduled_for_us, r.c.attempt).in_(chunk), r.c.status == _RUNNING
-            )
-            for task, us, attempt, node, started in conn.execute(query):
-                key = (task, int(us), int(attempt))
-                sent = rows[key]
-                if node == sent["node_id"] and started == sent["started_at_us"]:
-                    own.add(key)
+        for task, us, attempt, status, node, started, _ in self._rows_of(conn, keys):
+            key = (task, int(us), int(attempt))
+            sent = rows[key]
+            if status == _RUNNING and node == sent["node_id"] and started == sent["started_at_us"]:
+                own.add(key)
         return own
 
+    def _rows_of(self, conn: Connection, keys: Sequence[_Key]) -> list[tuple[Any, ...]]:
+        """The stored (key, status, node, start, finish) of each of ``keys`` that exists, in chunks.
+
+        MariaDB reads ``(task, scheduled_for_us, attempt) IN ((...), ...)`` by
+        scanning (1.3 s for 1,000 keys here, 0.2 s as an OR of the 1,000 key
+        equalities); grouped by instant and attempt, each group's tasks in one
+        IN list, it reads point ranges of the primary key (0.01 s).
+        Elsewhere the row-value IN is what uses the key.
+        """
+        r = self.tables.runs
+        found: list[tuple[Any, ...]] = []
+        mysql = self.dialect in ("mysql", "mariadb")
+        table = self._engine.dialect.identifier_preparer.format_table(r)  # type: ignore[attr-defined]
+        for start in range(0, len(keys), _READ_CHUNK):
+            chunk = keys[start : start + _READ_CHUNK]
+            if mysql:
+                # Grouped by instant and attempt, each group a task IN (...): point ranges of
+                # the key (a burst's keys share their instant: one group).
+                groups: dict[tuple[int, int], list[str]] = {}
+                for task, us, attempt in chunk:
+                    groups.setdefault((us, attempt), []).append(task)
+                params: list[Any] = []
+                terms = []
+                for (us, attempt), names in groups.items():
+                    marks = ", ".join(["%s"] * len(names))
+                    terms.append(f"(scheduled_for_us = %s AND attempt = %s AND task IN ({marks}))")
+                    params += (us, attempt, *names)
+                # The table name is ours (quoted by the dialect); every value is a parameter.
+                sql = (
+                    "SELECT task, scheduled_for_us, attempt, status, node_id, started_at_us, "  # noqa: S608
+                    f"finished_at_us FROM {table} WHERE " + " OR ".join(terms)
+                )
+                found.extend(conn.exec_driver_sql(sql, tuple(params)))
+                continue
+            query = select(
+                r.c.task, r.c.scheduled_for_us, r.c.attempt, r.c.status, r.c.node_id, r.c.started_at_us,
+                r.c.finished_at_us,
+            ).where(tuple_(r.c.task, r.c.scheduled_for_us, r.c.attempt).in_(chunk))  # fmt: skip
+            found.extend(conn.execute(query))
+        return found
+
     def finish_runs(self, records: Sequence[RunRecord], tasks: Sequence[Task] = ()) -> None:
-        """Finish every record and save every task's state, in one transaction."""
+        """Finish every record and save every task's state, in one transaction.
+
+        Rows are written in key order (runs by claim key, tasks by name): two
+        nodes writing groups that share rows (the state row of a task both
+        run) lock them in the same order, so one waits for the other instead of
+        deadlocking. (SQLite lets one transaction write at a time: its runs
+        keep their order.)
+        """
         r, t = self.tables.runs, self.tables.tasks
-        rows = [
-            {
-                "k_task": rec.task,
-                "k_us": to_utc_us(rec.scheduled_for),
-                "k_attempt": rec.attempt,
-                "status": rec.status.value,
-                "started_at_us": _us(rec.started_at),
-                "finished_at_us": _us(rec.finished_at),
-                "error": rec.error,
-                "node_id": rec.node_id,
-                "output": rec.output,
-            }
-            for rec in records
-        ]
+        # A group's records mostly share their occurrence instant (a burst), and a claim
+        # batch's records their start: convert each instant once.
+        us, started = _Micros(), _Micros()
+        if self.dialect != "sqlite":  # SQLite has one writer at a time: nothing to order
+            records = sorted(records, key=lambda rec: (rec.task, us(rec.scheduled_for), rec.attempt))
+        tasks = sorted(tasks, key=lambda task: task.name)
+        if self.dialect == "sqlite":
+            # Tuples in the UPDATE's parameter order, for the driver's executemany.
+            sqlite_rows = [
+                (rec.status._value_, to_utc_us(rec.finished_at) if rec.finished_at else None, rec.error,
+                 rec.output, rec.task, us(rec.scheduled_for), rec.attempt, _ABANDONED,
+                 started(rec.started_at), rec.node_id)
+                for rec in records
+            ]  # fmt: skip
+            rows: list[dict[str, Any]] = []
+        else:
+            rows = [
+                {
+                    "k_task": rec.task,
+                    "k_us": us(rec.scheduled_for),
+                    "k_attempt": rec.attempt,
+                    "status": rec.status.value,
+                    "started_at_us": started(rec.started_at),
+                    "finished_at_us": _us(rec.finished_at),
+                    "error": rec.error,
+                    "node_id": rec.node_id,
+                    "output": rec.output,
+                }
+                for rec in records
+            ]
         states = []
         for task in tasks:
             try:
@@ -204,6 +364,9 @@ class BatchOps:
         def body(conn: Connection, _: int) -> None:
             if rows and self.dialect == "postgresql":
                 if self._pg_finish(conn, rows) != len(rows):
+                    self._finish_stragglers(conn, records)
+            elif self.dialect == "sqlite":
+                if records and self._sqlite_finish(conn, sqlite_rows) != len(records):
                     self._finish_stragglers(conn, records)
             elif rows:
                 stmt = (
@@ -226,9 +389,9 @@ class BatchOps:
                 stmt = update(t).where(t.c.name == bindparam("k_name"), t.c.kind != ANCHOR_KIND)
                 conn.execute(stmt, states)
 
-        self._retrying(f"recording {len(records)} finished run(s)", body)  # type: ignore[attr-defined]
-        for _ in records:
-            self._pruner.tick()  # type: ignore[attr-defined]
+        with self._sqlite_writing():
+            self._retrying(f"recording {len(records)} finished run(s)", body)  # type: ignore[attr-defined]
+        self._pruner.tick(len(records))  # type: ignore[attr-defined]
 
     def _pg_finish(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
         """PostgreSQL: one ``UPDATE ... FROM unnest`` for the group; how many rows it updated.
@@ -255,18 +418,45 @@ class BatchOps:
         params["abandoned"] = _ABANDONED
         return int(conn.exec_driver_sql(sql, params).rowcount)
 
+    def _sqlite_finish(self, conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+        """SQLite: one executemany of the finish UPDATE on the driver's cursor; how many rows it updated.
+
+        As for claims, tuples straight to ``sqlite3``: 10,000 finishes took
+        0.17 s through SQLAlchemy, 0.07 s this way. The start and node are
+        matched, not set: a finish normally carries its claim's, and an UPDATE
+        that sets no column of ``runs_lateness`` leaves that index alone. A
+        record whose start or node differ is missed here and written by
+        ``_finish_stragglers`` as ``finish_run`` writes it.
+        """
+        table = self._engine.dialect.identifier_preparer.format_table(self.tables.runs)  # type: ignore[attr-defined]
+        # The table name is ours (quoted by the dialect); every value is a parameter.
+        sql = (
+            f"UPDATE {table} SET status = ?, finished_at_us = ?, error = ?, output = ?, "  # noqa: S608
+            "lease_expires_at_us = NULL WHERE task = ? AND scheduled_for_us = ? AND attempt = ? "
+            "AND status <> ? AND started_at_us IS ? AND node_id IS ?"
+        )
+        cursor = conn.connection.cursor()
+        try:
+            cursor.executemany(sql, rows)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
     def _finish_stragglers(self, conn: Connection, records: Sequence[RunRecord]) -> None:
         """The batch update missed some rows: give each record not stored as sent ``finish_run``'s care."""
-        r = self.tables.runs
         keys = [(rec.task, to_utc_us(rec.scheduled_for), rec.attempt) for rec in records]
-        stored: dict[_Key, tuple[str, int | None]] = {}
-        for start in range(0, len(keys), _READ_CHUNK):
-            chunk = keys[start : start + _READ_CHUNK]
-            query = select(r.c.task, r.c.scheduled_for_us, r.c.attempt, r.c.status, r.c.finished_at_us).where(
-                tuple_(r.c.task, r.c.scheduled_for_us, r.c.attempt).in_(chunk)
-            )
-            for task, us, attempt, status, finished in conn.execute(query):
-                stored[(task, int(us), int(attempt))] = (status, finished)
+        stored: dict[_Key, tuple[str, int | None]] = {
+            (task, int(us), int(attempt)): (status, finished)
+            for task, us, attempt, status, _, _, finished in self._rows_of(conn, keys)
+        }
         for key, rec in zip(keys, records, strict=True):
             if stored.get(key) != (rec.status.value, _us(rec.finished_at)):
                 self._finish_one(conn, rec)  # type: ignore[attr-defined]
+
+
+def _sqlite_variable_limit(driver: Any) -> int:
+    """How many parameters one statement may hold on this SQLite connection (999 on old builds)."""
+    try:
+        return int(driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))  # type: ignore[attr-defined]
+    except (AttributeError, sqlite3.Error):  # Python before 3.11
+        return 999

@@ -21,9 +21,10 @@ import uuid
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import BigInteger, cast, delete, func, literal, literal_column, or_, select, update
+from sqlalchemy import BigInteger, cast, delete, func, literal, literal_column, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
 
 from autocron_core.errors import StoreError
 from autocron_core.records import RunRecord, RunStatus
@@ -153,11 +154,18 @@ class ClusterOps:
                 self._insert_absent(
                     conn, n, {"node_id": node_id, "started_at_us": now, "heartbeat_at_us": now}
                 )
-            conn.execute(
-                update(r)
-                .where(r.c.status == RunStatus.RUNNING.value, r.c.node_id == node_id)
-                .values(lease_expires_at_us=self._lease_sql())
+            mine: tuple[ColumnElement[bool], ...] = (
+                r.c.status == RunStatus.RUNNING.value,
+                r.c.node_id == node_id,
             )
+            if self.dialect == "postgresql":
+                # Claims another transaction holds are skipped, not waited for: those are
+                # this node's finish groups (the lease ends with them), which lock by key
+                # while a plain UPDATE here locked in table order, and the two deadlocked.
+                key = (r.c.task, r.c.scheduled_for_us, r.c.attempt)
+                free = select(*key).where(*mine).with_for_update(skip_locked=True)
+                mine = (tuple_(*key).in_(free),)
+            conn.execute(update(r).where(*mine).values(lease_expires_at_us=self._lease_sql()))
 
         self._retrying(f"recording the heartbeat of node {node_id!r}", body)
 

@@ -30,7 +30,7 @@ import datetime as _dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Integer, Table, and_, bindparam, case, func, literal, select, tuple_
+from sqlalchemy import Integer, Table, and_, bindparam, case, func, literal, or_, select, tuple_
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -43,6 +43,8 @@ from ._statscore import COUNTED, Bound, indexed_stats, to_task_stats
 __all__ = ["sql_stats"]
 
 _QS = (0.5, 0.95)
+#: Records per task PostgreSQL's percentiles rank when ``stats`` is given no ``last_n``.
+PG_PERCENTILE_RUNS = 10_000
 
 
 def _measures(runs: Table) -> tuple[Any, Any]:
@@ -58,50 +60,102 @@ def _measures(runs: Table) -> tuple[Any, Any]:
 
 
 # -- PostgreSQL: percentile_cont -------------------------------------------------------------
-def _pg_base(runs: Table, name: str | None, since_us: int | None, last_n: int | None) -> Any:
+def _pg_conds(runs: Table, name: str | None, since_us: int | None) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
     if name is not None:
         conds.append(runs.c.task == name)
     if since_us is not None:
         conds.append(runs.c.scheduled_for_us >= since_us)
-    cols = [runs.c.task, runs.c.scheduled_for_us, runs.c.status, runs.c.started_at_us, runs.c.finished_at_us]
-    if last_n is None:
-        return select(*cols).where(*conds).subquery("base")
-    rank = func.row_number().over(
-        partition_by=runs.c.task, order_by=(runs.c.scheduled_for_us.desc(), runs.c.attempt.desc())
-    )
-    ranked = select(*cols, rank.label("recent")).where(*conds).subquery("ranked")
-    return select(*[ranked.c[c.name] for c in cols]).where(ranked.c.recent <= last_n).subquery("base")
+    return conds
+
+
+def _pg_bounds(
+    conn: Connection, runs: Table, conds: list[ColumnElement[bool]], sizes: dict[str, int], keep: int
+) -> dict[str, Bound]:
+    """Each task with more than ``keep`` records: the key of its ``keep``-th newest, read along the key."""
+    c = runs.c
+    bounds: dict[str, Bound] = {}
+    for task in [task for task, size in sizes.items() if size > keep]:
+        row = conn.execute(
+            select(c.scheduled_for_us, c.attempt)
+            .where(c.task == task, *conds)
+            .order_by(c.scheduled_for_us.desc(), c.attempt.desc())
+            .offset(keep - 1)
+            .limit(1)
+        ).first()
+        if row is not None:
+            bounds[task] = (int(row[0]), int(row[1]))
+    return bounds
+
+
+def _pg_window(runs: Table, bounds: dict[str, Bound]) -> list[ColumnElement[bool]]:
+    """Each bounded task's records from its bound on, every other task's records."""
+    if not bounds:
+        return []
+    c = runs.c
+    key = tuple_(c.scheduled_for_us, c.attempt)
+    return [
+        or_(
+            c.task.not_in(list(bounds)),
+            *[
+                and_(c.task == task, key >= tuple_(literal(us), literal(attempt)))
+                for task, (us, attempt) in bounds.items()
+            ],
+        )
+    ]
 
 
 def _pg_stats(
     conn: Connection, runs: Table, name: str | None, since_us: int | None, last_n: int | None
 ) -> dict[str, tuple[Any, ...]]:
-    """Task → (runs, six status counts, last run, last success, duration p50/p95/max, lateness p50/p95)."""
-    b = _pg_base(runs, name, since_us, last_n).c
-    succeeded = b.status == RunStatus.SUCCEEDED.value
+    """Task → (runs, six status counts, last run, last success, duration p50/p95/max, lateness p50/p95).
+
+    ``last_n`` (and the percentile window below) becomes, for each task with
+    more records, a lower bound on its key found along the primary key, as on
+    SQLite; ranking every record with ``row_number()`` sorted them all first.
+
+    Without ``last_n``, the counts, last run, last success and longest duration
+    cover every record, but the percentiles only each task's newest
+    ``PG_PERCENTILE_RUNS``: ``percentile_cont`` sorts what it ranks, and a task
+    whose history is kept without limit (``keep_runs=0``) would otherwise make
+    every call sort all of it.
+    """
+    c = runs.c
+    conds = _pg_conds(runs, name, since_us)
+    window: list[ColumnElement[bool]] = []
+    if last_n is not None:
+        sizes = {
+            task: n for task, n in conn.execute(select(c.task, func.count()).where(*conds).group_by(c.task))
+        }
+        window = _pg_window(runs, _pg_bounds(conn, runs, conds, sizes, last_n))
+    succeeded = c.status == RunStatus.SUCCEEDED.value
+    duration, lateness = c.finished_at_us - c.started_at_us, c.started_at_us - c.scheduled_for_us
+    has_duration = and_(succeeded, c.started_at_us.is_not(None), c.finished_at_us.is_not(None))
     counts = select(
-        b.task, func.count(b.started_at_us),
-        *[func.sum(case((b.status == s.value, 1), else_=0)) for s in COUNTED],
-        func.max(b.started_at_us), func.max(case((succeeded, b.finished_at_us))),
-    ).group_by(b.task)  # fmt: skip
-    rows = {row[0]: tuple(row[1:]) for row in conn.execute(counts)}
+        c.task, func.count(c.started_at_us),
+        *[func.sum(case((c.status == s.value, 1), else_=0)) for s in COUNTED],
+        func.max(c.started_at_us), func.max(case((succeeded, c.finished_at_us))),
+        func.max(case((has_duration, duration))), func.count(),
+    ).where(*conds, *window).group_by(c.task)  # fmt: skip
+    found = conn.execute(counts).all()
+    rows = {row[0]: tuple(row[1:-1]) for row in found}
+    if last_n is None:  # the counts' last column: records per task
+        window = _pg_window(
+            runs, _pg_bounds(conn, runs, conds, {row[0]: row[-1] for row in found}, PG_PERCENTILE_RUNS)
+        )
 
     def percentiles(value: Any, where: Any) -> dict[str, tuple[Any, ...]]:
         query = (
-            select(b.task, *[func.percentile_cont(q).within_group(value) for q in _QS], func.max(value))
-            .where(where)
-            .group_by(b.task)
+            select(c.task, *[func.percentile_cont(q).within_group(value) for q in _QS])
+            .where(where, *conds, *window)
+            .group_by(c.task)
         )
         return {row[0]: tuple(row[1:]) for row in conn.execute(query)}
 
-    durations = percentiles(
-        b.finished_at_us - b.started_at_us,
-        and_(succeeded, b.started_at_us.is_not(None), b.finished_at_us.is_not(None)),
-    )
-    lateness = percentiles(b.started_at_us - b.scheduled_for_us, b.started_at_us.is_not(None))
+    durations = percentiles(duration, has_duration)
+    late = percentiles(lateness, c.started_at_us.is_not(None))
     return {
-        task: row + durations.get(task, (None, None, None)) + lateness.get(task, (None, None, None))[:2]
+        task: row[:-1] + durations.get(task, (None, None)) + (row[-1],) + late.get(task, (None, None))
         for task, row in rows.items()
     }
 

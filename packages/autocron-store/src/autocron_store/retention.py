@@ -64,12 +64,12 @@ class Pruner:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def tick(self) -> None:
-        """Count one finished run; wake the thread every ``every`` runs."""
+    def tick(self, runs: int = 1) -> None:
+        """Count ``runs`` finished runs; wake the thread every ``every`` runs."""
         with self._lock:
             if self._stopped:
                 return
-            self._count += 1
+            self._count += runs
             if self._thread is None:
                 # Started lazily: a short CLI command that finishes no run starts no thread.
                 self._thread = threading.Thread(target=self._loop, name="autocron-store-pruner", daemon=True)

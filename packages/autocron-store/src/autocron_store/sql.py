@@ -12,6 +12,7 @@ import contextlib
 import datetime as _dt
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -119,6 +120,7 @@ class SqlStore(BatchOps, ClusterOps):
         self.load_errors: list[tuple[str, str]] = []
         self._engine = self._create_engine(int(opts.get("busy_timeout", DEFAULT_BUSY_TIMEOUT)))
         self._pruner = Pruner(self.prune)
+        self._batch_lock = threading.Lock()  # SQLite: claim and finish batches take turns (_batch_sql)
         self._closed = False
         self._open_schema()
 
@@ -526,8 +528,9 @@ class SqlStore(BatchOps, ClusterOps):
         """Stop the pruning thread and release every connection."""
         if self._closed:
             return
-        self._closed = True
+        # The pruner first: a prune under way ends before the store refuses its statements.
         self._pruner.stop()
+        self._closed = True
         self._engine.dispose()
 
 
