@@ -403,3 +403,52 @@ def test_a_task_added_again_under_a_removed_name_starts_afresh(scheduler: AutoCr
     clock.advance(3540)
     assert scheduler.settle()
     assert [r[1] for r in _records(scheduler, "report")] == ["succeeded"]
+
+
+def _eventually(check: object, what: str, seconds: float = 20.0) -> None:
+    """Wait (polling, generous on a loaded machine) until ``check()`` is true."""
+    import threading
+    import time
+
+    deadline = time.monotonic() + seconds
+    pause = threading.Event()
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        pause.wait(0.01)
+
+
+def test_dependency_occurrences_follow_buffer_one_as_scheduled_ones_do(
+    scheduler: AutoCron, clock: FakeClock
+) -> None:
+    """While the downstream runs, the next upstream success waits (buffer_one keeps one) and the one
+    after is recorded skipped; the waiting one runs when the first ends."""
+    import threading
+
+    gate, started = threading.Event(), []
+
+    def slow() -> None:
+        started.append(1)
+        gate.wait(20)
+
+    scheduler.add_task("extract", func=ok, every="1m")
+    scheduler.add_task("load", func=slow, after="extract", overlap_policy="buffer_one")
+
+    def extract_done(count: int) -> bool:
+        return sum(r[1] == "succeeded" for r in _records(scheduler, "extract")) >= count
+
+    clock.advance(60)
+    _eventually(lambda: len(started) == 1, "the first load to start")
+    clock.advance(60)
+    _eventually(lambda: extract_done(2), "the second extract")
+    clock.advance(60)
+    _eventually(lambda: any(r[1] == "skipped" for r in _records(scheduler, "load")), "a skipped load")
+    assert len(started) == 1
+    gate.set()
+    _eventually(lambda: len(started) == 2, "the buffered load to start")
+    assert scheduler.settle()
+    rows = _records(scheduler, "load")
+    assert sorted(r[1] for r in rows) == ["skipped", "succeeded", "succeeded"]
+    assert {r[2] for r in rows} == {"dependency"}
+    (skipped,) = [r for r in rows if r[1] == "skipped"]
+    assert "already waiting (overlap_policy=buffer_one keeps one)" in (skipped[3] or "")

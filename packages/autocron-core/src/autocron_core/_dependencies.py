@@ -35,6 +35,7 @@ from collections.abc import Mapping
 
 from ._lazylog import LazyLogger
 from .errors import TaskError
+from .policy import BUFFERING
 from .records import RunRecord, RunStatus
 from .schedules import from_utc_us, to_utc_us
 
@@ -372,29 +373,19 @@ class FlowTracker:
 
 
 def admit(engine: Engine, task: Task, scheduled_us: int, trigger: str) -> None:
-    """Start an occurrence now under the task's overlap policy (engine lock held): ``skip``
-    records it skipped while an instance runs, ``queue`` queues it, ``allow`` starts up to
-    ``max_instances``."""
-    from collections import deque
-
-    from .policy import QUEUE_LIMIT
-
+    """Start an occurrence now under the task's overlap policy (engine lock held), as a
+    scheduled one would: ``skip`` records it skipped while an instance runs, ``allow`` starts
+    up to ``max_instances``, the buffering and cancelling policies go through ``_overlap``."""
     policy = task.policy
     if task.running and task.running >= policy.instance_limit:
-        if policy.overlap_policy == "queue":
-            backlog = task._backlog
-            if backlog is None:
-                backlog = task._backlog = deque()
-            if len(backlog) < QUEUE_LIMIT:
-                backlog.append((scheduled_us, 1, trigger))
-                return
-        engine._record_simple(
-            task,
-            scheduled_us,
-            RunStatus.SKIPPED,
-            f"{task.running} instance(s) still running (overlap_policy={policy.overlap_policy})",
-            trigger=trigger,
-        )
+        if policy.overlap_policy in BUFFERING:
+            from ._overlap import on_busy
+
+            why = on_busy(engine, task, scheduled_us, trigger)
+        else:
+            why = f"{task.running} instance(s) still running (overlap_policy={policy.overlap_policy})"
+        if why is not None:
+            engine._record_simple(task, scheduled_us, RunStatus.SKIPPED, why, trigger=trigger)
         return
     engine._start(task, scheduled_us, 1, None, trigger)
 

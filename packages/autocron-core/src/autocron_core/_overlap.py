@@ -33,8 +33,10 @@ if TYPE_CHECKING:
 __all__ = ["cancel_run", "on_busy", "was_cancelled"]
 
 
-def on_busy(engine: Engine, task: Task, scheduled_us: int) -> str | None:
+def on_busy(engine: Engine, task: Task, scheduled_us: int, trigger: str = "schedule") -> str | None:
     """Handle an occurrence of a task at its instance limit (engine lock held).
+
+    ``trigger`` is what started the occurrence (a dependency's is kept with it while it waits).
 
     Returns:
         ``None`` when the occurrence is held to start later; otherwise why it
@@ -45,7 +47,7 @@ def on_busy(engine: Engine, task: Task, scheduled_us: int) -> str | None:
         backlog = _backlog(task)
         limit = QUEUE_LIMIT if policy == "queue" else 1
         if len(backlog) < limit:
-            backlog.append((scheduled_us, 1))
+            backlog.append(_entry(scheduled_us, trigger))
             return None
         if policy == "buffer_one":
             waiting = from_utc_us(backlog[0][0]).isoformat()
@@ -55,15 +57,16 @@ def on_busy(engine: Engine, task: Task, scheduled_us: int) -> str | None:
         backlog = _backlog(task)
         when = from_utc_us(scheduled_us).isoformat()
         while backlog:  # the newest occurrence wins the one waiting place
-            older, attempt = backlog.popleft()
+            entry = backlog.popleft()  # (occurrence, attempt) or, not started by the schedule, + trigger
             engine._record_simple(
                 task,
-                older,
+                entry[0],
                 RunStatus.SKIPPED,
                 f"superseded by the newer occurrence of {when} ({policy})",
-                attempt,
+                entry[1],
+                entry[2] if len(entry) == 3 else "schedule",
             )
-        backlog.append((scheduled_us, 1))
+        backlog.append(_entry(scheduled_us, trigger))
         for run in list(engine._live.get(task, ())):
             cancel_run(
                 engine,
@@ -75,7 +78,12 @@ def on_busy(engine: Engine, task: Task, scheduled_us: int) -> str | None:
     return f"{task.running} instance(s) still running (overlap_policy={policy})"
 
 
-def _backlog(task: Task) -> deque[tuple[int, int]]:
+def _entry(scheduled_us: int, trigger: str) -> tuple[int, int] | tuple[int, int, str]:
+    """A backlog entry: a scheduled occurrence's first attempt, or one that carries its trigger."""
+    return (scheduled_us, 1) if trigger == "schedule" else (scheduled_us, 1, trigger)
+
+
+def _backlog(task: Task) -> deque[tuple[int, int] | tuple[int, int, str]]:
     backlog = task._backlog
     if backlog is None:
         backlog = task._backlog = deque()
