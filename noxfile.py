@@ -57,6 +57,7 @@ BENCH_DEPS = [
     "apscheduler>=3.11,<4",
     "schedule>=1.2",
     "playwright>=1.45",  # bench_web.py's live-update figure, in the system's Chromium
+    "httpx2>=2.16",  # bench_web.py times pages through Starlette's TestClient
     "redis>=5",  # bench_celery's result backend
 ]
 #: bench_cluster.py's peer, APScheduler 4's pre-release, in a venv of its own (benchmarks/_aps4_cluster.py);
