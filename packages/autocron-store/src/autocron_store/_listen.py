@@ -9,19 +9,13 @@ listening connection only delays a change, never loses it.
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-logger = logging.getLogger("autocron.store.listen")
-
-#: Seconds between attempts to listen again after the connection dropped.
-RECONNECT_DELAY = 2.0
+from ._watcher import NoticeWatcher
 
 
 def channel_name(prefix: str) -> str:
@@ -35,40 +29,29 @@ def notify(conn: Connection, channel: str) -> None:
     conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
 
 
-class Listener:
+class Listener(NoticeWatcher):
     """A daemon thread that LISTENs on ``channel`` and calls ``callback`` per notice."""
 
     def __init__(self, engine: Engine, channel: str, callback: Callable[[], None]) -> None:
         self._engine = engine
         self._channel = channel
-        self._callback = callback
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="autocron-listen", daemon=True)
-        self._thread.start()
+        super().__init__(callback)
 
-    def stop(self) -> None:
-        """Stop listening (within about a second)."""
-        self._stop.set()
-        self._thread.join(5)
+    def _open(self) -> Any:
+        raw: Any = self._engine.raw_connection()
+        try:
+            conn = raw.driver_connection  # read before detach(), which lets go of it
+            raw.detach()  # a dedicated connection: never handed back to the pool
+            conn.autocommit = True
+            conn.execute(f'LISTEN "{self._channel}"')
+        except BaseException:
+            raw.close()
+            raise
+        return raw, conn
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            raw: Any = None
-            try:
-                raw = self._engine.raw_connection()
-                conn = raw.driver_connection  # read before detach(), which lets go of it
-                raw.detach()  # a dedicated connection: never handed back to the pool
-                conn.autocommit = True
-                conn.execute(f'LISTEN "{self._channel}"')
-                while not self._stop.is_set():
-                    for _ in conn.notifies(timeout=1.0):
-                        self._callback()
-            except Exception:
-                logger.warning(
-                    "listening for task changes failed; polling covers it until it is back", exc_info=True
-                )
-                self._stop.wait(RECONNECT_DELAY)
-            finally:
-                if raw is not None:
-                    with contextlib.suppress(Exception):  # the connection may be gone already
-                        raw.close()
+    def _notices(self, conn: Any) -> Iterable[object]:
+        notices: Iterable[object] = conn[1].notifies(timeout=1.0)  # yields each notice as it comes
+        return notices
+
+    def _close(self, conn: Any) -> None:
+        conn[0].close()

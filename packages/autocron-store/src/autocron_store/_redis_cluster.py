@@ -13,28 +13,23 @@ is reconnecting is lost, and the cluster agent's poll (every 2 s) covers it.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
-import logging
-import threading
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from autocron_core.records import RunRecord
 
 from ._redis_keys import decode_record, pairs_to_dict
+from ._watcher import NoticeWatcher
 
 if TYPE_CHECKING:
     import redis
 
-__all__ = ["RECONNECT_DELAY", "RedisClusterOps"]
+__all__ = ["RedisClusterOps"]
 
-logger = logging.getLogger("autocron.store.cluster")
 
-#: Seconds between attempts to listen again after the connection dropped.
-RECONNECT_DELAY = 2.0
 #: Expired claims one reaping script takes at most (the next round takes the rest).
 _REAP_LIMIT = 1000
 
@@ -113,37 +108,28 @@ class RedisClusterOps:
         return _Watcher(self.client, f"{self.keys}changes", callback).stop
 
 
-class _Watcher:
+class _Watcher(NoticeWatcher):
     """A daemon thread subscribed to the change channel, calling ``callback`` per notice."""
+
+    thread_name = "autocron-redis-watch"
 
     def __init__(self, client: redis.Redis, channel: str, callback: Callable[[], None]) -> None:
         self._client = client
         self._channel = channel
-        self._callback = callback
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="autocron-redis-watch", daemon=True)
-        self._thread.start()
+        super().__init__(callback)
 
-    def stop(self) -> None:
-        """Stop listening (within about a second)."""
-        self._stop.set()
-        self._thread.join(5)
+    def _open(self) -> Any:
+        pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        try:
+            pubsub.subscribe(self._channel)
+        except BaseException:
+            pubsub.close()
+            raise
+        return pubsub
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            pubsub: Any = None
-            try:
-                pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-                pubsub.subscribe(self._channel)
-                while not self._stop.is_set():
-                    if pubsub.get_message(timeout=1.0) is not None:
-                        self._callback()
-            except Exception:
-                logger.warning(
-                    "listening for task changes failed; polling covers it until it is back", exc_info=True
-                )
-                self._stop.wait(RECONNECT_DELAY)
-            finally:
-                if pubsub is not None:
-                    with contextlib.suppress(Exception):  # the connection may be gone already
-                        pubsub.close()
+    def _notices(self, conn: Any) -> Iterable[object]:
+        message = conn.get_message(timeout=1.0)
+        return () if message is None else (message,)
+
+    def _close(self, conn: Any) -> None:
+        conn.close()
