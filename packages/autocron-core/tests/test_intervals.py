@@ -188,3 +188,37 @@ def test_looks_like_cron_tells_cron_text_from_intervals(text: str) -> None:
 
     regex = re.compile(r"^\s*(@\w+|\S+(\s+\S+){4,6})\s*$")
     assert looks_like_cron(text) == (bool(regex.match(text)) and not _NUMBER.fullmatch(text))
+
+
+def test_tasks_added_within_a_millisecond_share_one_anchored_interval() -> None:
+    """An interval counts from the millisecond its task was added: tasks added in the same
+    millisecond share one schedule object (memory per task), later ones get their own."""
+    from autocron_core import AutoCron
+    from autocron_core.testing import FakeClock
+
+    clock = FakeClock(T0 + dt.timedelta(microseconds=123_456))
+    scheduler = AutoCron(timezone="UTC", clock=clock)
+    scheduler.add_task("a", func=lambda: None, every="10s")
+    clock.advance(0.0004)  # 123.856 ms: the same millisecond
+    scheduler.add_task("b", func=lambda: None, every="10s")
+    clock.advance(0.0002)  # 124.056 ms: the next one
+    scheduler.add_task("c", func=lambda: None, every="10s")
+    a, b, c = (scheduler.get_task(name=n) for n in "abc")
+    anchor = T0 + dt.timedelta(microseconds=123_000)
+    assert a.schedule is b.schedule and a.schedule.anchor == anchor
+    assert a.next_run == b.next_run == anchor + dt.timedelta(seconds=10)
+    assert c.schedule is not a.schedule
+    assert c.schedule.anchor == anchor + dt.timedelta(milliseconds=1)
+
+
+def test_a_sub_millisecond_interval_still_fires_after_the_moment_it_was_added() -> None:
+    """Truncating the anchor to the millisecond never puts a first fire at or before ``now``."""
+    from autocron_core import AutoCron
+    from autocron_core.testing import FakeClock
+
+    clock = FakeClock(T0 + dt.timedelta(microseconds=999))
+    scheduler = AutoCron(timezone="UTC", clock=clock)
+    scheduler.add_task("fast", func=lambda: None, every=0.0003)  # 300 µs
+    task = scheduler.get_task(name="fast")
+    assert task.schedule.anchor == T0
+    assert task.next_run == T0 + dt.timedelta(microseconds=1200)  # the first k·300 µs after 999 µs

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from autocron_core import AutoCron
 from autocron_core.errors import TaskError
-from autocron_core.task import name_problem
+from autocron_core.task import MAX_NAME, _check_name, name_problem
 
 
 def _xml_char(c: str) -> bool:
@@ -68,3 +68,26 @@ def test_accepted_names_are_single_line_xml_safe_utf8(name: str) -> None:
     assert all(_xml_char(c) and c not in "\t\n\r" for c in name)
     assert len(name.splitlines()) == 1
     name.encode("utf-8")
+
+
+def _rule_accepts(name: str) -> bool:
+    """The task-name rule, spelt out without the common-case shortcut ``_check_name`` takes."""
+    return 1 <= len(name) <= MAX_NAME and name_problem(name) is None and name == name.strip()
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.one_of(
+        st.text(st.characters(max_codepoint=0x7F), max_size=MAX_NAME + 2),  # ASCII: the shortcut's domain
+        st.text(st.characters(), max_size=12),
+        st.text(st.sampled_from(" \t\n\x0b\x0c\r\x1f\x7fa-"), max_size=6),  # edge spaces and controls
+    )
+)
+def test_the_fast_name_check_agrees_with_the_rule(name: str) -> None:
+    """``_check_name``'s ASCII shortcut accepts exactly the names the full rule accepts."""
+    if _rule_accepts(name):
+        assert _check_name(name) == name
+    else:
+        with pytest.raises(TaskError) as caught:
+            _check_name(name)
+        assert caught.value.field == "name"

@@ -289,6 +289,8 @@ class Engine:
         self._loop_thread: threading.Thread | None = None
         self._stopping = False
         self._random: Any = None  # made on first jitter: importing random costs start-up time
+        # (unanchored interval, anchor, anchored interval) of the last interval task added
+        self._anchor_memo: tuple[Interval, int, Interval] | None = None
         self.heartbeat_us = 0
         self._in_flight = 0
         self._closed = False

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AUTOCRON",
     "MAX_NOTE",
+    "PauseState",
     "apply_pause_block",
     "check_note",
     "consecutive_failures",
@@ -38,6 +39,22 @@ AUTOCRON = "autocron"
 MAX_NOTE = 1000
 MAX_BY = 200
 _FAILED = frozenset({"failed", "timed_out", "abandoned"})
+
+
+class PauseState:
+    """A task's pause note, who paused it, when, and when it was last resumed.
+
+    ``Task`` keeps one only once any of them is set (its ``pause_note``,
+    ``paused_by``, ``paused_at`` and ``resumed_at`` properties read through it).
+    """
+
+    __slots__ = ("at", "by", "note", "resumed_at")
+
+    def __init__(self) -> None:
+        self.note: str | None = None
+        self.by: str | None = None
+        self.at: _dt.datetime | None = None
+        self.resumed_at: _dt.datetime | None = None
 
 
 def _text_problem(text: str) -> str | None:

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
 from ._options import TaskOptions
-from ._pausenote import apply_pause_block, pause_block
+from ._pausenote import PauseState, apply_pause_block, pause_block
 from ._seed_attrs import SeedAttributes
 from .errors import ScheduleError, TaskError
 from .policy import NOTIFY_ON, Policy, make_policy
@@ -100,6 +100,10 @@ def name_problem(name: str) -> str | None:
 
 
 def _check_name(name: Any) -> str:
+    # The common name, printable ASCII without edge spaces, costs three C-level scans.
+    if (type(name) is str and name.isascii() and name.isprintable() and 0 < len(name) <= MAX_NAME
+            and name[0] != " " and name[-1] != " "):  # fmt: skip
+        return name
     if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
         raise TaskError("name", name, f"a string of 1 to {MAX_NAME} characters")
     problem = name_problem(name)
@@ -224,9 +228,9 @@ class Task(SeedAttributes):
     """
 
     __slots__ = (
-        "_async", "_backlog", "_gen", "fail_count", "failing", "flow", "kind", "last_run_us", "last_status",
-        "name", "next_run_us", "options", "pause_note", "paused", "paused_at", "paused_by", "policy",
-        "resumed_at", "route", "run_count", "running", "schedule", "target", "task_id", "timezone",
+        "_async", "_backlog", "_gen", "_pause", "fail_count", "failing", "flow", "kind", "last_run_us",
+        "last_status", "name", "next_run_us", "options", "paused", "policy", "route", "run_count", "running",
+        "schedule", "target", "task_id", "timezone",
     )  # fmt: skip
     #: Where the task's attempts run when not in this process (``_executors.Route``), or ``None``.
     route: Route | None
@@ -238,25 +242,9 @@ class Task(SeedAttributes):
         target: Any,
         schedule: Schedule,
         policy: Policy,
-        *,
-        args: tuple[Any, ...] = (),
-        kwargs: dict[str, Any] | None = None,
         timezone: _dt.tzinfo = UTC,
+        options: TaskOptions = _DEFAULT_OPTIONS,
         task_id: str | None = None,
-        func_ref: str | None = None,
-        start_at: _dt.datetime | None = None,
-        end_at: _dt.datetime | None = None,
-        tags: tuple[str, ...] = (),
-        notify: tuple[Any, ...] = (),
-        notify_on: frozenset[str] = _DEFAULT_OPTIONS.notify_on,
-        email_config: Mapping[str, Any] | None = None,
-        on_success: Callable[..., Any] | None = None,
-        on_failure: Callable[..., Any] | None = None,
-        safe_mode: bool = False,
-        max_memory_mb: int | None = None,
-        clean_env: bool = False,
-        max_output_bytes: int | None = None,
-        max_cpu_percent: float | None = None,
         flow: Flow | None = None,
     ) -> None:
         self.task_id = task_id or f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
@@ -266,21 +254,7 @@ class Task(SeedAttributes):
         self.schedule = schedule
         self.timezone = timezone
         self.policy = policy
-        if (args or kwargs or func_ref or start_at or end_at or tags or notify or email_config or on_success
-                or on_failure or notify_on != _DEFAULT_OPTIONS.notify_on or safe_mode or clean_env
-                or max_memory_mb is not None or max_output_bytes is not None
-                or max_cpu_percent is not None):  # fmt: skip
-            callback_event = 0
-            if on_success is not None or on_failure is not None:
-                from ._callbacks import event_mask  # imports inspect: only for tasks with callbacks
-
-                callback_event = event_mask(on_success, on_failure)
-            self.options = TaskOptions(args, kwargs, func_ref, start_at, end_at, tags, notify, notify_on,
-                                       email_config, on_success, on_failure, callback_event,
-                                       safe_mode, max_memory_mb, clean_env, max_output_bytes,
-                                       max_cpu_percent)  # fmt: skip
-        else:
-            self.options = _DEFAULT_OPTIONS
+        self.options = options
         self.next_run_us: int | None = None
         self.last_run_us: int | None = None
         self.run_count = 0
@@ -294,19 +268,16 @@ class Task(SeedAttributes):
         self._backlog: deque[tuple[int, int] | tuple[int, int, str]] | None = None
         #: ``after=``, ``when=`` and ``pause_after_failures=`` (see ``_flow``), or ``None``.
         self.flow = flow
-        #: Why the task was paused, who paused it (``autocron`` after failures) and when.
-        self.pause_note: str | None = None
-        self.paused_by: str | None = None
-        self.paused_at: _dt.datetime | None = None
-        #: The last ``resume_task``: failures before it do not count toward ``pause_after_failures``.
-        self.resumed_at: _dt.datetime | None = None
+        # The pause note, who paused, when, and the last resume: rarely set, so one
+        # slot holds them all (``None`` until one is set; memory per task counts).
+        self._pause: PauseState | None = None
         self.route = None
         # Decided here, once: the engine asks on every run, the first one included.
         cls = type(self)
         self._async = (
             _is_coroutine_function(cls.execute)
             if cls.execute is not Task.execute
-            else kind == "func" and not safe_mode and _is_coroutine_function(target)
+            else kind == "func" and not options.safe_mode and _is_coroutine_function(target)
         )  # a safe-mode coroutine runs to its end in the child: the worker waits for the child
 
     # -- options --------------------------------------------------------------
@@ -403,6 +374,52 @@ class Task(SeedAttributes):
     def last_run(self) -> _dt.datetime | None:
         """The occurrence that last started, or ``None``."""
         return None if self.last_run_us is None else from_utc_us(self.last_run_us, self.timezone)
+
+    # -- pause notes (see _pausenote) ----------------------------------------
+    def _pause_state(self) -> PauseState:
+        if self._pause is None:
+            self._pause = PauseState()
+        return self._pause
+
+    @property
+    def pause_note(self) -> str | None:
+        """Why the task was paused, or ``None``."""
+        return None if self._pause is None else self._pause.note
+
+    @pause_note.setter
+    def pause_note(self, value: str | None) -> None:
+        if value is not None or self._pause is not None:
+            self._pause_state().note = value
+
+    @property
+    def paused_by(self) -> str | None:
+        """Who paused the task (``autocron`` for a pause after failures), or ``None``."""
+        return None if self._pause is None else self._pause.by
+
+    @paused_by.setter
+    def paused_by(self, value: str | None) -> None:
+        if value is not None or self._pause is not None:
+            self._pause_state().by = value
+
+    @property
+    def paused_at(self) -> _dt.datetime | None:
+        """When the task was paused, or ``None``."""
+        return None if self._pause is None else self._pause.at
+
+    @paused_at.setter
+    def paused_at(self, value: _dt.datetime | None) -> None:
+        if value is not None or self._pause is not None:
+            self._pause_state().at = value
+
+    @property
+    def resumed_at(self) -> _dt.datetime | None:
+        """The last ``resume_task``: failures before it do not count toward ``pause_after_failures``."""
+        return None if self._pause is None else self._pause.resumed_at
+
+    @resumed_at.setter
+    def resumed_at(self, value: _dt.datetime | None) -> None:
+        if value is not None or self._pause is not None:
+            self._pause_state().resumed_at = value
 
     @property
     def is_async(self) -> bool:
@@ -656,13 +673,16 @@ def build_task(
         unknown = sorted(set(policy) - set(Policy._fields))
         if unknown:
             raise TaskError(unknown[0], policy[unknown[0]], "a known add_task option")
-    targets = (("func", func), ("script", script), ("command", command), ("celery", celery))
-    given = [k for k, v in targets if v is not None]
-    if len(given) != 1:
-        raise TaskError(
-            "target", ", ".join(given) or "none", "exactly one of func=, script=, command= or celery="
-        )
-    kind = given[0]
+    if func is not None and script is None and command is None and celery is None:
+        kind = "func"  # the common case, without building a list
+    else:
+        targets = (("func", func), ("script", script), ("command", command), ("celery", celery))
+        given = [k for k, v in targets if v is not None]
+        if len(given) != 1:
+            raise TaskError(
+                "target", ", ".join(given) or "none", "exactly one of func=, script=, command= or celery="
+            )
+        kind = given[0]
     raw = func if kind == "func" else script if kind == "script" else command
     func_ref = None
     route = None
@@ -712,7 +732,7 @@ def build_task(
         else:
             name = os.path.basename(target[0])
     _check_name(name)
-    tz = resolve_timezone(timezone)
+    tz = timezone if isinstance(timezone, _dt.tzinfo) else resolve_timezone(timezone)
     flow = None
     if after is not None or when is not None or pause_after_failures is not None or after_policy != "all":
         from ._flow import make_flow
@@ -750,9 +770,10 @@ def build_task(
         wanted = frozenset(notify_on)
         if not wanted <= _NOTIFY_ON_ALL:
             raise TaskError("notify_on", sorted(wanted - _NOTIFY_ON_ALL), "any of " + ", ".join(NOTIFY_ON))
-    for cb_name, cb in (("on_success", on_success), ("on_failure", on_failure)):
-        if cb is not None and not callable(cb):
-            raise TaskError(cb_name, cb, "a callable or None")
+    if on_success is not None or on_failure is not None:
+        for cb_name, cb in (("on_success", on_success), ("on_failure", on_failure)):
+            if cb is not None and not callable(cb):
+                raise TaskError(cb_name, cb, "a callable or None")
     tag_tuple: tuple[str, ...] = ()
     if tags:
         if isinstance(tags, str):
@@ -805,34 +826,31 @@ def build_task(
             check_picklable(tuple(args) if args else (), dict(kwargs) if kwargs else None)
         limits = {"safe_mode": safe, "max_memory_mb": memory, "clean_env": clean,
                   "max_output_bytes": output, "max_cpu_percent": cpu}  # fmt: skip
-    defaults = wanted is _DEFAULT_NOTIFY_ON and notify is None and not limits and flow is None
-    if defaults and not (args or kwargs or task_id or func_ref or start or end or tag_tuple or email_config
-                         or on_success or on_failure):  # fmt: skip
-        # Every option at its default: binding a dozen keywords cost 12 % of build_task (valgrind).
-        task = task_class(name, kind, target, schedule, made_policy, timezone=tz)
-    else:
-        task = task_class(
-            name,
-            kind,
-            target,
-            schedule,
-            made_policy,
+    channels = _channels(notify) if notify is not None else ()
+    options = _DEFAULT_OPTIONS  # shared by every task left at the defaults
+    if (args or kwargs or func_ref or start or end or tag_tuple or channels or email_config
+            or on_success or on_failure or wanted != _DEFAULT_NOTIFY_ON or limits):  # fmt: skip
+        callback_event = 0
+        if on_success is not None or on_failure is not None:
+            from ._callbacks import event_mask  # imports inspect: only for tasks with callbacks
+
+            callback_event = event_mask(on_success, on_failure)
+        options = TaskOptions(
             args=tuple(args) if args else (),
             kwargs=dict(kwargs) if kwargs else None,
-            timezone=tz,
-            task_id=task_id,
             func_ref=func_ref,
             start_at=start,
             end_at=end,
             tags=tag_tuple,
-            notify=_channels(notify),
+            notify=channels,
             notify_on=wanted if wanted != _DEFAULT_NOTIFY_ON else _DEFAULT_NOTIFY_ON,  # share the default
             email_config=dict(email_config) if email_config else None,
             on_success=on_success,
             on_failure=on_failure,
+            callback_event=callback_event,
             **limits,
-            **({"flow": flow} if flow is not None else {}),  # type: ignore[arg-type]  # a Task subclass may not take it
         )
+    task = task_class(name, kind, target, schedule, made_policy, tz, options, task_id, flow)
     if (
         made_policy.overlap_policy in ("cancel_other", "terminate_other")
         and kind == "func"
