@@ -65,8 +65,85 @@ def test_interval_anchor_comes_from_the_store(clock: FakeClock) -> None:
     store.anchors["tick"] = T0 - dt.timedelta(seconds=7)
     scheduler = AutoCron(timezone="UTC", clock=clock, store=store, node_id="b")
     scheduler.add_task("tick", func=lambda: None, every="10s")
-    task = scheduler.get_task(name="tick")
-    assert task is not None and task.next_run == T0 + dt.timedelta(seconds=3)
+    scheduler.start(blocking=False)
+    try:
+        task = scheduler.get_task(name="tick")
+        assert task is not None and task.next_run == T0 + dt.timedelta(seconds=3)
+        scheduler.add_task("late", func=lambda: None, every="10s")  # added while running: asked at once
+        assert store.anchors["late"] == T0
+    finally:
+        scheduler.stop()
+
+
+class BatchAnchorStore(SharedMemoryStore):
+    """Counts how the scheduler asks for anchors: one by one, or in batches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.single: list[str] = []
+        self.batches: list[list[str]] = []
+
+    def shared_anchor(self, name: str, anchor: dt.datetime) -> dt.datetime:
+        self.single.append(name)
+        return super().shared_anchor(name, anchor)
+
+    def shared_anchors(self, anchors: dict[str, dt.datetime]) -> dict[str, dt.datetime]:
+        self.batches.append(sorted(anchors))
+        return {name: self.anchors.setdefault(name, when) for name, when in anchors.items()}
+
+
+def test_anchors_of_tasks_added_before_start_are_shared_in_one_batch(clock: FakeClock) -> None:
+    """A node starting with many interval tasks asks the store once, not once per task; a task
+    removed or rescheduled before start() is not anchored, and every task lands on the shared grid."""
+    store = BatchAnchorStore()
+    for i in range(50):
+        store.anchors[f"t{i}"] = T0 - dt.timedelta(seconds=i)  # the first node's anchors
+    scheduler = AutoCron(timezone="UTC", clock=clock, store=store, node_id="b")
+    for i in range(200):
+        scheduler.add_task(f"t{i}", func=lambda: None, every="60s")
+    scheduler.remove_task(name="t199")
+    scheduler.reschedule("t198", every="30s")
+    assert store.single == [] and store.batches == []  # nothing asked before start()
+    scheduler.start(blocking=False)
+    try:
+        assert store.single == []
+        assert store.batches == [sorted(f"t{i}" for i in range(198))]  # t198 got its own anchor
+        first = scheduler.get_task(name="t7")
+        assert first is not None and first.next_run == T0 + dt.timedelta(seconds=53)  # T0 - 7 s + 60 s
+        new = scheduler.get_task(name="t120")
+        assert (
+            new is not None and new.next_run == T0 + dt.timedelta(seconds=60) and store.anchors["t120"] == T0
+        )
+    finally:
+        scheduler.stop()
+
+
+def test_a_store_failing_at_start_leaves_the_anchors_to_ask_again(clock: FakeClock) -> None:
+    """start() raises the store's error before scheduling anything, and a second start() succeeds."""
+    from autocron_core.errors import StoreError
+
+    class FlakyStore(BatchAnchorStore):
+        fail = True
+
+        def shared_anchors(self, anchors: dict[str, dt.datetime]) -> dict[str, dt.datetime]:
+            if self.fail:
+                self.fail = False
+                raise StoreError("the database is down")
+            return super().shared_anchors(anchors)
+
+    store = FlakyStore()
+    store.anchors["job"] = T0 - dt.timedelta(seconds=5)
+    scheduler = AutoCron(timezone="UTC", clock=clock, store=store, node_id="b")
+    scheduler.add_task("job", func=lambda: None, every="60s")
+    with pytest.raises(StoreError):
+        scheduler.start(blocking=False)
+    assert not scheduler.running
+    scheduler.start(blocking=False)
+    try:
+        task = scheduler.get_task(name="job")
+        assert task is not None and task.next_run == T0 + dt.timedelta(seconds=55)
+    finally:
+        scheduler.stop()
 
 
 def test_node_heartbeats_and_retries_an_abandoned_occurrence(clock: FakeClock) -> None:

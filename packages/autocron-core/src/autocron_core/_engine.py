@@ -291,6 +291,8 @@ class Engine:
         self._random: Any = None  # made on first jitter: importing random costs start-up time
         # (unanchored interval, anchor, anchored interval) of the last interval task added
         self._anchor_memo: tuple[Interval, int, Interval] | None = None
+        # Cluster mode: function tasks added before start(), whose anchors start() shares in one batch.
+        self._anchors_due: dict[str, tuple[Task, Interval, int]] = {}
         self.heartbeat_us = 0
         self._in_flight = 0
         self._closed = False

@@ -247,7 +247,10 @@ class ClusterStore(Store, Protocol):
 
     Optional: ``live_nodes()``, the ids of nodes whose heartbeat is younger
     than a lease; with it, nodes split the occurrences between them (see
-    docs/distributed.md) instead of all claiming each one at once.
+    docs/distributed.md) instead of all claiming each one at once. And
+    ``shared_anchors({name: anchor})``, ``shared_anchor`` for many tasks in a
+    few round trips, returning ``{name: shared anchor}``: a scheduler asks it
+    once at ``start()`` for the interval tasks added before.
 
     Attributes:
         lease_seconds: how long a claim lives without a heartbeat.

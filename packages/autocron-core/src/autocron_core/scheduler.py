@@ -307,11 +307,14 @@ class AutoCron(Engine):
                 check_upstream(self._tasks, task)  # unknown names and cycles, before anything changes
             now = self._clock.now_us()
             if isinstance(task.schedule, Interval) and task.schedule._anchor_us is None:
-                if self._agent is not None:  # every node counts from the first node's anchor
+                if self._agent is None:
+                    task.schedule = self._anchored(task.schedule, now)
+                elif task.kind == "func" and not self._scheduling:
+                    # Shared with the other nodes when start() comes, all in one batch.
+                    self._anchors_due[task.name] = (task, task.schedule, now)
+                else:  # every node counts from the first node's anchor
                     anchor = self._agent.store.shared_anchor(task.name, from_utc_us(now))
                     task.schedule = task.schedule.anchored(anchor)
-                else:
-                    task.schedule = self._anchored(task.schedule, now)
             elif task.schedule.kind == "excluding":
                 self._anchor_excluded(task, now)
             if self._os is not None and task.kind not in ("func", "celery"):  # celery: workers run it
@@ -365,6 +368,33 @@ class AutoCron(Engine):
         anchored = interval.anchored_us(anchor)
         self._anchor_memo = (interval, anchor, anchored)
         return anchored
+
+    def _share_anchors(self) -> None:
+        """Anchor the interval tasks added before ``start()`` on a cluster store (engine lock held).
+
+        Every node counts a task from the first anchor stored. Asking the store
+        per task cost a transaction each, seconds for a node starting with
+        thousands of tasks, while the first nodes up already ran alone; the
+        store's ``shared_anchors`` answers them all in a few round trips.
+        Nothing changes if the store fails: ``start()`` raises and can be retried.
+        """
+        due = {
+            name: (task, interval, added_us)
+            for name, (task, interval, added_us) in self._anchors_due.items()
+            if self._tasks.get(name) is task and task.schedule is interval  # not removed or rescheduled since
+        }
+        if due and self._agent is not None:
+            store = self._agent.store
+            proposed = {name: from_utc_us(added_us) for name, (_, _, added_us) in due.items()}
+            batch = getattr(store, "shared_anchors", None)  # optional in the ClusterStore protocol
+            if callable(batch):
+                anchors = batch(proposed)
+            else:
+                anchors = {name: store.shared_anchor(name, when) for name, when in proposed.items()}
+            for name, (task, interval, _) in due.items():
+                task.schedule = interval.anchored(anchors[name])
+                task.next_run_us = None  # start() computes it on the shared timeline
+        self._anchors_due = {}
 
     def _anchor_excluded(self, task: Task, now: int) -> None:
         """Anchor the interval under an exclusion calendar, as a bare one is anchored."""
@@ -628,6 +658,8 @@ class AutoCron(Engine):
         with self._lock:
             if self._scheduling:
                 return
+            if self._anchors_due:
+                self._share_anchors()
             self._closed = False
             self._scheduling = True
             self._was_started = True

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import uuid
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from autocron_core.records import RunRecord
@@ -32,6 +32,15 @@ __all__ = ["RedisClusterOps"]
 
 #: Expired claims one reaping script takes at most (the next round takes the rest).
 _REAP_LIMIT = 1000
+#: Names per pipeline of ``shared_anchors``.
+_ANCHOR_BATCH = 1000
+
+
+def _anchor_of(stored: Any, text: Any, proposed: _dt.datetime) -> _dt.datetime:
+    """The anchor a ``SHARED_ANCHOR`` reply gives: from a stored definition, or the anchor kept."""
+    value = json.loads(text).get("anchor") if int(stored) else text
+    # A stored task without an anchor (a cron task of that name): nothing to share.
+    return proposed if value is None else _dt.datetime.fromisoformat(value)
 
 
 class RedisClusterOps:
@@ -43,6 +52,7 @@ class RedisClusterOps:
     client: redis.Redis
     _call: Callable[..., Any]
     _run: Callable[[str, Sequence[Any]], Any]
+    _scripts: dict[str, Any]
 
     def register_node(self, node_id: str) -> None:
         """Record that ``node_id`` started now (a restarted node id starts afresh)."""
@@ -95,9 +105,30 @@ class RedisClusterOps:
             f"reading the shared anchor of task {name!r}",
             lambda _: self._run("SHARED_ANCHOR", [name, anchor.isoformat()]),
         )
-        value = json.loads(text).get("anchor") if int(stored) else text
-        # A stored task without an anchor (a cron task of that name): nothing to share.
-        return anchor if value is None else _dt.datetime.fromisoformat(value)
+        return _anchor_of(stored, text, anchor)
+
+    def shared_anchors(self, anchors: Mapping[str, _dt.datetime]) -> dict[str, _dt.datetime]:
+        """``shared_anchor`` for many tasks at once: the scripts go in one pipeline per 1,000 names.
+
+        Each script is atomic on its own, so the first anchor stored still wins;
+        a retry after a lost reply reads back what the first try stored.
+        """
+        names = sorted(anchors)
+        shared: dict[str, _dt.datetime] = {}
+        script = self._scripts["SHARED_ANCHOR"]
+        for start in range(0, len(names), _ANCHOR_BATCH):
+            chunk = names[start : start + _ANCHOR_BATCH]
+
+            def body(_: int, chunk: list[str] = chunk) -> list[Any]:
+                with self.client.pipeline(transaction=False) as pipe:
+                    for name in chunk:
+                        script(keys=[], args=[self.keys, name, anchors[name].isoformat()], client=pipe)
+                    return pipe.execute()
+
+            replies = self._call(f"reading the shared anchors of {len(chunk)} task(s)", body)
+            for name, (stored, text) in zip(chunk, replies, strict=True):
+                shared[name] = _anchor_of(stored, text, anchors[name])
+        return shared
 
     def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback`` whenever a task definition changes (any process, any node).

@@ -159,3 +159,19 @@ class ClusterContract:
         assert stores[0].shared_anchor("f", T0) == T0
         assert stores[1].shared_anchor("f", T0 + _dt.timedelta(hours=1)) == T0
         assert stores[2].load_tasks() == []
+
+    def test_shared_anchors_in_a_batch_agree_with_one_by_one(self, stores: list[Any]) -> None:
+        """The optional batch form keeps every anchor stored first, stores the new ones (more
+        than one statement's worth of names), and one-by-one callers then see them."""
+        batch = getattr(stores[0], "shared_anchors", None)
+        if not callable(batch):
+            pytest.skip("this store has no batch form of shared_anchor (optional)")
+        later = T0 + _dt.timedelta(hours=1)
+        assert stores[1].shared_anchor("b-0007", T0) == T0  # stored by another node first
+        names = [f"b-{i:04d}" for i in range(1200)]
+        shared = batch({name: later for name in names})
+        assert shared["b-0007"] == T0
+        assert {name for name, when in shared.items() if when == later} == set(names) - {"b-0007"}
+        assert stores[2].shared_anchor("b-1199", T0) == later
+        assert batch({"b-0007": later, "new": later}) == {"b-0007": T0, "new": later}
+        assert stores[2].load_tasks() == []
