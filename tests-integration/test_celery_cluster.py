@@ -144,7 +144,14 @@ def test_two_nodes_two_workers_one_of_each_killed_every_occurrence_recorded_once
     def succeeded() -> int:
         return sum(r.status.value == "succeeded" for n in names for r in rig.store.history(n, limit=10_000))
 
-    wait_for(lambda: succeeded() >= 12, timeout=90, what="runs on both nodes")
+    def both_nodes_ran_each_task() -> bool:
+        histories = [rig.store.history(n, limit=10_000) for n in names]
+        ran = [{r.node_id for r in runs if r.status.value == "succeeded"} for runs in histories]
+        return all(nodes == {"a", "b"} for nodes in ran)
+
+    # Kill only once each node has run each task: a node that starts a little late may
+    # otherwise be killed before it won any occurrence of one of them.
+    wait_for(lambda: succeeded() >= 12 and both_nodes_ran_each_task(), timeout=90, what="runs on both nodes")
     rig.nodes["a"].kill()
     rig.nodes["a"].wait(10)
     first.kill()
