@@ -239,28 +239,9 @@ class ClusterOps:
         A function task is never stored, so its anchor gets a row of its own
         in the tasks table (kind ``anchor``, skipped by ``load_tasks``).
         """
-        t = self.tables.tasks
 
         def body(conn: Connection, _: int) -> _dt.datetime:
-            row = conn.execute(select(t.c.kind, t.c.definition).where(t.c.name == name)).first()
-            if row is None:
-                definition = json.dumps({"anchor": anchor.isoformat()})
-                self._insert_absent(
-                    conn,
-                    t,
-                    {
-                        "name": name, "task_id": "", "kind": ANCHOR_KIND, "definition": definition,
-                        "paused": False, "run_count": 0, "fail_count": 0,
-                        "updated_at_us": time.time_ns() // 1000,
-                    },
-                )  # fmt: skip
-                # A locking read: under MariaDB's REPEATABLE READ a plain one would still
-                # see the snapshot without the row another node has just inserted.
-                again = select(t.c.kind, t.c.definition).where(t.c.name == name).with_for_update()
-                row = conn.execute(again).first()
-            stored = None if row is None else json.loads(row.definition).get("anchor")
-            # A stored task without an anchor (a cron task of that name): nothing to share.
-            return anchor if stored is None else _dt.datetime.fromisoformat(stored)
+            return self._anchor_chunk(conn, [name], {name: anchor})[name]
 
         return self._retrying(f"reading the shared anchor of task {name!r}", body)
 
@@ -303,13 +284,15 @@ class ClusterOps:
                     for name in absent
                 ],
             )  # fmt: skip
-            # Locking, as in shared_anchor: MariaDB's snapshot would miss another node's row.
+            # A locking read: under MariaDB's REPEATABLE READ a plain one would still
+            # see the snapshot without the row another node has just inserted.
             again = select(t.c.name, t.c.definition).where(t.c.name.in_(absent)).with_for_update()
             stored.update(dict(conn.execute(again).all()))
         shared = {}
         for name in names:
             text = stored.get(name)
             anchor = None if text is None else json.loads(text).get("anchor")
+            # A stored task without an anchor (a cron task of that name): nothing to share.
             shared[name] = anchors[name] if anchor is None else _dt.datetime.fromisoformat(anchor)
         return shared
 
