@@ -46,7 +46,10 @@ def _journal(path: Path) -> list[tuple[str, str, float]]:
     if not path.exists():
         return []
     lines = []
-    for line in path.read_text().splitlines():
+    # Read while the node appends: a line that straddles a page can show its first part
+    # only. Every whole line ends with a newline, so what follows the last one is left.
+    text = path.read_text()
+    for line in text[: text.rfind("\n") + 1].splitlines():
         what, _node, task, when = line.split()
         lines.append((what, task, float(when)))
     return lines
