@@ -17,6 +17,7 @@ import zlib
 from functools import partial
 
 from ._aio import AsyncRunner
+from ._drain import drain_due
 from ._lazylog import ERROR, INFO, WARNING, LazyLogger
 from ._options import FAILURE_WANTS_EVENT, SUCCESS_WANTS_EVENT
 from ._pool import WorkerPool
@@ -279,6 +280,9 @@ class Engine:
         # it dispatches a batch. Order: the engine lock first, then this one.
         self._acct = threading.Lock()
         self._heap: list[tuple[int, int, Any]] = []
+        # Due entries taken out of the heap in one go (see _drain), next one last; the
+        # loop takes from here and the heap in (fire, seq) order, as if popping one by one.
+        self._ready: list[tuple[int, int, Any]] = []
         self._seq = itertools.count(1)
         self._tasks: dict[str, Task] = {}
         self._listeners = Listeners()
@@ -388,6 +392,8 @@ class Engine:
                     return
                 # Decide the wait under the lock that add() notifies under, so a task
                 # added after run_due() is either seen here or wakes the wait.
+                if self._ready:
+                    continue  # a burst being dispatched
                 if self._heap:
                     timeout = (self._heap[0][0] - clock.now_us()) / _US
                     if timeout <= 0:
@@ -433,10 +439,24 @@ class Engine:
     def _dispatch_batch(self, now_us: int, size: int) -> tuple[int, bool]:
         """Handle up to ``size`` due entries (lock held): how many, and whether more may be due."""
         heap = self._heap
+        ready = self._ready
+        if not ready and heap and heap[0][0] <= now_us:
+            ready = drain_due(heap, now_us) or ready  # a large burst: out of the heap at once
+            self._ready = ready
         for count in range(size):
-            if not heap or heap[0][0] > now_us:
+            # The earlier of the next ready entry and the heap's first (ties cannot
+            # happen: seq is unique), as long as it is due.
+            if ready and (not heap or ready[-1] < heap[0]):
+                if ready[-1][0] > now_us:  # a clock set back since the drain: back to the heap
+                    heap.extend(ready)
+                    heapq.heapify(heap)
+                    ready.clear()
+                    return count, False
+                _, seq, item = ready.pop()
+            elif heap and heap[0][0] <= now_us:
+                _, seq, item = heapq.heappop(heap)
+            else:
                 return count, False
-            _, seq, item = heapq.heappop(heap)
             try:
                 if type(item) is _Timer:
                     self._on_timer(item)

@@ -721,7 +721,8 @@ class AutoCron(Engine):
             self._scheduling = False
             self._closed = True
             # Keep only the timeout timers, so running attempts stay bounded while they drain.
-            self._heap[:] = [entry for entry in self._heap if type(entry[2]) is _Timer]
+            self._heap[:] = [entry for entry in self._heap + self._ready if type(entry[2]) is _Timer]
+            self._ready = []
             heapq.heapify(self._heap)
             self._cond.notify_all()
         finished = self._pool.shutdown(wait=wait, timeout=timeout)
@@ -737,6 +738,7 @@ class AutoCron(Engine):
         with self._lock:
             self._stopping = True
             self._heap.clear()
+            self._ready.clear()
             self._cond.notify_all()
         loop = self._loop_thread
         if loop is not None and loop is not threading.current_thread() and loop.is_alive():
@@ -918,7 +920,7 @@ class AutoCron(Engine):
         with self._lock:
             while True:
                 now = self._clock.now_us()
-                due = bool(self._heap) and self._heap[0][0] <= now
+                due = bool(self._ready) or (bool(self._heap) and self._heap[0][0] <= now)
                 if due:
                     self.run_due(now)
                     continue
