@@ -7,7 +7,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy import event, update
 
 from autocron_core import AutoCron
 from autocron_core.testing import FakeClock
@@ -16,6 +17,15 @@ from autocron_store import SqlStore
 UTC = _dt.timezone.utc
 # Near the real now: the store prunes records older than its keep_days by the real clock.
 T0 = _dt.datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True, params=["update-from", "executemany"])
+def finish_statement(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test with both finish statements: SQLite before 3.33 has no UPDATE ... FROM."""
+    import autocron_store._batch_sql as batch_sql
+
+    monkeypatch.setattr(batch_sql, "_SQLITE_UPDATE_FROM", request.param == "update-from")
+    return str(request.param)
 
 
 def _count_commits(store: SqlStore) -> list[int]:
@@ -79,5 +89,40 @@ def test_a_finish_whose_start_differs_from_its_claim_is_stored_as_sent(tmp_path:
         kept = same.finished(RunStatus.FAILED, T0 + _dt.timedelta(seconds=3), error="boom")
         store.finish_runs([moved, kept])
         assert sorted(store.history(limit=10), key=lambda r: r.task) == [moved, kept]
+    finally:
+        store.close()
+
+
+def test_a_large_group_with_abandoned_and_missing_claims_is_stored_as_one_by_one(tmp_path: Path) -> None:
+    """1,100 finishes in one group (three statements' worth): abandoned claims stay abandoned,
+    a finish without a claim is inserted, every other record is stored as sent."""
+    from autocron_core.records import RunRecord, RunStatus
+
+    store = SqlStore(f"sqlite:///{tmp_path / 'large.db'}")
+    try:
+        started = T0 + _dt.timedelta(seconds=1)
+        claims = [
+            RunRecord(f"t{i:04d}", T0, 1, RunStatus.RUNNING, started, None, None, "node-a")
+            for i in range(1100)
+        ]
+        assert store.claim_runs(claims[:-1]) == [True] * 1099  # the last one never claimed
+        taken = {f"t{i:04d}" for i in range(0, 1099, 157)}  # another node marked these abandoned
+        runs = store.tables.runs
+        with store._engine.begin() as conn:
+            conn.execute(update(runs).where(runs.c.task.in_(taken)).values(status="abandoned"))
+        finished = [
+            claim.finished(
+                RunStatus.SUCCEEDED if i % 3 else RunStatus.FAILED, started + _dt.timedelta(seconds=i)
+            )
+            for i, claim in enumerate(claims)
+        ]
+        store.finish_runs(finished)
+        stored = {r.task: r for r in store.history(limit=2000)}
+        assert len(stored) == 1100
+        for record in finished:
+            if record.task in taken:
+                assert stored[record.task].status is RunStatus.ABANDONED
+            else:
+                assert stored[record.task] == record
     finally:
         store.close()

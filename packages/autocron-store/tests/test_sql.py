@@ -212,24 +212,47 @@ def test_prune_drops_runs_older_than_keep_days(tmp_path: Path) -> None:
 
 
 def test_pruning_runs_in_the_background(tmp_path: Path) -> None:
-    """After enough finished runs the pruner thread trims history without being called."""
+    """After enough finished runs the pruner thread trims the history of the tasks that ran."""
     import threading
 
     store = SqlStore(f"sqlite:///{tmp_path / 'a.db'}", keep_runs=3, keep_days=None)
+    for i in range(6):  # finished before the pruner counts: only a full prune sees "old"
+        store.claim_run(_done("old", i))
     pruned = threading.Event()
+    asked: list[set[str] | None] = []
     original = store.prune
 
-    def prune() -> int:
-        removed = original()
+    def prune(tasks: set[str] | None) -> int:
+        asked.append(tasks)
+        removed = original(tasks)
         pruned.set()
         return removed
 
     store._pruner._prune = prune
-    store._pruner._every = 10
-    for i in range(10):
+    store._pruner._every = 16
+    store._pruner._finished, store._pruner._count = [], 0
+    for i in range(5):
         store.finish_run(_done("a", i))
+    store.finish_runs([_done("b", i) for i in range(5)])
+    store.finish_runs([_done("a", i) for i in range(5, 11)])
     assert pruned.wait(30)
-    assert len(store.history("a")) == 3
+    assert asked == [{"a", "b"}]
+    assert len(store.history("a")) == 3 and len(store.history("b")) == 3
+    assert len(store.history("old")) == 6  # not among the tasks that ran: left to the hourly prune
+    assert store.prune() == 3
+    assert len(store.history("old")) == 3
+    store.close()
+
+
+def test_prune_of_named_tasks_reads_them_in_chunks(tmp_path: Path) -> None:
+    """prune(tasks) trims exactly the named tasks, however many are named."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'a.db'}", keep_runs=2, keep_days=None)
+    store._pruner.stop()  # only the calls below prune
+    names = [f"t{i:04d}" for i in range(1200)]  # more than one query's worth of names
+    store.finish_runs([_done(name, i) for name in names for i in range(3)])
+    assert store.prune({*names[:700], "absent"}) == 700
+    assert {len(store.history(name)) for name in names[:700]} == {2}
+    assert {len(store.history(name)) for name in names[700:]} == {3}
     store.close()
 
 

@@ -4,10 +4,12 @@ Committing is what costs (an fsync, or a round trip to the server): a dispatch
 batch of 512 claims in one transaction costs about what one claim did. So:
 
 * ``claim_runs`` inserts a batch with one statement, ``INSERT ... ON CONFLICT
-  DO NOTHING RETURNING`` the keys it inserted (PostgreSQL, SQLite 3.35+). On
-  MariaDB, which has no RETURNING, the insert is ``ON DUPLICATE KEY UPDATE``
-  of nothing, and a read-back inside the same transaction tells this node's
-  rows (its node id and start time) from another node's.
+  DO NOTHING``, on PostgreSQL ``RETURNING`` the keys it inserted. On SQLite
+  the statement's row count says whether it inserted every row (a burst's
+  keys are free); on MariaDB, which has no RETURNING, the insert is ``ON
+  DUPLICATE KEY UPDATE`` of nothing. Where the count falls short, and always
+  on MariaDB, a read-back inside the same transaction tells this node's rows
+  (its node id and start time) from another node's.
 * ``finish_runs`` updates a group of finished runs and task states with one
   executemany each; only when the row counts say something else happened
   (a claim another node marked abandoned, a claim that is missing) does it
@@ -38,16 +40,19 @@ __all__ = ["BatchOps"]
 
 _RUNNING = RunStatus.RUNNING.value
 _ABANDONED = RunStatus.ABANDONED.value
-#: RETURNING after INSERT appeared in SQLite 3.35.
-_SQLITE_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
 #: Keys per read-back query (bound parameters stay well under every driver's limit).
 _READ_CHUNK = 300
 #: Rows per SQLite claim statement (fewer when the build allows fewer parameters).
 _SQLITE_CLAIM_ROWS = 500
+#: Rows per SQLite finish statement, and whether SQLite can take them in one (UPDATE FROM: 3.33).
+_SQLITE_FINISH_ROWS = 500
+_SQLITE_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33)
 #: Rows per MariaDB/MySQL claim statement (a statement of about 60 KB, far below max_allowed_packet).
 _MYSQL_CLAIM_ROWS = 500
 
 _Key = tuple[str, int, int]
+#: A claim as sent: the key, then start (µs), node id and trigger.
+_Row = tuple[str, int, int, "int | None", "str | None", "str | None"]
 
 
 def _us(moment: Any) -> int | None:
@@ -93,39 +98,42 @@ class BatchOps:
             return [self.claim_run(r) for r in records]  # type: ignore[attr-defined]
         us = _Micros()
         given = [(record.task, us(record.scheduled_for), record.attempt) for record in records]
-        first: dict[_Key, int] = {}
-        for index, key in enumerate(given):
-            first.setdefault(key, index)
+        # Each key's first index (a batch rarely holds a key twice; only the first may win).
+        first: dict[_Key, int] = dict(zip(reversed(given), range(len(given) - 1, -1, -1), strict=True))
         # Sorted by key: two nodes inserting overlapping batches lock rows in one
         # order, so they wait for each other instead of deadlocking.
         keys = sorted(first)
         started = _Micros()
-        rows = [self._claim_row(records[first[key]], key, started) for key in keys]
-        by_key = dict(zip(keys, rows, strict=True))
+        rows: list[_Row] = []
+        for key in keys:
+            record = records[first[key]]
+            rows.append((*key, started(record.started_at), record.node_id, record.trigger))
 
         def body(conn: Connection, tries: int) -> set[_Key]:
+            sure = True  # whether ``won`` tells every key's fate
             if self.dialect == "postgresql":
                 won = self._pg_claim(conn, keys, rows)
-                if not tries:
-                    return won
-            elif self.dialect == "sqlite" and _SQLITE_RETURNING:
-                won = self._sqlite_claim(conn, keys, rows)
-                if not tries:
-                    return won
+            elif self.dialect == "sqlite":
+                won, sure = self._sqlite_claim(conn, keys, rows)
             elif self.dialect in ("mysql", "mariadb"):
                 self._mysql_insert_absent(conn, rows)
-                won = set()
+                won, sure = set(), False
             else:
                 self._insert_rows_absent(conn, rows)
-                won = set()
-            # MariaDB always, others after a lost reply: this node's own rows are its claims.
-            return won | self._own_rows(conn, [k for k in keys if k not in won], by_key)
+                won, sure = set(), False
+            if sure and not tries:
+                return won
+            # MariaDB always, SQLite when a key was taken, any after a lost reply: the
+            # keys left are this node's claims where the row is its own (node, start).
+            return won | self._own_rows(conn, [row for row in rows if row[:3] not in won])
 
         with self._sqlite_writing():
             won = self._retrying(f"claiming {len(keys)} occurrence(s)", body)  # type: ignore[attr-defined]
+        if len(won) == len(given):  # every key won, none given twice: the common case
+            return [True] * len(given)
         return [key in won and first[key] == index for index, key in enumerate(given)]
 
-    def _pg_claim(self, conn: Connection, keys: list[_Key], rows: list[dict[str, Any]]) -> set[_Key]:
+    def _pg_claim(self, conn: Connection, keys: list[_Key], rows: list[_Row]) -> set[_Key]:
         """PostgreSQL: the batch as arrays, one ``INSERT ... SELECT FROM unnest`` with one fixed text.
 
         The same statement text for every batch size, so psycopg prepares it on
@@ -150,9 +158,9 @@ class BatchOps:
             "task": [k[0] for k in keys],
             "us": [k[1] for k in keys],
             "attempt": [k[2] for k in keys],
-            "started": [row["started_at_us"] for row in rows],
-            "node": [row["node_id"] for row in rows],
-            "trigger": [row["run_trigger"] for row in rows],
+            "started": [row[3] for row in rows],
+            "node": [row[4] for row in rows],
+            "trigger": [row[5] for row in rows],
         }
         return {(t, int(us), int(a)) for t, us, a in conn.exec_driver_sql(sql, params)}
 
@@ -167,9 +175,14 @@ class BatchOps:
         """
         return self._batch_lock if self.dialect == "sqlite" else contextlib.nullcontext()
 
-    def _sqlite_claim(self, conn: Connection, keys: list[_Key], rows: list[dict[str, Any]]) -> set[_Key]:
-        """SQLite: multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` on the driver's cursor.
+    def _sqlite_claim(self, conn: Connection, keys: list[_Key], rows: list[_Row]) -> tuple[set[_Key], bool]:
+        """SQLite: multi-row ``INSERT ... ON CONFLICT DO NOTHING`` on the driver's cursor.
 
+        Returns the keys known won, and whether that is every key's fate. A
+        statement that inserted all its rows (its row count says so) won them
+        all; the keys of one that did not are left to ``_own_rows``. Counting
+        instead of ``RETURNING`` keys: a burst's keys are free, and RETURNING
+        cost a fifth of the statement in SQLite plus a tuple per row in Python.
         Straight to ``sqlite3`` with tuples: SQLAlchemy's per-row parameter
         handling cost more than SQLite itself (10,000 claims took 0.17 s
         through ``conn.execute``, 0.05 s this way, on the bench machine).
@@ -180,18 +193,21 @@ class BatchOps:
         limit = _sqlite_variable_limit(conn.connection.driver_connection)
         per = max(1, min(_SQLITE_CLAIM_ROWS, limit // 8))
         won: set[_Key] = set()
+        sure = True
         try:
             for start in range(0, len(keys), per):
                 chunk = rows[start : start + per]
                 params: list[Any] = []
-                for row in chunk:
-                    params += (row["task"], row["scheduled_for_us"], row["attempt"], _RUNNING,
-                               row["started_at_us"], row["node_id"], lease, row["run_trigger"])  # fmt: skip
+                for task, us, attempt, started, node, trigger in chunk:
+                    params += (task, us, attempt, _RUNNING, started, node, lease, trigger)
                 cursor.execute(self._sqlite_claim_sql(len(chunk)), params)
-                won.update((t, int(us), int(a)) for t, us, a in cursor.fetchall())
+                if cursor.rowcount == len(chunk):
+                    won.update(keys[start : start + per])
+                else:
+                    sure = False
         finally:
             cursor.close()
-        return won
+        return won, sure
 
     def _sqlite_claim_sql(self, count: int) -> str:
         """The claim statement for ``count`` rows (the same text per size, so sqlite3 caches it)."""
@@ -201,7 +217,7 @@ class BatchOps:
             f"INSERT INTO {table} (task, scheduled_for_us, attempt, status, started_at_us, node_id, "  # noqa: S608
             "lease_expires_at_us, run_trigger) VALUES "
             + ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * count)
-            + " ON CONFLICT DO NOTHING RETURNING task, scheduled_for_us, attempt"
+            + " ON CONFLICT DO NOTHING"
         )
 
     def _pg_name(self) -> str:
@@ -209,14 +225,7 @@ class BatchOps:
         preparer = self._engine.dialect.identifier_preparer  # type: ignore[attr-defined]
         return str(preparer.format_table(self.tables.runs))
 
-    def _claim_row(self, record: RunRecord, key: _Key, started: _Micros) -> dict[str, Any]:
-        return {
-            "task": key[0], "scheduled_for_us": key[1], "attempt": key[2], "status": _RUNNING,
-            "started_at_us": started(record.started_at), "finished_at_us": None, "error": None,
-            "node_id": record.node_id, "output": None, "run_trigger": record.trigger,
-        }  # fmt: skip
-
-    def _mysql_insert_absent(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+    def _mysql_insert_absent(self, conn: Connection, rows: list[_Row]) -> None:
         """MariaDB/MySQL: the rows whose key is free, as multi-row INSERTs of ``_MYSQL_CLAIM_ROWS`` rows.
 
         PyMySQL's executemany folds an INSERT into one statement only when its
@@ -231,9 +240,8 @@ class BatchOps:
         for start in range(0, len(rows), _MYSQL_CLAIM_ROWS):
             chunk = rows[start : start + _MYSQL_CLAIM_ROWS]
             params: list[Any] = []
-            for row in chunk:
-                params += (row["task"], row["scheduled_for_us"], row["attempt"], _RUNNING,
-                           row["started_at_us"], row["node_id"], row["run_trigger"])  # fmt: skip
+            for task, us, attempt, started, node, trigger in chunk:
+                params += (task, us, attempt, _RUNNING, started, node, trigger)
             # The table name is ours (quoted by the dialect); every value is a parameter.
             sql = (
                 f"INSERT INTO {table} (task, scheduled_for_us, attempt, status, started_at_us, node_id, "  # noqa: S608
@@ -243,9 +251,15 @@ class BatchOps:
             )
             conn.exec_driver_sql(sql, tuple(params))
 
-    def _insert_rows_absent(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+    def _insert_rows_absent(self, conn: Connection, claims: list[_Row]) -> None:
         """Insert the rows whose key is free, in one statement (no RETURNING needed)."""
         runs = self.tables.runs
+        rows = [
+            {"task": task, "scheduled_for_us": us, "attempt": attempt, "status": _RUNNING,
+             "started_at_us": started, "finished_at_us": None, "error": None, "node_id": node,
+             "output": None, "run_trigger": trigger}
+            for task, us, attempt, started, node, trigger in claims
+        ]  # fmt: skip
         if self.dialect in ("mysql", "mariadb"):
             from sqlalchemy.dialects.mysql import insert as mysql_insert
 
@@ -256,13 +270,14 @@ class BatchOps:
             stmt = self._insert(runs).values(lease_expires_at_us=self._lease_sql())  # type: ignore[attr-defined]
             conn.execute(stmt.on_conflict_do_nothing(), rows)
 
-    def _own_rows(self, conn: Connection, keys: list[_Key], rows: dict[_Key, dict[str, Any]]) -> set[_Key]:
-        """Which ``keys`` hold this batch's own running claim (same node, same start)."""
+    def _own_rows(self, conn: Connection, sent: list[_Row]) -> set[_Key]:
+        """The keys of ``sent`` whose row is this batch's own running claim (same node, same start)."""
+        rows: dict[_Key, _Row] = {row[:3]: row for row in sent}
         own: set[_Key] = set()
-        for task, us, attempt, status, node, started, _ in self._rows_of(conn, keys):
+        for task, us, attempt, status, node, started, _ in self._rows_of(conn, list(rows)):
             key = (task, int(us), int(attempt))
-            sent = rows[key]
-            if status == _RUNNING and node == sent["node_id"] and started == sent["started_at_us"]:
+            row = rows[key]
+            if status == _RUNNING and node == row[4] and started == row[3]:
                 own.add(key)
         return own
 
@@ -324,11 +339,11 @@ class BatchOps:
             records = sorted(records, key=lambda rec: (rec.task, us(rec.scheduled_for), rec.attempt))
         tasks = sorted(tasks, key=lambda task: task.name)
         if self.dialect == "sqlite":
-            # Tuples in the UPDATE's parameter order, for the driver's executemany.
+            # Tuples in the UPDATE's parameter order, for the driver.
             sqlite_rows = [
                 (rec.status._value_, to_utc_us(rec.finished_at) if rec.finished_at else None, rec.error,
-                 rec.output, rec.task, us(rec.scheduled_for), rec.attempt, _ABANDONED,
-                 started(rec.started_at), rec.node_id)
+                 rec.output, rec.task, us(rec.scheduled_for), rec.attempt, started(rec.started_at),
+                 rec.node_id)
                 for rec in records
             ]  # fmt: skip
             rows: list[dict[str, Any]] = []
@@ -391,7 +406,7 @@ class BatchOps:
 
         with self._sqlite_writing():
             self._retrying(f"recording {len(records)} finished run(s)", body)  # type: ignore[attr-defined]
-        self._pruner.tick(len(records))  # type: ignore[attr-defined]
+        self._pruner.tick(len(records), records)  # type: ignore[attr-defined]
 
     def _pg_finish(self, conn: Connection, rows: list[dict[str, Any]]) -> int:
         """PostgreSQL: one ``UPDATE ... FROM unnest`` for the group; how many rows it updated.
@@ -419,28 +434,55 @@ class BatchOps:
         return int(conn.exec_driver_sql(sql, params).rowcount)
 
     def _sqlite_finish(self, conn: Connection, rows: list[tuple[Any, ...]]) -> int:
-        """SQLite: one executemany of the finish UPDATE on the driver's cursor; how many rows it updated.
+        """SQLite: the finish UPDATE for the group on the driver's cursor; how many rows it updated.
 
-        As for claims, tuples straight to ``sqlite3``: 10,000 finishes took
-        0.17 s through SQLAlchemy, 0.07 s this way. The start and node are
-        matched, not set: a finish normally carries its claim's, and an UPDATE
-        that sets no column of ``runs_lateness`` leaves that index alone. A
-        record whose start or node differ is missed here and written by
+        ``UPDATE ... FROM (VALUES ...)`` of up to ``_SQLITE_FINISH_ROWS`` rows a
+        statement (SQLite 3.33+; an executemany of one-row UPDATEs before):
+        each row is still found by the primary key, without a statement step
+        per row (12 % less time than the executemany). As for claims, tuples
+        straight to ``sqlite3``: 10,000 finishes took 0.17 s through
+        SQLAlchemy, 0.07 s as an executemany. The start and node are matched,
+        not set: a finish normally carries its claim's, and an UPDATE that
+        sets no column of ``runs_lateness`` leaves that index alone. A record
+        whose start or node differ is missed here and written by
         ``_finish_stragglers`` as ``finish_run`` writes it.
         """
         table = self._engine.dialect.identifier_preparer.format_table(self.tables.runs)  # type: ignore[attr-defined]
-        # The table name is ours (quoted by the dialect); every value is a parameter.
-        sql = (
-            f"UPDATE {table} SET status = ?, finished_at_us = ?, error = ?, output = ?, "  # noqa: S608
-            "lease_expires_at_us = NULL WHERE task = ? AND scheduled_for_us = ? AND attempt = ? "
-            "AND status <> ? AND started_at_us IS ? AND node_id IS ?"
-        )
         cursor = conn.connection.cursor()
         try:
-            cursor.executemany(sql, rows)
-            return int(cursor.rowcount)
+            if not _SQLITE_UPDATE_FROM:
+                # The table name and the status are ours; every value is a parameter.
+                cursor.executemany(
+                    f"UPDATE {table} SET status = ?, finished_at_us = ?, error = ?, output = ?, "  # noqa: S608
+                    "lease_expires_at_us = NULL WHERE task = ? AND scheduled_for_us = ? AND attempt = ? "
+                    f"AND status <> '{_ABANDONED}' AND started_at_us IS ? AND node_id IS ?",
+                    rows,
+                )
+                return int(cursor.rowcount)
+            limit = _sqlite_variable_limit(conn.connection.driver_connection)
+            per = max(1, min(_SQLITE_FINISH_ROWS, limit // 9))
+            updated = 0
+            for start in range(0, len(rows), per):
+                chunk = rows[start : start + per]
+                cursor.execute(self._sqlite_finish_sql(len(chunk)), [value for row in chunk for value in row])
+                updated += cursor.rowcount
+            return updated
         finally:
             cursor.close()
+
+    def _sqlite_finish_sql(self, count: int) -> str:
+        """The finish statement for ``count`` rows (the same text per size, so sqlite3 caches it)."""
+        table = self._engine.dialect.identifier_preparer.format_table(self.tables.runs)  # type: ignore[attr-defined]
+        # The table name and the status are ours; every value is a parameter. A VALUES
+        # list names its columns column1, column2, ... in the order of _sqlite_finish's rows.
+        return (
+            f"UPDATE {table} SET status = v.column1, finished_at_us = v.column2, error = v.column3, "  # noqa: S608
+            "output = v.column4, lease_expires_at_us = NULL FROM (VALUES "
+            + ",".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * count)
+            + f") AS v WHERE {table}.task = v.column5 AND {table}.scheduled_for_us = v.column6 "
+            f"AND {table}.attempt = v.column7 AND {table}.status <> '{_ABANDONED}' "
+            f"AND {table}.started_at_us IS v.column8 AND {table}.node_id IS v.column9"
+        )
 
     def _finish_stragglers(self, conn: Connection, records: Sequence[RunRecord]) -> None:
         """The batch update missed some rows: give each record not stored as sent ``finish_run``'s care."""

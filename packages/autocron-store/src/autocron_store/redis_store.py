@@ -178,7 +178,7 @@ class RedisStore(RedisClusterOps, RedisStatsOps):
             name: self.client.register_script(getattr(scripts, name))
             for name in scripts.__all__  # every script, compiled on first use and after a restart
         }
-        self._pruner = Pruner(self.prune)
+        self._pruner = Pruner(lambda _tasks: self.prune())  # every task's list is trimmed alike
         self._check_layout()
 
     def __repr__(self) -> str:

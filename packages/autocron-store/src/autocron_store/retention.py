@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
-__all__ = ["DEFAULT_KEEP_DAYS", "DEFAULT_KEEP_RUNS", "PRUNE_EVERY", "Pruner", "check_retention"]
+__all__ = [
+    "DEFAULT_KEEP_DAYS",
+    "DEFAULT_KEEP_RUNS",
+    "PRUNE_DELAY",
+    "PRUNE_EVERY",
+    "Pruner",
+    "check_retention",
+]
 
 logger = logging.getLogger("autocron.store.retention")
 
@@ -18,6 +26,9 @@ DEFAULT_KEEP_DAYS = 90.0
 PRUNE_EVERY = 500
 #: Seconds between prunes when few runs finish (so old records still age out).
 PRUNE_PERIOD = 3600.0
+#: Seconds a prune waits once woken: a burst of runs passes first, and many runs a
+#: second cost one prune a second, not one per ``PRUNE_EVERY`` runs.
+PRUNE_DELAY = 1.0
 
 
 def check_retention(keep_runs: int | None, keep_days: float | None) -> tuple[int | None, float | None]:
@@ -46,30 +57,45 @@ def check_retention(keep_runs: int | None, keep_days: float | None) -> tuple[int
 
 
 class Pruner:
-    """Runs ``prune`` on a daemon thread after every ``every`` finished runs and hourly.
+    """Runs ``prune`` on a daemon thread ``delay`` seconds after every ``every`` finished runs, and hourly.
 
     The scheduler's workers only bump a counter (``tick``); deleting old rows
-    happens here, so pruning never delays a run.
+    happens here, so pruning never delays a run. ``prune`` is called with the
+    names of the tasks whose runs finished since the last call (only those can
+    have gone past ``keep_runs``), or ``None`` for every task: hourly, and when
+    a tick did not say which runs finished. So a burst of 10,000 new tasks'
+    first runs costs each prune a look at 500 of them, not at the whole table.
     """
 
     def __init__(
-        self, prune: Callable[[], int], every: int = PRUNE_EVERY, period: float = PRUNE_PERIOD
+        self,
+        prune: Callable[[set[str] | None], int],
+        every: int = PRUNE_EVERY,
+        period: float = PRUNE_PERIOD,
+        delay: float = PRUNE_DELAY,
     ) -> None:
         self._prune = prune
         self._every = every
         self._period = period
+        self._delay = delay
+        self._stopping = threading.Event()
         self._count = 0
+        self._finished: list[Sequence[Any]] | None = []  # the records ticked since the last prune
         self._wake = threading.Event()
         self._stopped = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def tick(self, runs: int = 1) -> None:
-        """Count ``runs`` finished runs; wake the thread every ``every`` runs."""
+    def tick(self, runs: int = 1, records: Sequence[Any] | None = None) -> None:
+        """Count ``runs`` finished runs (``records``: which, when known); wake the thread every ``every``."""
         with self._lock:
             if self._stopped:
                 return
             self._count += runs
+            if records is None:
+                self._finished = None  # unknown tasks: the next prune looks at every task
+            elif self._finished is not None:
+                self._finished.append(records)  # names are read on the pruner's thread, not here
             if self._thread is None:
                 # Started lazily: a short CLI command that finishes no run starts no thread.
                 self._thread = threading.Thread(target=self._loop, name="autocron-store-pruner", daemon=True)
@@ -78,14 +104,24 @@ class Pruner:
                 self._count = 0
                 self._wake.set()
 
+    def _take(self, woken: bool) -> set[str] | None:
+        """The task names to prune (``None``: all), forgetting them."""
+        with self._lock:
+            finished, self._finished = self._finished, []
+        if not woken or finished is None:  # the hourly prune looks at every task
+            return None
+        return {record.task for batch in finished for record in batch}
+
     def _loop(self) -> None:
         while True:
-            self._wake.wait(self._period)
+            woken = self._wake.wait(self._period)
+            if woken and self._stopping.wait(self._delay):
+                return
             self._wake.clear()
             if self._stopped:
                 return
             try:
-                removed = self._prune()
+                removed = self._prune(self._take(woken))
                 if removed:
                     logger.debug("pruned %d old run record(s)", removed)
             except Exception:
@@ -96,6 +132,7 @@ class Pruner:
         with self._lock:
             self._stopped = True
             thread = self._thread
+        self._stopping.set()
         self._wake.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join(10)

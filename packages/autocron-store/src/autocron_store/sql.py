@@ -14,10 +14,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import and_, delete, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -52,6 +52,8 @@ _US = 1_000_000
 #: What a stored run time may be: the range ``datetime`` can read back (years 1 to 9999, UTC).
 _MAX_US = to_utc_us(_dt.datetime.max.replace(tzinfo=_dt.timezone.utc))
 _MIN_US = to_utc_us(_dt.datetime.min.replace(tzinfo=_dt.timezone.utc))
+#: Task names per query when the pruner looks at the tasks that ran.
+_PRUNE_CHUNK = 500
 _RUN_KEY = ("task", "scheduled_for_us", "attempt")
 
 
@@ -382,7 +384,7 @@ class SqlStore(BatchOps, ClusterOps):
 
         claimed = self._retrying(f"claiming {record.task!r} at {record.scheduled_for.isoformat()}", body)
         if claimed and record.status is not RunStatus.RUNNING:
-            self._pruner.tick()
+            self._pruner.tick(1, (record,))
         return claimed
 
     def finish_run(self, record: RunRecord) -> None:
@@ -395,7 +397,7 @@ class SqlStore(BatchOps, ClusterOps):
         self._retrying(
             f"recording the run of {record.task!r}", lambda conn, _: self._finish_one(conn, record)
         )
-        self._pruner.tick()
+        self._pruner.tick(1, (record,))
 
     def _finish_one(self, conn: Connection, record: RunRecord) -> None:
         """``finish_run``'s statements, inside the caller's transaction."""
@@ -484,45 +486,64 @@ class SqlStore(BatchOps, ClusterOps):
             return sql_stats(conn, self.tables.runs, name, since, last_n)
 
     # -- retention ------------------------------------------------------------
-    def prune(self) -> int:
+    def prune(self, tasks: Collection[str] | None = None) -> int:
         """Delete records beyond ``keep_runs`` per task and older than ``keep_days``; how many went.
 
-        Runs in the background after every few hundred finished runs; call it
-        directly to prune now. Claims still running are never deleted.
+        Runs in the background after every few hundred finished runs (looking
+        only at the tasks whose runs finished since, ``tasks``) and hourly (at
+        every task); call it directly to prune now. Claims still running are
+        never deleted.
         """
         r = self.tables.runs
         removed = 0
         if self.keep_days is not None:
             cutoff = _now_us() - int(self.keep_days * 86400 * _US)
+            old = and_(r.c.scheduled_for_us < cutoff, r.c.status != RunStatus.RUNNING.value)
+            # Looked for first: a DELETE takes SQLite's write lock even when it finds nothing.
             with self._begin("pruning old run records") as conn:
-                removed += conn.execute(
-                    delete(r).where(r.c.scheduled_for_us < cutoff, r.c.status != RunStatus.RUNNING.value)
-                ).rowcount
+                found = conn.execute(select(r.c.task).where(old).limit(1)).first() is not None
+            if found:
+                with self._sqlite_writing(), self._begin("pruning old run records") as conn:
+                    removed += conn.execute(delete(r).where(old)).rowcount
         if self.keep_runs is not None:
-            keep = self.keep_runs
-            with self._begin("pruning run records") as conn:
-                crowded = (
-                    conn.execute(select(r.c.task).group_by(r.c.task).having(func.count() > keep))
-                    .scalars()
-                    .all()
-                )
-            for task in crowded:
-                with self._begin(f"pruning the run records of {task!r}") as conn:
-                    oldest_kept = conn.execute(
-                        select(r.c.scheduled_for_us, r.c.attempt)
-                        .where(r.c.task == task)
-                        .order_by(r.c.scheduled_for_us.desc(), r.c.attempt.desc())
-                        .offset(keep - 1)
-                        .limit(1)
-                    ).first()
-                    if oldest_kept is None:
-                        continue
-                    kept_us, kept_attempt = oldest_kept
-                    older = tuple_(r.c.scheduled_for_us, r.c.attempt) < tuple_(kept_us, kept_attempt)
-                    removed += conn.execute(
-                        delete(r).where(r.c.task == task, older, r.c.status != RunStatus.RUNNING.value)
-                    ).rowcount
+            for task in self._crowded(self.keep_runs, tasks):
+                removed += self._prune_task(task, self.keep_runs)
         return removed
+
+    def _crowded(self, keep: int, tasks: Collection[str] | None) -> list[str]:
+        """The tasks (of ``tasks``, or all) with more than ``keep`` records."""
+        r = self.tables.runs
+        query = select(r.c.task).group_by(r.c.task).having(func.count() > keep)
+        with self._begin("pruning run records") as conn:
+            if tasks is None:
+                return list(conn.execute(query).scalars())
+            names = sorted(tasks)
+            crowded: list[str] = []
+            for start in range(0, len(names), _PRUNE_CHUNK):
+                chunk = names[start : start + _PRUNE_CHUNK]
+                crowded += conn.execute(query.where(r.c.task.in_(chunk))).scalars()
+            return crowded
+
+    def _prune_task(self, task: str, keep: int) -> int:
+        """Delete ``task``'s records older than its ``keep``-th newest; how many went."""
+        r = self.tables.runs
+        with self._sqlite_writing(), self._begin(f"pruning the run records of {task!r}") as conn:
+            oldest_kept = conn.execute(
+                select(r.c.scheduled_for_us, r.c.attempt)
+                .where(r.c.task == task)
+                .order_by(r.c.scheduled_for_us.desc(), r.c.attempt.desc())
+                .offset(keep - 1)
+                .limit(1)
+            ).first()
+            if oldest_kept is None:
+                return 0
+            kept_us, kept_attempt = oldest_kept
+            older = tuple_(r.c.scheduled_for_us, r.c.attempt) < tuple_(kept_us, kept_attempt)
+            return int(
+                conn.execute(
+                    delete(r).where(r.c.task == task, older, r.c.status != RunStatus.RUNNING.value)
+                ).rowcount
+            )
 
     def close(self) -> None:
         """Stop the pruning thread and release every connection."""

@@ -433,6 +433,15 @@ class StoreContract:
         assert claim_many(store, batch) == [True, True, False]
         assert {r.node_id for r in store.history("job", limit=10)} == {"node-a"}
 
+    def test_claim_runs_refuses_a_key_this_node_claimed_before(self, store: Any) -> None:
+        """A key the same node claimed in an earlier batch is not won again by a later one."""
+        assert claim_many(store, [_record(minute=m) for m in (0, 1)]) == [True, True]
+        later = T0 + _dt.timedelta(minutes=5)
+        batch = [_record(minute=m, started_at=later) for m in (2, 1, 3)]
+        assert claim_many(store, batch) == [True, False, True]
+        starts = {r.scheduled_for: r.started_at for r in store.history("job", limit=10)}
+        assert starts[T0 + _dt.timedelta(minutes=1)] == T0 + _dt.timedelta(minutes=1, seconds=1)
+
     def test_overlapping_batches_from_threads_claim_each_key_once(self, store: Any) -> None:
         """Four threads claiming overlapping batches at once win every key exactly once between them."""
         barrier = threading.Barrier(4)
