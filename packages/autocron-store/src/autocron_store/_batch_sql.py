@@ -141,7 +141,7 @@ class BatchOps:
         (and compile) a new statement of ten parameters a row for each size:
         it took 0.10 s for 1,000 claims against 0.02 s this way.
         """
-        table = self._pg_name()
+        table = self._runs_name()
         lease_us = int(self.lease_seconds * 1_000_000)  # type: ignore[attr-defined]
         lease = f"(extract(epoch from clock_timestamp()) * 1000000)::bigint + {lease_us}"
         # The table name is ours (quoted by the dialect); every value is a parameter.
@@ -211,7 +211,7 @@ class BatchOps:
 
     def _sqlite_claim_sql(self, count: int) -> str:
         """The claim statement for ``count`` rows (the same text per size, so sqlite3 caches it)."""
-        table = self._engine.dialect.identifier_preparer.format_table(self.tables.runs)  # type: ignore[attr-defined]
+        table = self._runs_name()
         # The table name is ours (quoted by the dialect); every value is a parameter.
         return (
             f"INSERT INTO {table} (task, scheduled_for_us, attempt, status, started_at_us, node_id, "  # noqa: S608
@@ -220,8 +220,8 @@ class BatchOps:
             + " ON CONFLICT DO NOTHING"
         )
 
-    def _pg_name(self) -> str:
-        """The runs table's name, quoted for PostgreSQL."""
+    def _runs_name(self) -> str:
+        """The runs table's name, quoted by the store's dialect (for statements written as text)."""
         preparer = self._engine.dialect.identifier_preparer  # type: ignore[attr-defined]
         return str(preparer.format_table(self.tables.runs))
 
@@ -234,7 +234,7 @@ class BatchOps:
         0.5-0.8 s for 1,000 claims here. ``ON DUPLICATE KEY UPDATE`` of nothing,
         not ``INSERT IGNORE``, so that errors other than a taken key still raise.
         """
-        table = self._engine.dialect.identifier_preparer.format_table(self.tables.runs)  # type: ignore[attr-defined]
+        table = self._runs_name()
         lease_us = int(self.lease_seconds * 1_000_000)  # type: ignore[attr-defined]
         lease = f"TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) + {lease_us}"
         for start in range(0, len(rows), _MYSQL_CLAIM_ROWS):
@@ -293,7 +293,7 @@ class BatchOps:
         r = self.tables.runs
         found: list[tuple[Any, ...]] = []
         mysql = self.dialect in ("mysql", "mariadb")
-        table = self._engine.dialect.identifier_preparer.format_table(r)  # type: ignore[attr-defined]
+        table = self._runs_name()
         for start in range(0, len(keys), _READ_CHUNK):
             chunk = keys[start : start + _READ_CHUNK]
             if mysql:
@@ -414,7 +414,7 @@ class BatchOps:
         One statement and one round trip for the whole group (an executemany
         of single-row UPDATEs took 0.16 s for 1,000 finishes, this 0.03 s).
         """
-        table = self._pg_name()
+        table = self._runs_name()
         # The table name is ours (quoted by the dialect); every value is a parameter.
         sql = (
             f"UPDATE {table} AS r SET status = v.st, started_at_us = v.b, finished_at_us = v.f, "  # noqa: S608
@@ -447,13 +447,12 @@ class BatchOps:
         whose start or node differ is missed here and written by
         ``_finish_stragglers`` as ``finish_run`` writes it.
         """
-        table = self._engine.dialect.identifier_preparer.format_table(self.tables.runs)  # type: ignore[attr-defined]
         cursor = conn.connection.cursor()
         try:
             if not _SQLITE_UPDATE_FROM:
                 # The table name and the status are ours; every value is a parameter.
                 cursor.executemany(
-                    f"UPDATE {table} SET status = ?, finished_at_us = ?, error = ?, output = ?, "  # noqa: S608
+                    f"UPDATE {self._runs_name()} SET status = ?, finished_at_us = ?, error = ?, output = ?, "  # noqa: S608
                     "lease_expires_at_us = NULL WHERE task = ? AND scheduled_for_us = ? AND attempt = ? "
                     f"AND status <> '{_ABANDONED}' AND started_at_us IS ? AND node_id IS ?",
                     rows,
@@ -472,7 +471,7 @@ class BatchOps:
 
     def _sqlite_finish_sql(self, count: int) -> str:
         """The finish statement for ``count`` rows (the same text per size, so sqlite3 caches it)."""
-        table = self._engine.dialect.identifier_preparer.format_table(self.tables.runs)  # type: ignore[attr-defined]
+        table = self._runs_name()
         # The table name and the status are ours; every value is a parameter. A VALUES
         # list names its columns column1, column2, ... in the order of _sqlite_finish's rows.
         return (

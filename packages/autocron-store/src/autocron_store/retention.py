@@ -78,18 +78,17 @@ class Pruner:
         self._every = every
         self._period = period
         self._delay = delay
-        self._stopping = threading.Event()
+        self._stopped = threading.Event()  # set once, by stop(); also cuts a delay short
         self._count = 0
         self._finished: list[Sequence[Any]] | None = []  # the records ticked since the last prune
         self._wake = threading.Event()
-        self._stopped = False
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def tick(self, runs: int = 1, records: Sequence[Any] | None = None) -> None:
         """Count ``runs`` finished runs (``records``: which, when known); wake the thread every ``every``."""
         with self._lock:
-            if self._stopped:
+            if self._stopped.is_set():
                 return
             self._count += runs
             if records is None:
@@ -115,10 +114,10 @@ class Pruner:
     def _loop(self) -> None:
         while True:
             woken = self._wake.wait(self._period)
-            if woken and self._stopping.wait(self._delay):
-                return
+            if woken:
+                self._stopped.wait(self._delay)
             self._wake.clear()
-            if self._stopped:
+            if self._stopped.is_set():
                 return
             try:
                 removed = self._prune(self._take(woken))
@@ -130,9 +129,8 @@ class Pruner:
     def stop(self) -> None:
         """Stop the thread (waits for a prune in progress)."""
         with self._lock:
-            self._stopped = True
+            self._stopped.set()
             thread = self._thread
-        self._stopping.set()
         self._wake.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join(10)
